@@ -1,0 +1,1 @@
+"""Wellrate api."""

@@ -1,0 +1,1 @@
+"""Administration: principals, clinics and member records."""

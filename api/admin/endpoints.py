@@ -1,0 +1,74 @@
+"""``/admin``: principals (tokens are shown once), clinics and member records."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel, Field
+
+from api.admin import service
+from api.auth.service import Principal
+from api.deps import TxDep, require
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+Admin = Annotated[Principal, Depends(require("admin"))]
+Condition = Literal["hypertension", "diabetes", "ckd", "hyperlipidaemia"]
+
+
+class PrincipalIn(BaseModel):
+    role: Literal["insurer", "clinic", "member", "admin"]
+    tenant_id: str | None = Field(default=None, min_length=1, max_length=128)
+    name: str = Field(min_length=3, max_length=128, pattern=r"^[A-Za-z0-9._@-]+$")
+    password: str | None = Field(default=None, min_length=12, max_length=256)
+
+
+class PrincipalOut(BaseModel):
+    name: str
+    role: str
+    tenant_id: str | None
+    token: str = Field(description="Shown once; only its hash is stored.")
+
+
+class ClinicIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    name_zh: str | None = Field(default=None, max_length=200)
+
+
+class MemberIn(BaseModel):
+    clinic_id: str | None = Field(default=None, max_length=128)
+    birth_date: date
+    sex: Literal["F", "M"]
+    conditions: list[Condition] = Field(default_factory=list, max_length=4)
+    display_name: str | None = Field(default=None, max_length=200)
+
+
+Id = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
+
+
+@router.post("/principals", response_model=PrincipalOut, status_code=201)
+def create_principal(body: PrincipalIn, tx: TxDep, _: Admin) -> PrincipalOut:
+    token = service.create_principal(
+        tx, role=body.role, tenant_id=body.tenant_id, name=body.name, password=body.password
+    )
+    return PrincipalOut(name=body.name, role=body.role, tenant_id=body.tenant_id, token=token)
+
+
+@router.put("/clinics/{clinic_id}", status_code=204)
+def put_clinic(clinic_id: Id, body: ClinicIn, tx: TxDep, _: Admin) -> None:
+    service.upsert_clinic(tx, clinic_id, body.name, body.name_zh)
+
+
+@router.put("/members/{member_id}", status_code=204)
+def put_member(member_id: Id, body: MemberIn, tx: TxDep, admin: Admin) -> None:
+    service.upsert_member(
+        tx,
+        admin,
+        member_id,
+        clinic_id=body.clinic_id,
+        birth_date=body.birth_date,
+        sex=body.sex,
+        conditions=list(body.conditions),
+        display_name=body.display_name,
+    )

@@ -1,0 +1,62 @@
+"""Create principals (checking their tenant exists) and maintain clinics and members."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from api.audit import service as audit
+from api.auth import service as auth_service
+from api.auth.service import Principal
+from api.deps import Tx
+from api.devices import repository as devices_repo
+from api.errors import InvalidInput
+
+
+def create_principal(
+    tx: Tx, *, role: str, tenant_id: str | None, name: str, password: str | None
+) -> str:
+    if role == "clinic" and tenant_id and not devices_repo.clinic_exists(tx.conn, tenant_id):
+        raise InvalidInput(
+            f"clinic {tenant_id!r} does not exist",
+            errors=[{"field": "tenant_id", "message": "no such clinic"}],
+        )
+    if role == "member" and tenant_id and not devices_repo.member_clinic(tx.conn, tenant_id)[0]:
+        raise InvalidInput(
+            f"member {tenant_id!r} does not exist",
+            errors=[{"field": "tenant_id", "message": "no such member"}],
+        )
+    return auth_service.create_principal(
+        tx.conn, role=role, tenant_id=tenant_id, name=name, password=password
+    )
+
+
+def upsert_clinic(tx: Tx, clinic_id: str, name: str, name_zh: str | None) -> None:
+    devices_repo.upsert_clinic(tx.conn, clinic_id, name, name_zh)
+
+
+def upsert_member(
+    tx: Tx,
+    admin: Principal,
+    member_id: str,
+    *,
+    clinic_id: str | None,
+    birth_date: date,
+    sex: str,
+    conditions: list[str],
+    display_name: str | None,
+) -> None:
+    if clinic_id is not None and not devices_repo.clinic_exists(tx.conn, clinic_id):
+        raise InvalidInput(
+            f"clinic {clinic_id!r} does not exist",
+            errors=[{"field": "clinic_id", "message": "no such clinic"}],
+        )
+    devices_repo.upsert_member(
+        tx.conn,
+        member_id,
+        clinic_id=clinic_id,
+        birth_date=birth_date,
+        sex=sex,
+        conditions=conditions,
+        display_name=display_name,
+    )
+    audit.record(tx.conn, admin, "admin.member.upsert", member_id)

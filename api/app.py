@@ -1,0 +1,236 @@
+"""The FastAPI application: routers per audience, error rendering, body limit, pool lifecycle.
+
+``create_app(settings)`` builds a fresh app; the connection pool is created closed and
+opened in the lifespan (and closed there), so importing or building the app touches no
+database. Every route except ``/health`` and ``/ready`` requires credentials: the
+role-by-endpoint test in ``tests/api`` walks the route table and fails on any new route
+that answers without them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from psycopg_pool import ConnectionPool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import errors, metrics
+from api.admin.endpoints import router as admin_router
+from api.auth.endpoints import router as auth_router
+from api.clinic.endpoints import router as clinic_router
+from api.devices.endpoints import router as devices_router
+from api.insurer import pricing_port
+from api.insurer.endpoints import router as insurer_router
+from api.member.endpoints import router as member_router
+from core import db
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PUBLIC_PATHS = frozenset({"/health", "/ready"})
+_PRICING_FUNCTIONS = [
+    "quote_member",
+    "get_quote",
+    "member_standing",
+    "create_batch_job",
+    "run_batch_job",
+    "batch_job_status",
+    "iter_batch_results",
+    "portfolio_report",
+    "upsert_enrollments",
+    "upsert_claims",
+]
+
+
+class BodyLimit:
+    """Refuse bodies over ``max_bytes`` with 413 before any parsing.
+
+    A declared Content-Length is checked up front; a chunked body is buffered only up to
+    the limit and refused as soon as it passes it, then replayed to the app.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def _refuse(self, send: Send, status: int, title: str, detail: str) -> None:
+        body = json.dumps(
+            {
+                "type": f"https://wellrate.example/problems/{status}",
+                "title": title,
+                "status": status,
+                "detail": detail,
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", errors.PROBLEM_JSON.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        too_big = f"request bodies are limited to {self.max_bytes} bytes"
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                await self._refuse(send, 400, "Bad request", "malformed Content-Length")
+                return
+            if size > self.max_bytes:
+                await self._refuse(send, 413, "Payload too large", too_big)
+                return
+            await self.app(scope, receive, send)
+            return
+        if b"chunked" not in headers.get(b"transfer-encoding", b""):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            total += len(chunk)
+            if total > self.max_bytes:
+                await self._refuse(send, 413, "Payload too large", too_big)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+class StaleCheck:
+    """Pool check that pays a round trip only for connections idle a while.
+
+    ``ConnectionPool.check_connection`` on every checkout cost about a fifth of the CPU
+    of a simple request (bench/api_bench.py); a connection that finished a transaction
+    less than ``after_s`` ago is taken as alive. If the server went away in that window,
+    the request fails with 503 and the pool replaces the broken connection.
+    """
+
+    def __init__(self, after_s: float) -> None:
+        self.after_s = after_s
+        self._returned: weakref.WeakKeyDictionary[psycopg.Connection[Any], float] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def __call__(self, conn: psycopg.Connection[Any]) -> None:
+        last = self._returned.pop(conn, None)
+        if last is None or time.monotonic() - last > self.after_s:
+            ConnectionPool.check_connection(conn)
+
+    def healthy(self, conn: psycopg.Connection[Any]) -> None:
+        """Record that ``conn`` just completed a transaction."""
+        self._returned[conn] = time.monotonic()
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """A new application bound to ``settings``; serve it with uvicorn (``wellrate serve``)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = ConnectionPool(
+            db.require_url(settings),
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+            open=False,
+            name="wellrate-api",
+            check=pool_check,
+        )
+        pool.open(wait=False)
+        app.state.pool = pool
+        try:
+            yield
+        finally:
+            for t in list(app.state.batch_threads):
+                t.join(timeout=30)
+            pool.close()
+
+    app = FastAPI(
+        title="Wellrate API",
+        version="0.1.0",
+        description=(
+            "Next-year premium quotes for insurers, patient views for clinics, standing for "
+            "members. Send `Authorization: Bearer <token>`; errors are application/problem+json."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    pool_check = StaleCheck(settings.api_pool_check_after_s)
+    app.state.pool_check = pool_check
+    batch_threads: list[threading.Thread] = []  # joined in the lifespan's shutdown
+    app.state.batch_threads = batch_threads
+    errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    metrics.install(app, settings)  # outermost: counts refused and oversized requests too
+
+    @app.get("/health", tags=["ops"])
+    async def health() -> dict[str, str]:
+        """Liveness: the process answers. No credentials, no database."""
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["ops"])
+    def ready(request: Request) -> JSONResponse:
+        """Readiness: the database answers; names any pricing function still missing."""
+        try:
+            with request.app.state.pool.connection(timeout=2) as conn:
+                conn.execute("SELECT 1")
+        except Exception as exc:
+            log.warning("not ready: %s", type(exc).__name__)
+            return errors.problem(503, "Not ready", "the database is not reachable")
+        body: dict[str, Any] = {"status": "ready"}
+        missing = pricing_port.missing(_PRICING_FUNCTIONS)
+        if missing:
+            body["pricing_missing"] = missing
+        return JSONResponse(body)
+
+    for router in (
+        auth_router,
+        insurer_router,
+        clinic_router,
+        member_router,
+        devices_router,
+        admin_router,
+    ):
+        app.include_router(router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` and multi-worker serving: settings from the environment."""
+    from core.settings import get_settings
+
+    return create_app(get_settings())

@@ -1,0 +1,96 @@
+"""SQL for ``audit_log`` (migration 0026)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+Conn = psycopg.Connection[Any]
+
+
+def insert(
+    conn: Conn,
+    *,
+    principal_id: int | None,
+    role: str | None,
+    tenant_id: str | None,
+    action: str,
+    member_id: str | None,
+    outcome: str,
+    detail: dict[str, Any],
+) -> None:
+    conn.execute(
+        "INSERT INTO audit_log (principal_id, role, tenant_id, action, member_id, outcome, detail)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (principal_id, role, tenant_id, action, member_id, outcome, Jsonb(detail)),
+    )
+
+
+def record_member_access(
+    conn: Conn,
+    *,
+    principal_id: int,
+    role: str,
+    tenant_id: str | None,
+    action: str,
+    member_id: str,
+    detail: dict[str, Any],
+) -> str:
+    """Decide whether this principal may see the member, and log the access; the outcome.
+
+    One statement instead of a lookup and an insert: the audit row is written on the hot
+    path of every member-level request. The rule (docs/api.md, "Roles and tenancy"):
+    admins and insurers see any member, a clinic only members whose clinic_id is its
+    tenant, a member only themself.
+    """
+    row = conn.execute(
+        "INSERT INTO audit_log (principal_id, role, tenant_id, action, member_id, outcome, detail)"
+        " SELECT %(pid)s, %(role)s, %(tenant)s, %(action)s, %(member)s,"
+        "  CASE WHEN m.member_id IS NULL THEN 'not_found'"
+        "       WHEN %(role)s IN ('admin', 'insurer')"
+        "         OR (%(role)s = 'clinic' AND m.clinic_id = %(tenant)s)"
+        "         OR (%(role)s = 'member' AND m.member_id = %(tenant)s) THEN 'allowed'"
+        "       ELSE 'denied' END, %(detail)s"
+        " FROM (SELECT 1) AS one"
+        " LEFT JOIN members m ON m.member_id = %(member)s"
+        " RETURNING outcome",
+        {
+            "pid": principal_id,
+            "role": role,
+            "tenant": tenant_id,
+            "action": action,
+            "member": member_id,
+            "detail": Jsonb(detail),
+        },
+    ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def insert_many(
+    conn: Conn,
+    *,
+    principal_id: int,
+    role: str,
+    tenant_id: str | None,
+    action: str,
+    member_ids: list[str],
+    detail: dict[str, Any],
+) -> None:
+    """One row per member in a single statement (a page of a list view)."""
+    conn.execute(
+        "INSERT INTO audit_log (principal_id, role, tenant_id, action, member_id, outcome, detail)"
+        " SELECT %s, %s, %s, %s, m, 'allowed', %s FROM unnest(%s::text[]) AS m",
+        (principal_id, role, tenant_id, action, Jsonb(detail), member_ids),
+    )
+
+
+def for_member(conn: Conn, member_id: str, limit: int = 100) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        return cur.execute(
+            "SELECT audit_id, at, principal_id, role, tenant_id, action, member_id, outcome,"
+            " detail FROM audit_log WHERE member_id = %s ORDER BY audit_id DESC LIMIT %s",
+            (member_id, limit),
+        ).fetchall()

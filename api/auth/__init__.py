@@ -1,0 +1,1 @@
+"""Principals, bearer tokens and dashboard sign-in (with lockout)."""

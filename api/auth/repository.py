@@ -1,0 +1,102 @@
+"""SQL for ``api_principals`` and ``api_sessions`` (migration 0025)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+Conn = psycopg.Connection[Any]
+
+
+def insert_principal(
+    conn: Conn,
+    *,
+    role: str,
+    tenant_id: str | None,
+    name: str,
+    token_id: str,
+    token_hash: bytes,
+    password_hash: str | None,
+) -> int | None:
+    """Insert a principal; None when the name is taken."""
+    row = conn.execute(
+        "INSERT INTO api_principals (role, tenant_id, name, token_id, token_hash, password_hash)"
+        " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (name) DO NOTHING RETURNING principal_id",
+        (role, tenant_id, name, token_id, token_hash, password_hash),
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
+def principal_by_token_id(conn: Conn, token_id: str) -> dict[str, Any] | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT principal_id, role, tenant_id, name, token_hash FROM api_principals"
+            " WHERE token_id = %s AND disabled_at IS NULL",
+            (token_id,),
+        ).fetchone()
+
+
+def principal_by_session(conn: Conn, session_id: str) -> dict[str, Any] | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT p.principal_id, p.role, p.tenant_id, p.name, s.token_hash"
+            " FROM api_sessions s JOIN api_principals p USING (principal_id)"
+            " WHERE s.session_id = %s AND s.expires_at > now() AND p.disabled_at IS NULL",
+            (session_id,),
+        ).fetchone()
+
+
+def principal_for_signin(conn: Conn, name: str) -> dict[str, Any] | None:
+    """The row to check a password against, locked so concurrent guesses serialise."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT principal_id, role, tenant_id, name, password_hash, failed_signins,"
+            " locked_until, now() AS now FROM api_principals"
+            " WHERE name = %s AND disabled_at IS NULL FOR UPDATE",
+            (name,),
+        ).fetchone()
+
+
+def record_failed_signin(
+    conn: Conn, principal_id: int, *, max_failures: int, lockout_s: int, lockout_max_s: int
+) -> dict[str, Any]:
+    """Count a failure; from ``max_failures`` on, lock for lockout_s * 2^(extra failures)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            "UPDATE api_principals SET failed_signins = failed_signins + 1,"
+            " locked_until = CASE WHEN failed_signins + 1 >= %(max)s THEN now()"
+            "   + make_interval(secs => least(%(cap)s::double precision,"
+            "       %(base)s * power(2, failed_signins + 1 - %(max)s)))"
+            "   ELSE locked_until END"
+            " WHERE principal_id = %(pid)s RETURNING failed_signins, locked_until",
+            {"max": max_failures, "cap": lockout_max_s, "base": lockout_s, "pid": principal_id},
+        ).fetchone()
+    assert row is not None
+    return row
+
+
+def reset_failed_signins(conn: Conn, principal_id: int) -> None:
+    conn.execute(
+        "UPDATE api_principals SET failed_signins = 0, locked_until = NULL WHERE principal_id = %s",
+        (principal_id,),
+    )
+
+
+def insert_session(
+    conn: Conn, *, session_id: str, principal_id: int, token_hash: bytes, ttl_s: int
+) -> datetime:
+    row = conn.execute(
+        "INSERT INTO api_sessions (session_id, principal_id, token_hash, expires_at)"
+        " VALUES (%s, %s, %s, now() + make_interval(secs => %s)) RETURNING expires_at",
+        (session_id, principal_id, token_hash, ttl_s),
+    ).fetchone()
+    assert row is not None
+    expires: datetime = row[0]
+    return expires
+
+
+def delete_expired_sessions(conn: Conn) -> int:
+    return conn.execute("DELETE FROM api_sessions WHERE expires_at <= now()").rowcount

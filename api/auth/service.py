@@ -1,0 +1,180 @@
+"""Who is calling: bearer tokens, dashboard passwords and the sign-in lockout.
+
+Tokens are ``wr_<token_id>_<secret>`` (API) or ``ws_<session_id>_<secret>`` (a dashboard
+session from password sign-in). The id part finds the row; ``sha256(secret)`` is compared
+with :func:`hmac.compare_digest`, so response time does not depend on how much of a
+guessed secret was right, and the database never sees the secret or its hash in a WHERE.
+Passwords are hashed with scrypt (memory-hard, in the standard library).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from api.auth import repository as repo
+from api.errors import Conflict, InvalidInput, Unauthenticated
+from core.settings import Settings
+
+Conn = psycopg.Connection[Any]
+
+ROLES = ("insurer", "clinic", "member", "admin")
+_API_PREFIX = "wr"
+_SESSION_PREFIX = "ws"
+# scrypt cost: n=2^14, r=8, p=1 is the interactive-login setting from the scrypt paper
+# (about 16 MiB and tens of milliseconds per guess).
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+_SCRYPT_MAXMEM = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller. ``tenant_id``: insurer id, clinic_id or member_id."""
+
+    principal_id: int
+    role: str
+    tenant_id: str | None
+    name: str
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """The outcome of a password sign-in; ``token`` is set only on success."""
+
+    ok: bool
+    token: str | None = None
+    expires_at: datetime | None = None
+    principal: Principal | None = None
+    retry_after_s: int | None = None  # set when the account is locked
+
+
+def _digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(16)
+    key = hashlib.scrypt(
+        password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, maxmem=_SCRYPT_MAXMEM
+    )
+    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${salt.hex()}${key.hex()}"
+
+
+def verify_password(password: str, stored: str | None) -> bool:
+    """Constant-time check; an absent hash still costs one scrypt (no user enumeration)."""
+    if not stored:
+        hash_password(password)  # burn the same time as a real check
+        return False
+    try:
+        _, n, r, p, salt_hex, key_hex = stored.split("$")
+        key = hashlib.scrypt(
+            password.encode(),
+            salt=bytes.fromhex(salt_hex),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            maxmem=_SCRYPT_MAXMEM,
+        )
+    except ValueError:
+        return False
+    return hmac.compare_digest(key, bytes.fromhex(key_hex))
+
+
+def create_principal(
+    conn: Conn, *, role: str, tenant_id: str | None, name: str, password: str | None = None
+) -> str:
+    """Create a principal and return its bearer token (shown once, stored only hashed)."""
+    if role not in ROLES:
+        raise InvalidInput(
+            f"unknown role {role!r}", errors=[{"field": "role", "message": f"one of {ROLES}"}]
+        )
+    if (role == "admin") != (tenant_id is None):
+        raise InvalidInput(
+            "admins have no tenant; every other role needs one",
+            errors=[{"field": "tenant_id", "message": "required unless role is admin"}],
+        )
+    token_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    pid = repo.insert_principal(
+        conn,
+        role=role,
+        tenant_id=tenant_id,
+        name=name,
+        token_id=token_id,
+        token_hash=_digest(secret),
+        password_hash=hash_password(password) if password else None,
+    )
+    if pid is None:
+        raise Conflict(
+            f"a principal named {name!r} already exists",
+            errors=[{"field": "name", "message": "already taken"}],
+        )
+    return f"{_API_PREFIX}_{token_id}_{secret}"
+
+
+def authenticate(conn: Conn, token: str) -> Principal:
+    """The principal a bearer token belongs to, or :class:`Unauthenticated`."""
+    prefix, _, rest = token.partition("_")
+    key_id, _, secret = rest.partition("_")
+    if not key_id or not secret or prefix not in {_API_PREFIX, _SESSION_PREFIX}:
+        raise Unauthenticated("malformed bearer token")
+    if prefix == _API_PREFIX:
+        row = repo.principal_by_token_id(conn, key_id)
+    else:
+        row = repo.principal_by_session(conn, key_id)
+    # Compare against a dummy when the id is unknown, so both paths cost the same.
+    stored = bytes(row["token_hash"]) if row else b"\0" * 32
+    if not hmac.compare_digest(stored, _digest(secret)) or row is None:
+        raise Unauthenticated("unknown or expired bearer token")
+    return Principal(int(row["principal_id"]), row["role"], row["tenant_id"], row["name"])
+
+
+def sign_in(conn: Conn, settings: Settings, name: str, password: str) -> SignIn:
+    """Check a password; count failures and lock the account after too many.
+
+    Returns an outcome instead of raising so the caller can commit the failure counter
+    (raising would roll it back, and an attacker could then guess for free).
+    """
+    row = repo.principal_for_signin(conn, name)
+    if row is None:
+        verify_password(password, None)
+        return SignIn(ok=False)
+    locked_until: datetime | None = row["locked_until"]
+    now: datetime = row["now"]
+    if locked_until is not None and locked_until > now:
+        return SignIn(ok=False, retry_after_s=int((locked_until - now).total_seconds()) + 1)
+    if not verify_password(password, row["password_hash"]):
+        after = repo.record_failed_signin(
+            conn,
+            int(row["principal_id"]),
+            max_failures=settings.api_signin_max_failures,
+            lockout_s=settings.api_signin_lockout_s,
+            lockout_max_s=settings.api_signin_lockout_max_s,
+        )
+        lock = after["locked_until"]
+        retry = int((lock - now).total_seconds()) + 1 if lock is not None and lock > now else None
+        return SignIn(ok=False, retry_after_s=retry)
+    repo.reset_failed_signins(conn, int(row["principal_id"]))
+    repo.delete_expired_sessions(conn)  # housekeeping, cheap on the expiry index
+    session_id = secrets.token_hex(12)
+    secret = secrets.token_urlsafe(32)
+    expires = repo.insert_session(
+        conn,
+        session_id=session_id,
+        principal_id=int(row["principal_id"]),
+        token_hash=_digest(secret),
+        ttl_s=settings.api_session_ttl_s,
+    )
+    principal = Principal(int(row["principal_id"]), row["role"], row["tenant_id"], row["name"])
+    return SignIn(
+        ok=True,
+        token=f"{_SESSION_PREFIX}_{session_id}_{secret}",
+        expires_at=expires,
+        principal=principal,
+    )

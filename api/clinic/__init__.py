@@ -1,0 +1,1 @@
+"""Clinic views: patients, indicators and trends, alerts, FHIR/CSV export."""

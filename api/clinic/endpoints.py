@@ -1,0 +1,93 @@
+"""``/clinic``: a clinic's patients, one patient's indicators and trends, alerts, export."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse, Response
+from pydantic import AwareDatetime
+
+from api.auth.service import Principal
+from api.clinic import service
+from api.deps import TxDep, require
+
+router = APIRouter(prefix="/clinic", tags=["clinic"])
+Clinic = Annotated[Principal, Depends(require("clinic"))]
+MemberId = Annotated[str, Path(min_length=1, max_length=128)]
+FHIR_JSON = "application/fhir+json"
+
+
+@router.get("/patients")
+def list_patients(
+    tx: TxDep,
+    clinic: Clinic,
+    status: Annotated[
+        Literal["all", "uncontrolled", "no_data_7d", "new_alerts"],
+        Query(description="uncontrolled | no_data_7d (no reading for 7 days) | new_alerts (open)"),
+    ] = "all",
+    after: Annotated[str, Query(max_length=128, description="cursor: last member_id seen")] = "",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    """Patients with current score, control status and open alerts, one page at a time."""
+    return service.list_patients(tx, clinic, status=status, after=after, limit=limit)
+
+
+@router.get("/patients/{member_id}")
+def patient(
+    member_id: MemberId,
+    tx: TxDep,
+    clinic: Clinic,
+    days: Annotated[int, Query(ge=1, le=366)] = 30,
+) -> dict[str, Any]:
+    """Latest indicators, open alerts, daily BP/glucose/steps trends and recent glucose."""
+    return service.patient_detail(tx, clinic, member_id, days)
+
+
+@router.post("/alerts/{alert_id}/acknowledge")
+def acknowledge(alert_id: Annotated[int, Path(ge=1)], tx: TxDep, clinic: Clinic) -> dict[str, Any]:
+    return service.acknowledge(tx, clinic, alert_id)
+
+
+def _window(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    end = end or datetime.now(UTC)
+    return (start or end - timedelta(days=30), end)
+
+
+@router.get(
+    "/patients/{member_id}/observations.fhir",
+    responses={200: {"content": {FHIR_JSON: {}}, "description": "FHIR R4 Bundle"}},
+)
+def export_fhir(
+    member_id: MemberId,
+    tx: TxDep,
+    clinic: Clinic,
+    start: AwareDatetime | None = None,
+    end: AwareDatetime | None = None,
+) -> Response:
+    """Readings in [start, end) (default: last 30 days) as a FHIR R4 collection Bundle."""
+    s, e = _window(start, end)
+    body = service.export_readings(tx, clinic, member_id, s, e, "fhir")
+    return JSONResponse(body, media_type=FHIR_JSON)
+
+
+@router.get(
+    "/patients/{member_id}/observations.csv",
+    responses={200: {"content": {"text/csv": {}}, "description": "CSV"}},
+)
+def export_csv(
+    member_id: MemberId,
+    tx: TxDep,
+    clinic: Clinic,
+    start: AwareDatetime | None = None,
+    end: AwareDatetime | None = None,
+) -> Response:
+    s, e = _window(start, end)
+    body = service.export_readings(tx, clinic, member_id, s, e, "csv")
+    assert isinstance(body, str)
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{member_id}.csv"'},
+    )

@@ -1,0 +1,172 @@
+"""SQL for the clinic views: patients with their latest score, alerts, trends, readings.
+
+Reads ``scores`` and ``alerts`` per the stored contract in ``docs/scoring.md`` and the
+readings tables of migration 0001. The "current" score is the one with the latest
+``window_end`` (then the latest ``computed_at``), whatever the algorithm version.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import psycopg
+from psycopg.rows import dict_row
+
+Conn = psycopg.Connection[Any]
+PatientFilter = Literal["all", "uncontrolled", "no_data_7d", "new_alerts"]
+
+# Control status from the latest score's indicators (docs/scoring.md):
+#  uncontrolled: home BP not controlled (bp.controlled false, CLINICAL.md home targets) or,
+#    with sufficient CGM data, time in range below 70 % (Battelino et al., Diabetes Care
+#    2019: TIR > 70 % target; `tir` is a percentage);
+#  controlled: at least one of them assessed and neither uncontrolled;
+#  insufficient: nothing assessable (no score, or no sufficient BP/CGM data).
+_UNCONTROLLED = (
+    "((s.indicators->'bp'->>'controlled')::boolean IS FALSE"
+    " OR ((s.indicators->'cgm'->>'sufficient')::boolean"
+    "     AND (s.indicators->'cgm'->>'tir')::double precision < 70))"
+)
+_ASSESSED = (
+    "((s.indicators->'bp'->>'controlled') IS NOT NULL"
+    " OR (s.indicators->'cgm'->>'sufficient')::boolean IS TRUE)"
+)
+# Patients with no reading in the last 7 days, the window the clinic follows up on.
+NO_DATA_DAYS = 7
+
+# Built only from the constants above (no input); values are bound as parameters.
+_PATIENTS = f"""
+SELECT m.member_id, m.display_name, m.birth_date, m.sex, m.conditions,
+       s.window_start, s.window_end, s.algorithm_version, s.composite, s.improvement,
+       s.components,
+       CASE WHEN s.member_id IS NULL OR NOT {_ASSESSED} THEN 'insufficient'
+            WHEN {_UNCONTROLLED} THEN 'uncontrolled' ELSE 'controlled' END AS control_status,
+       coalesce(a.open_alerts, 0) AS open_alerts, a.critical_alerts, a.newest_alert_at,
+       d.last_data_at
+  FROM members m
+  LEFT JOIN LATERAL (
+       SELECT * FROM scores sc WHERE sc.member_id = m.member_id
+        ORDER BY sc.window_end DESC, sc.computed_at DESC LIMIT 1) s ON true
+  LEFT JOIN LATERAL (
+       SELECT count(*) AS open_alerts,
+              count(*) FILTER (WHERE al.severity = 'critical') AS critical_alerts,
+              max(al.created_at) AS newest_alert_at
+         FROM alerts al WHERE al.member_id = m.member_id AND al.acknowledged_at IS NULL) a ON true
+  LEFT JOIN LATERAL (
+       SELECT greatest(
+         (SELECT max(measured_at) FROM bp_readings b WHERE b.member_id = m.member_id),
+         (SELECT max(measured_at) FROM glucose_readings g WHERE g.member_id = m.member_id),
+         (SELECT max(start_at) FROM activity_readings r WHERE r.member_id = m.member_id)
+       ) AS last_data_at) d ON true
+ WHERE m.clinic_id = %(clinic_id)s AND m.member_id > %(after)s
+"""  # noqa: S608
+
+_FILTERS: dict[str, str] = {
+    "all": "",
+    "uncontrolled": f" AND s.member_id IS NOT NULL AND {_UNCONTROLLED}",
+    "no_data_7d": (
+        f" AND (d.last_data_at IS NULL OR d.last_data_at < now() - interval '{NO_DATA_DAYS} days')"
+    ),
+    "new_alerts": " AND coalesce(a.open_alerts, 0) > 0",
+}
+
+
+def list_patients(
+    conn: Conn, clinic_id: str, *, status: PatientFilter, after: str, limit: int
+) -> list[dict[str, Any]]:
+    """One page of a clinic's patients (keyset on member_id), with score and alerts."""
+    sql = _PATIENTS + _FILTERS[status] + " ORDER BY m.member_id LIMIT %(limit)s"
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(sql, {"clinic_id": clinic_id, "after": after, "limit": limit}).fetchall()
+
+
+def patient(conn: Conn, member_id: str) -> dict[str, Any] | None:
+    sql = _PATIENTS.replace(
+        "m.clinic_id = %(clinic_id)s AND m.member_id > %(after)s", "m.member_id = %(member_id)s"
+    )
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(sql, {"member_id": member_id}).fetchone()
+
+
+def latest_score(conn: Conn, member_id: str) -> dict[str, Any] | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT window_start, window_end, algorithm_version, computed_at, composite,"
+            " improvement, components, indicators FROM scores WHERE member_id = %s"
+            " ORDER BY window_end DESC, computed_at DESC LIMIT 1",
+            (member_id,),
+        ).fetchone()
+
+
+def open_alerts(conn: Conn, member_id: str) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT alert_id, kind, severity, observed_at, detail, created_at FROM alerts"
+            " WHERE member_id = %s AND acknowledged_at IS NULL ORDER BY observed_at DESC",
+            (member_id,),
+        ).fetchall()
+
+
+def daily_trends(conn: Conn, member_id: str, since: datetime) -> list[dict[str, Any]]:
+    """Per-day means from ``daily_readings`` (BP mean sys/dia, glucose mean mg/dL, steps)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT kind, day, n, mean_a, mean_b FROM daily_readings"
+            " WHERE member_id = %s AND day >= %s ORDER BY kind, day",
+            (member_id, since),
+        ).fetchall()
+
+
+def recent_glucose(conn: Conn, member_id: str, limit: int) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT measured_at, value, unit, censored, method, meal_context FROM glucose_readings"
+            " WHERE member_id = %s ORDER BY measured_at DESC LIMIT %s",
+            (member_id, limit),
+        ).fetchall()
+
+
+def alert_member(conn: Conn, alert_id: int) -> str | None:
+    row = conn.execute("SELECT member_id FROM alerts WHERE alert_id = %s", (alert_id,)).fetchone()
+    return str(row[0]) if row else None
+
+
+def acknowledge_alert(conn: Conn, alert_id: int, by: str) -> dict[str, Any]:
+    """Acknowledge once; a second acknowledgement keeps the first one's time and author."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            "UPDATE alerts SET acknowledged_at = coalesce(acknowledged_at, now()),"
+            " acknowledged_by = coalesce(acknowledged_by, %s) WHERE alert_id = %s"
+            " RETURNING alert_id, member_id, kind, severity, observed_at, acknowledged_at,"
+            " acknowledged_by",
+            (by, alert_id),
+        ).fetchone()
+    assert row is not None
+    return row
+
+
+def readings(
+    conn: Conn, member_id: str, start: datetime, end: datetime
+) -> dict[str, list[dict[str, Any]]]:
+    """Raw readings in [start, end) by kind; clinics only (insurers never reach this)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    with conn.cursor(row_factory=dict_row) as cur:
+        out["bp"] = cur.execute(
+            "SELECT device_id, measured_at, utc_offset_min, systolic, diastolic, pulse, validated,"
+            " source FROM bp_readings WHERE member_id = %s AND measured_at >= %s"
+            " AND measured_at < %s ORDER BY measured_at",
+            (member_id, start, end),
+        ).fetchall()
+        out["glucose"] = cur.execute(
+            "SELECT device_id, measured_at, utc_offset_min, value, unit, censored, method,"
+            " meal_context, source FROM glucose_readings WHERE member_id = %s"
+            " AND measured_at >= %s AND measured_at < %s ORDER BY measured_at",
+            (member_id, start, end),
+        ).fetchall()
+        out["activity"] = cur.execute(
+            "SELECT device_id, start_at, duration_s, utc_offset_min, steps, active_minutes,"
+            " vigorous_minutes, heart_rate, source FROM activity_readings WHERE member_id = %s"
+            " AND start_at >= %s AND start_at < %s ORDER BY start_at",
+            (member_id, start, end),
+        ).fetchall()
+    return out

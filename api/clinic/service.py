@@ -1,0 +1,93 @@
+"""Clinic use cases; every one goes through the tenancy gate and the audit log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from api.audit import service as audit
+from api.auth.service import Principal
+from api.clinic import fhir
+from api.clinic import repository as repo
+from api.deps import Tx
+from api.errors import InvalidInput, NotFound
+from api.tenancy import access_member
+
+# The longest export window: a quarter of CGM data is ~26,000 readings per member.
+MAX_EXPORT_DAYS = 92
+RECENT_GLUCOSE = 96  # one day of 15-minute CGM readings
+
+
+def list_patients(
+    tx: Tx, clinic: Principal, *, status: repo.PatientFilter, after: str, limit: int
+) -> dict[str, Any]:
+    assert clinic.tenant_id is not None
+    rows = repo.list_patients(tx.conn, clinic.tenant_id, status=status, after=after, limit=limit)
+    # A list shows each patient's data: one audit row per patient on the page.
+    audit.record_many(
+        tx.conn,
+        clinic,
+        "clinic.patients.list",
+        [r["member_id"] for r in rows],
+        detail={"filter": status},
+    )
+    next_cursor = rows[-1]["member_id"] if len(rows) == limit else None
+    return {"items": rows, "next_cursor": next_cursor}
+
+
+def patient_detail(tx: Tx, who: Principal, member_id: str, days: int) -> dict[str, Any]:
+    access_member(tx, who, member_id, "clinic.patient.read", {"days": days})
+    summary = repo.patient(tx.conn, member_id)
+    assert summary is not None
+    score = repo.latest_score(tx.conn, member_id)
+    since = datetime.now(UTC) - timedelta(days=days)
+    trends: dict[str, list[dict[str, Any]]] = {"bp": [], "glucose": [], "steps": []}
+    for r in repo.daily_trends(tx.conn, member_id, since):
+        if r["kind"] == "bp":
+            trends["bp"].append(
+                {"day": r["day"], "n": r["n"], "mean_sys": r["mean_a"], "mean_dia": r["mean_b"]}
+            )
+        elif r["kind"] == "glucose":
+            trends["glucose"].append({"day": r["day"], "n": r["n"], "mean_mgdl": r["mean_a"]})
+        else:
+            trends["steps"].append(
+                {"day": r["day"], "steps": r["mean_a"], "active_minutes": r["mean_b"]}
+            )
+    return {
+        "patient": summary,
+        "score": score,
+        "alerts": repo.open_alerts(tx.conn, member_id),
+        "trends": trends,
+        "recent_glucose": repo.recent_glucose(tx.conn, member_id, RECENT_GLUCOSE),
+    }
+
+
+def acknowledge(tx: Tx, who: Principal, alert_id: int) -> dict[str, Any]:
+    member_id = repo.alert_member(tx.conn, alert_id)
+    if member_id is None:
+        raise NotFound("no such alert")
+    access_member(tx, who, member_id, "clinic.alert.acknowledge", {"alert_id": alert_id})
+    return repo.acknowledge_alert(tx.conn, alert_id, who.name)
+
+
+def export_readings(
+    tx: Tx, who: Principal, member_id: str, start: datetime, end: datetime, fmt: str
+) -> dict[str, Any] | str:
+    if end <= start or end - start > timedelta(days=MAX_EXPORT_DAYS):
+        raise InvalidInput(
+            f"the export window must be positive and at most {MAX_EXPORT_DAYS} days",
+            errors=[
+                {"field": "query.end", "message": f"end - start in (0, {MAX_EXPORT_DAYS}] days"}
+            ],
+        )
+    access_member(
+        tx,
+        who,
+        member_id,
+        f"clinic.export.{fmt}",
+        {"start": start.isoformat(), "end": end.isoformat()},
+    )
+    data = repo.readings(tx.conn, member_id, start, end)
+    if fmt == "fhir":
+        return fhir.bundle(member_id, data, datetime.now(UTC))
+    return fhir.to_csv(data)

@@ -1,0 +1,1 @@
+"""Insurer endpoints: quotes, batch jobs, uploads, portfolio (pricing engine in api.pricing)."""

@@ -1,0 +1,149 @@
+"""Insurer use cases: quotes, what-if, batch jobs, uploads, portfolio, scores.
+
+The premium arithmetic belongs to ``api.pricing.service`` (helper "pricing"); this module
+adds the API's concerns around it: tenancy, the audit log, and running batch jobs off the
+request thread. An insurer reaches scores and quotes here, never raw readings.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from psycopg_pool import ConnectionPool
+
+from api.audit import service as audit
+from api.auth.service import Principal
+from api.clinic import repository as clinic_repo
+from api.deps import Tx
+from api.errors import NotFound
+from api.insurer import pricing_port as pricing
+from api.tenancy import access_member
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def quote(
+    tx: Tx,
+    who: Principal,
+    member_id: str,
+    product_id: str,
+    plan_year: int,
+    *,
+    what_if: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    action = "insurer.quote.what_if" if what_if else "insurer.quote.create"
+    access_member(tx, who, member_id, action, {"product_id": product_id, "plan_year": plan_year})
+    q = pricing.quote_member(
+        tx.conn, member_id, product_id, plan_year, what_if=what_if, store=what_if is None
+    )
+    return pricing.quote_dict(q)
+
+
+def get_quote(tx: Tx, who: Principal, quote_id: str) -> dict[str, Any]:
+    q = pricing.get_quote(tx.conn, quote_id)
+    if q is None:
+        raise NotFound("no such quote")
+    out = pricing.quote_dict(q)
+    access_member(tx, who, str(out["member_id"]), "insurer.quote.read", {"quote_id": quote_id})
+    return out
+
+
+def member_score(tx: Tx, who: Principal, member_id: str) -> dict[str, Any]:
+    """The latest stored score: composite, components and indicator summaries only."""
+    access_member(tx, who, member_id, "insurer.score.read")
+    row = clinic_repo.latest_score(tx.conn, member_id)
+    if row is None:
+        raise NotFound("no score for this member yet")
+    return {"member_id": member_id, **row}
+
+
+def start_batch(
+    tx: Tx,
+    who: Principal,
+    settings: Settings,
+    threads: list[threading.Thread],
+    product_id: str,
+    plan_year: int,
+    member_ids: list[str] | None,
+) -> str:
+    """Create the job in this request's transaction; start its worker once that commits."""
+    job_id = pricing.create_batch_job(tx.conn, product_id, plan_year, member_ids)
+    audit.record(
+        tx.conn,
+        who,
+        "insurer.batch.create",
+        None,
+        detail={"job_id": job_id, "members": "all" if member_ids is None else len(member_ids)},
+    )
+    url = settings.database_url
+    assert url is not None
+
+    def run() -> None:
+        try:
+            pricing.run_batch_job(url, settings, job_id)
+        except Exception as exc:  # the job's own status records the failure
+            log.error("batch job %s failed: %s", job_id, type(exc).__name__, exc_info=exc)
+
+    def launch() -> None:
+        t = threading.Thread(target=run, name=f"batch-{job_id}", daemon=True)
+        threads[:] = [th for th in threads if th.is_alive()]
+        threads.append(t)
+        t.start()
+
+    tx.after_commit.append(launch)
+    return job_id
+
+
+def batch_status(tx: Tx, who: Principal, job_id: str) -> dict[str, Any]:
+    status = pricing.batch_job_status(tx.conn, job_id)
+    if status is None:
+        raise NotFound("no such batch job")
+    audit.record(tx.conn, who, "insurer.batch.status", None, detail={"job_id": job_id})
+    return status
+
+
+def check_batch_results(tx: Tx, who: Principal, job_id: str, fmt: str) -> None:
+    status = pricing.batch_job_status(tx.conn, job_id)
+    if status is None:
+        raise NotFound("no such batch job")
+    audit.record(
+        tx.conn, who, "insurer.batch.results", None, detail={"job_id": job_id, "format": fmt}
+    )
+
+
+def stream_batch_results(pool: ConnectionPool, job_id: str, fmt: str) -> Iterator[str]:
+    """Results on a connection of their own, held for as long as the client reads.
+
+    The request's transaction has committed by the time the body streams, so the stream
+    cannot borrow it; a million-row result must not be built in memory either.
+    """
+    with pool.connection() as conn:
+        yield from pricing.iter_batch_results(conn, job_id, fmt)
+
+
+def upload_enrollments(tx: Tx, who: Principal, rows: list[Any]) -> int:
+    n = pricing.upsert_enrollments(tx.conn, rows)
+    audit.record(tx.conn, who, "insurer.enrollments.upload", None, detail={"rows": n})
+    return n
+
+
+def upload_claims(tx: Tx, who: Principal, rows: list[Any]) -> int:
+    n = pricing.upsert_claims(tx.conn, rows)
+    audit.record(tx.conn, who, "insurer.claims.upload", None, detail={"rows": n})
+    return n
+
+
+def portfolio(tx: Tx, who: Principal, product_id: str, plan_year: int) -> dict[str, Any]:
+    report = pricing.portfolio_report(tx.conn, product_id, plan_year)
+    audit.record(
+        tx.conn,
+        who,
+        "insurer.portfolio.read",
+        None,
+        detail={"product_id": product_id, "plan_year": plan_year},
+    )
+    return report

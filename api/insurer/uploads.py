@@ -1,0 +1,82 @@
+"""Parse an uploaded table (JSON or CSV) into validated rows, naming bad fields.
+
+JSON bodies are ``{"rows": [...]}`` or a bare list; CSV bodies have a header line. Either
+way each row is validated by the same pydantic model, and an error names the row and
+field as ``rows[i].field`` (``i`` counts data rows from 0; for CSV the message also gives
+the line number), so the insurer can fix the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from api.errors import ApiError, InvalidInput, field_path
+
+M = TypeVar("M", bound=BaseModel)
+MAX_ROWS = 1_000_000
+
+
+class UnsupportedMediaType(ApiError):
+    """The upload is neither JSON nor CSV."""
+
+    status = 415
+    code = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
+def _raw_rows(body: bytes, content_type: str) -> tuple[list[Any], bool]:
+    media = content_type.split(";")[0].strip().lower()
+    if media in {"application/json", ""}:
+        try:
+            data = json.loads(body or b"null")
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:  # too deep: 400
+            raise ApiError(
+                "the body is not valid JSON", errors=[{"field": "body", "message": str(exc)}]
+            ) from exc
+        rows = data.get("rows") if isinstance(data, dict) else data
+        if not isinstance(rows, list):
+            raise InvalidInput(
+                'expected {"rows": [...]} or a JSON list',
+                errors=[{"field": "rows", "message": "must be a list"}],
+            )
+        return rows, False
+    if media in {"text/csv", "application/csv"}:
+        try:
+            text = body.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(
+                "CSV must be UTF-8", errors=[{"field": "body", "message": "not UTF-8"}]
+            ) from exc
+        reader = csv.DictReader(io.StringIO(text))
+        # Empty cells mean "absent", so optional fields may be left blank.
+        return [{k: v for k, v in r.items() if k and v not in (None, "")} for r in reader], True
+    raise UnsupportedMediaType(f"send application/json or text/csv, not {media!r}")
+
+
+def parse(model: type[M], body: bytes, content_type: str) -> list[M]:
+    rows, is_csv = _raw_rows(body, content_type)
+    if not rows:
+        raise InvalidInput("no rows", errors=[{"field": "rows", "message": "at least one row"}])
+    if len(rows) > MAX_ROWS:
+        raise InvalidInput(
+            f"at most {MAX_ROWS} rows per upload",
+            errors=[{"field": "rows", "message": "too many rows"}],
+        )
+    try:
+        return TypeAdapter(list[model]).validate_python(rows)  # type: ignore[valid-type]
+    except ValidationError as exc:
+        errors = []
+        for e in exc.errors()[:50]:
+            loc = e["loc"]
+            msg = str(e["msg"])
+            if is_csv and loc and isinstance(loc[0], int):
+                msg = f"line {loc[0] + 2}: {msg}"
+            errors.append({"field": field_path(("body", "rows", *loc)), "message": msg})
+        raise InvalidInput(
+            f"{exc.error_count()} invalid value(s) in the upload", errors=errors
+        ) from exc

@@ -1,0 +1,67 @@
+"""Pricing's domain errors. Each is an ``api.errors.ApiError``, so the API's one handler
+renders it as problem+json with the right status; the CLI prints its detail."""
+
+from __future__ import annotations
+
+from api.errors import ApiError, Conflict, InvalidInput, NotFound
+
+
+class RulebookInvalid(InvalidInput):
+    """A rulebook file fails validation; ``errors`` name each field path."""
+
+    code = "rulebook-invalid"
+    title = "Invalid rulebook"
+
+
+class RulebookNotFound(NotFound):
+    """No rulebook exists for this product and plan year."""
+
+    code = "rulebook-not-found"
+    title = "No rulebook"
+
+
+class RulebookLocked(Conflict):
+    """The plan year's rulebook has issued quotes and cannot change any more."""
+
+    code = "rulebook-locked"
+    title = "Rulebook locked"
+
+
+class MemberNotFound(NotFound):
+    """The member to quote does not exist."""
+
+    code = "member-not-found"
+    title = "No such member"
+
+
+class InvalidWhatIf(InvalidInput):
+    """A what-if override names an unknown indicator or holds an impossible value."""
+
+    code = "invalid-what-if"
+    title = "Invalid what-if"
+
+
+class UnknownMembers(InvalidInput):
+    """An upload names members that do not exist (rows are named in ``errors``)."""
+
+    code = "unknown-members"
+    title = "Unknown members"
+
+
+class BatchNotFound(NotFound):
+    """No batch job has this id."""
+
+    code = "batch-not-found"
+    title = "No such batch job"
+
+
+__all__ = [
+    "ApiError",
+    "BatchNotFound",
+    "InvalidWhatIf",
+    "MemberNotFound",
+    "RulebookInvalid",
+    "RulebookLocked",
+    "RulebookNotFound",
+    "UnknownMembers",
+]

@@ -1,0 +1,221 @@
+"""Shared by single quotes and batch chunks: the Quote type, the rulebook in force, the
+bulk gathering of inputs and the row a stored quote becomes."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from api.pricing import engine
+from api.pricing import repository as repo
+from api.pricing.exceptions import RulebookNotFound
+from api.pricing.inputs import QuoteInputs, ScoreRow
+from api.pricing.rulebook import Rulebook, packaged_text, parse
+
+
+def yuan(fen: int) -> Decimal:
+    return (Decimal(fen) / 100).quantize(Decimal("0.01"))
+
+
+@dataclass(frozen=True)
+class QuoteComponent:
+    code: str
+    pct: Decimal
+    yuan: Decimal
+    reason_en: str
+    reason_zh: str
+    data_dependent: bool
+
+
+@dataclass(frozen=True)
+class Quote:
+    quote_id: str | None  # None for a what-if (never stored)
+    member_id: str
+    product_id: str
+    plan_year: int
+    rulebook_version: str
+    rulebook_sha256: str
+    base_premium: Decimal
+    unsmoothed_premium: Decimal
+    premium: Decimal
+    premium_fen: int
+    components: tuple[QuoteComponent, ...]
+    smoothing: dict[str, Any]
+    created_at: datetime | None
+    inputs: QuoteInputs | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "quote_id": self.quote_id,
+            "member_id": self.member_id,
+            "product_id": self.product_id,
+            "plan_year": self.plan_year,
+            "rulebook_version": self.rulebook_version,
+            "rulebook_sha256": self.rulebook_sha256,
+            # JSON numbers for display (what FastAPI makes of a Decimal anyway); the exact
+            # amounts are the integer fen fields, computed and stored without floats.
+            "base_premium": float(self.base_premium),
+            "unsmoothed_premium": float(self.unsmoothed_premium),
+            "premium": float(self.premium),
+            "base_premium_fen": int(self.base_premium * 100),
+            "premium_fen": self.premium_fen,
+            "components": [c.__dict__.copy() for c in self.components],
+            "smoothing": self.smoothing,
+            "created_at": self.created_at,
+            "stored": self.quote_id is not None,
+        }
+
+
+def components_json(rb: Rulebook, p: engine.Priced) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": ln.code,
+            "pct": engine.money(ln.bp),  # basis points -> percent with 2 decimals
+            "yuan": engine.money(engine.fen_of(p.base_fen, ln.bp)),
+            "reason_en": ln.reason_en,
+            "reason_zh": ln.reason_zh,
+            "data_dependent": ln.data_dependent,
+        }
+        for ln in p.lines
+    ]
+
+
+def quote_from_row(row: dict[str, Any]) -> Quote:
+    return Quote(
+        quote_id=row["quote_id"],
+        member_id=row["member_id"],
+        product_id=row["product_id"],
+        plan_year=row["plan_year"],
+        rulebook_version=row["rulebook_version"],
+        rulebook_sha256=row["rulebook_sha256"],
+        base_premium=yuan(row["base_fen"]),
+        unsmoothed_premium=yuan(row["unsmoothed_fen"]),
+        premium=yuan(row["premium_fen"]),
+        premium_fen=row["premium_fen"],
+        components=tuple(
+            QuoteComponent(
+                c["code"],
+                Decimal(c["pct"]),
+                Decimal(c["yuan"]),
+                c["reason_en"],
+                c["reason_zh"],
+                bool(c.get("data_dependent", True)),
+            )
+            for c in row["components"]
+        ),
+        smoothing=row["smoothing"],
+        created_at=row["created_at"],
+        inputs=QuoteInputs.from_json(row["inputs"]),
+    )
+
+
+# --- rulebooks ---------------------------------------------------------------------------
+@lru_cache(maxsize=64)
+def parsed_rulebook(text: str) -> Rulebook:
+    return parse(text)
+
+
+def get_rulebook(conn: repo.Conn, product_id: str, plan_year: int) -> Rulebook:
+    """The plan year's rulebook: the one stored, else the packaged file (stored on first use)."""
+    row = repo.get_rulebook(conn, product_id, plan_year)
+    if row is not None:
+        return parsed_rulebook(row["content"])
+    text = packaged_text(product_id, plan_year)
+    if text is None:
+        raise RulebookNotFound(f"no rulebook for {product_id} {plan_year}")
+    rb = parsed_rulebook(text)
+    repo.insert_rulebook(conn, product_id, plan_year, rb.version, rb.sha256, text)
+    return rb
+
+
+# --- inputs ------------------------------------------------------------------------------
+def age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def gather_inputs(
+    conn: repo.Conn, member_ids: Sequence[str], product_id: str, plan_year: int
+) -> dict[str, QuoteInputs]:
+    """Every input for these members, in a handful of bulk reads (batch chunks use this)."""
+    y0, y1 = date(plan_year - 1, 1, 1), date(plan_year, 1, 1)
+    people = repo.members(conn, member_ids)
+    ids = [p["member_id"] for p in people]
+    scores = repo.scores(conn, ids, y0, y1)
+    enrolled = repo.enrollment_years(conn, ids, product_id)
+    claims = repo.claim_years(conn, ids)
+    quoted = repo.last_quoted_premium(conn, ids, product_id, plan_year - 1)
+    clinic = repo.clinic_months(conn, ids, y0, y1)
+    out: dict[str, QuoteInputs] = {}
+    for p in people:
+        m = p["member_id"]
+        withdrawn: datetime | None = p["consent_withdrawn_at"]
+        rows, excluded = [], 0
+        for s in scores.get(m, []):
+            # Consent withdrawal is not retroactive: windows that ended before it still count.
+            if withdrawn is not None and s["window_end"] > withdrawn.astimezone(UTC).date():
+                excluded += 1
+                continue
+            rows.append(
+                ScoreRow(
+                    s["window_start"].isoformat(),
+                    s["window_end"].isoformat(),
+                    s["algorithm_version"],
+                    s["composite"],
+                    s["improvement"],
+                    s["indicators"],
+                )
+            )
+        years = enrolled.get(m, {})
+        paid = years.get(plan_year - 1)
+        out[m] = QuoteInputs(
+            member_id=m,
+            product_id=product_id,
+            plan_year=plan_year,
+            age=age_on(p["birth_date"], y1),
+            conditions=tuple(sorted(p["conditions"])),
+            scores=tuple(rows),
+            consent_withdrawn_on=withdrawn.isoformat() if withdrawn else None,
+            windows_excluded_after_consent=excluded,
+            enrolled_years=tuple(sorted(years)),
+            claim_years=tuple(sorted(set(claims.get(m, [])))),
+            claims_count=len(claims.get(m, [])),
+            last_premium_fen=paid if paid is not None else quoted.get(m),
+            clinic_months=clinic.get(m, 0),
+        )
+    return out
+
+
+# --- quotes ------------------------------------------------------------------------------
+def new_quote_id() -> str:
+    """Time-ordered (then random) so a million inserts append to the index's right edge."""
+    return f"q_{time.time_ns():016x}{secrets.token_hex(6)}"
+
+
+def quote_row(
+    rb: Rulebook, inp: QuoteInputs, p: engine.Priced, quote_id: str, job_id: str | None
+) -> tuple[Any, ...]:
+    return (
+        quote_id,
+        inp.member_id,
+        inp.product_id,
+        inp.plan_year,
+        rb.version,
+        rb.sha256,
+        job_id,
+        p.base_fen,
+        p.unsmoothed_fen,
+        p.premium_fen,
+        p.base_fen - engine.fen_of(p.base_fen, 10000 - p.discount_bp),
+        inp.age,
+        list(inp.conditions),
+        json.dumps(components_json(rb, p), ensure_ascii=False),
+        json.dumps(p.smoothing, ensure_ascii=False),
+        json.dumps(inp.to_json(), ensure_ascii=False),
+    )

@@ -1,0 +1,433 @@
+"""Every SQL statement pricing runs. The caller owns the transaction; nothing here commits.
+
+Reads are bulk (``member_id = ANY(%s)``) so a batch chunk of thousands of members costs a
+handful of round trips; quotes are written with COPY.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from datetime import date
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+Conn = psycopg.Connection[Any]
+
+
+# --- rulebooks ---------------------------------------------------------------------------
+def get_rulebook(conn: Conn, product_id: str, plan_year: int) -> dict[str, Any] | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT product_id, plan_year, version, sha256, content, loaded_at, locked_at"
+            " FROM rulebooks WHERE product_id = %s AND plan_year = %s",
+            (product_id, plan_year),
+        ).fetchone()
+
+
+def insert_rulebook(
+    conn: Conn, product_id: str, plan_year: int, version: str, sha256: str, content: str
+) -> None:
+    conn.execute(
+        "INSERT INTO rulebooks (product_id, plan_year, version, sha256, content)"
+        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (product_id, plan_year) DO NOTHING",
+        (product_id, plan_year, version, sha256, content),
+    )
+
+
+def replace_rulebook(
+    conn: Conn, product_id: str, plan_year: int, version: str, sha256: str, content: str
+) -> None:
+    """Refused by the table's trigger once the rulebook is locked."""
+    conn.execute(
+        "UPDATE rulebooks SET version = %s, sha256 = %s, content = %s, loaded_at = now()"
+        " WHERE product_id = %s AND plan_year = %s",
+        (version, sha256, content, product_id, plan_year),
+    )
+
+
+def lock_rulebook(conn: Conn, product_id: str, plan_year: int) -> None:
+    conn.execute(
+        "UPDATE rulebooks SET locked_at = now() WHERE product_id = %s AND plan_year = %s"
+        " AND locked_at IS NULL",
+        (product_id, plan_year),
+    )
+
+
+def rulebook_by_sha(conn: Conn, sha256: str) -> str | None:
+    row = conn.execute("SELECT content FROM rulebooks WHERE sha256 = %s", (sha256,)).fetchone()
+    return str(row[0]) if row else None
+
+
+# --- inputs ------------------------------------------------------------------------------
+def members(conn: Conn, member_ids: Sequence[str]) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT member_id, birth_date, conditions, consent_withdrawn_at FROM members"
+            " WHERE member_id = ANY(%s)",
+            (list(member_ids),),
+        ).fetchall()
+
+
+def scores(
+    conn: Conn, member_ids: Sequence[str], start: date, end: date
+) -> dict[str, list[dict[str, Any]]]:
+    """Score rows overlapping [start, end); per window only the newest computation."""
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    with conn.cursor(row_factory=dict_row) as cur:
+        for r in cur.execute(
+            "SELECT DISTINCT ON (member_id, window_start, window_end) member_id, window_start,"
+            " window_end, algorithm_version, composite, improvement, indicators FROM scores"
+            " WHERE member_id = ANY(%s) AND window_end > %s AND window_start < %s"
+            " ORDER BY member_id, window_start, window_end, computed_at DESC, algorithm_version",
+            (list(member_ids), start, end),
+        ):
+            out[r["member_id"]].append(r)
+    return out
+
+
+def enrollment_years(
+    conn: Conn, member_ids: Sequence[str], product_id: str
+) -> dict[str, dict[int, int | None]]:
+    """member -> {plan_year: premium_paid_fen or None}."""
+    out: dict[str, dict[int, int | None]] = defaultdict(dict)
+    for m, y, paid in conn.execute(
+        "SELECT member_id, plan_year, premium_paid_fen FROM enrollments"
+        " WHERE member_id = ANY(%s) AND product_id = %s",
+        (list(member_ids), product_id),
+    ):
+        out[m][int(y)] = None if paid is None else int(paid)
+    return out
+
+
+def claim_years(conn: Conn, member_ids: Sequence[str]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = defaultdict(list)
+    for m, y in conn.execute(
+        "SELECT member_id, extract(year FROM admitted_on)::int FROM hospitalisations"
+        " WHERE member_id = ANY(%s)",
+        (list(member_ids),),
+    ):
+        out[m].append(int(y))
+    return out
+
+
+def last_quoted_premium(
+    conn: Conn, member_ids: Sequence[str], product_id: str, plan_year: int
+) -> dict[str, int]:
+    return {
+        m: int(p)
+        for m, p in conn.execute(
+            "SELECT DISTINCT ON (member_id) member_id, premium_fen FROM quotes"
+            " WHERE member_id = ANY(%s) AND product_id = %s AND plan_year = %s"
+            " ORDER BY member_id, created_at DESC",
+            (list(member_ids), product_id, plan_year),
+        )
+    }
+
+
+def clinic_months(conn: Conn, member_ids: Sequence[str], start: date, end: date) -> dict[str, int]:
+    """Distinct months in [start, end) with a clinic-taken BP or glucose reading."""
+    return {
+        m: int(n)
+        for m, n in conn.execute(
+            "SELECT member_id, count(DISTINCT date_trunc('month', measured_at)) FROM ("
+            " SELECT member_id, measured_at FROM bp_readings WHERE source = 'clinic'"
+            "  AND member_id = ANY(%(m)s) AND measured_at >= %(s)s AND measured_at < %(e)s"
+            " UNION ALL SELECT member_id, measured_at FROM glucose_readings"
+            "  WHERE source = 'clinic' AND member_id = ANY(%(m)s)"
+            "  AND measured_at >= %(s)s AND measured_at < %(e)s) r GROUP BY member_id",
+            {"m": list(member_ids), "s": start, "e": end},
+        )
+    }
+
+
+def existing_members(conn: Conn, member_ids: Sequence[str]) -> set[str]:
+    return {
+        r[0]
+        for r in conn.execute(
+            "SELECT member_id FROM members WHERE member_id = ANY(%s)", (list(member_ids),)
+        )
+    }
+
+
+# --- quotes and the ledger --------------------------------------------------------------
+QUOTE_COLUMNS = (
+    "quote_id",
+    "member_id",
+    "product_id",
+    "plan_year",
+    "rulebook_version",
+    "rulebook_sha256",
+    "job_id",
+    "base_fen",
+    "unsmoothed_fen",
+    "premium_fen",
+    "discount_fen",
+    "age",
+    "conditions",
+    "components",
+    "smoothing",
+    "inputs",
+)
+
+
+def copy_quotes(conn: Conn, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Rows in QUOTE_COLUMNS order; the three jsonb values as JSON text."""
+    if len(rows) == 1:  # a single quote: one INSERT is one round trip, COPY is three
+        cols = ", ".join(QUOTE_COLUMNS)
+        marks = ", ".join(["%s"] * len(QUOTE_COLUMNS))
+        conn.execute(f"INSERT INTO quotes ({cols}) VALUES ({marks})", rows[0])  # noqa: S608
+        return
+    with (
+        conn.cursor() as cur,
+        cur.copy(f"COPY quotes ({', '.join(QUOTE_COLUMNS)}) FROM STDIN") as cp,
+    ):
+        for r in rows:
+            cp.write_row(r)
+
+
+def upsert_ledger(conn: Conn, rows: Sequence[tuple[str, int, str, str, int]]) -> None:
+    """(product_id, plan_year, member_id, quote_id, amount_fen); a re-quote supersedes.
+
+    COPY into a transaction-scoped staging table, then one upsert: a batch chunk's
+    thousands of entries cost two statements.
+    """
+    if not rows:
+        return
+    if len(rows) <= 20:  # a single quote: one pipelined upsert, no staging table
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO smoothing_ledger (product_id, plan_year, member_id, quote_id,"
+                " amount_fen) VALUES (%s, %s, %s, %s, %s)"
+                " ON CONFLICT (product_id, plan_year, member_id) DO UPDATE SET"
+                " quote_id = EXCLUDED.quote_id, amount_fen = EXCLUDED.amount_fen,"
+                " booked_at = now()",
+                rows,
+            )
+        return
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS ledger_stage (product_id text, plan_year int,"
+        " member_id text, quote_id text, amount_fen bigint) ON COMMIT DELETE ROWS"
+    )
+    with conn.cursor() as cur:
+        with cur.copy(
+            "COPY ledger_stage (product_id, plan_year, member_id, quote_id, amount_fen) FROM STDIN"
+        ) as cp:
+            for r in rows:
+                cp.write_row(r)
+        cur.execute(
+            "INSERT INTO smoothing_ledger (product_id, plan_year, member_id, quote_id, amount_fen)"
+            " SELECT DISTINCT ON (product_id, plan_year, member_id) product_id, plan_year,"
+            " member_id, quote_id, amount_fen FROM ledger_stage"
+            " ORDER BY product_id, plan_year, member_id"
+            " ON CONFLICT (product_id, plan_year, member_id)"
+            " DO UPDATE SET quote_id = EXCLUDED.quote_id, amount_fen = EXCLUDED.amount_fen,"
+            " booked_at = now()"
+        )
+        cur.execute("TRUNCATE ledger_stage")
+
+
+def get_quote(conn: Conn, quote_id: str) -> dict[str, Any] | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute("SELECT * FROM quotes WHERE quote_id = %s", (quote_id,)).fetchone()
+
+
+def latest_quote(
+    conn: Conn, member_id: str, product_id: str, plan_year: int
+) -> dict[str, Any] | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT * FROM quotes WHERE member_id = %s AND product_id = %s AND plan_year = %s"
+            " ORDER BY created_at DESC LIMIT 1",
+            (member_id, product_id, plan_year),
+        ).fetchone()
+
+
+def fund_balance(conn: Conn, product_id: str) -> int:
+    row = conn.execute(
+        "SELECT coalesce(sum(amount_fen), 0) FROM smoothing_ledger WHERE product_id = %s",
+        (product_id,),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def ledger_for_year(conn: Conn, product_id: str, plan_year: int) -> dict[str, int]:
+    row = conn.execute(
+        "SELECT coalesce(sum(amount_fen) FILTER (WHERE amount_fen > 0), 0),"
+        " coalesce(-sum(amount_fen) FILTER (WHERE amount_fen < 0), 0), count(*)"
+        " FROM smoothing_ledger WHERE product_id = %s AND plan_year = %s",
+        (product_id, plan_year),
+    ).fetchone()
+    assert row is not None
+    return {"credits_fen": int(row[0]), "debits_fen": int(row[1]), "entries": int(row[2])}
+
+
+def portfolio_cells(conn: Conn, product_id: str, plan_year: int) -> list[dict[str, Any]]:
+    """Latest quote per member: age, conditions, base, discount, premium (aggregated by age)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "WITH q AS (SELECT DISTINCT ON (member_id) member_id, age, conditions, base_fen,"
+            " discount_fen, premium_fen FROM quotes"
+            " WHERE product_id = %s AND plan_year = %s ORDER BY member_id, created_at DESC)"
+            " SELECT age, conditions, count(*) AS n, sum(base_fen) AS base_fen,"
+            " sum(discount_fen) AS discount_fen, sum(premium_fen) AS premium_fen"
+            " FROM q GROUP BY age, conditions",
+            (product_id, plan_year),
+        ).fetchall()
+
+
+# --- enrollments and claims --------------------------------------------------------------
+def upsert_enrollments(conn: Conn, rows: Sequence[tuple[str, str, int, date, int | None]]) -> int:
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO enrollments (member_id, product_id, plan_year, enrolled_on,"
+            " premium_paid_fen) VALUES (%s, %s, %s, %s, %s)"
+            " ON CONFLICT (member_id, product_id, plan_year) DO UPDATE SET"
+            " enrolled_on = EXCLUDED.enrolled_on,"
+            " premium_paid_fen = coalesce(EXCLUDED.premium_paid_fen, enrollments.premium_paid_fen),"
+            " received_at = now()",
+            rows,
+        )
+    return len(rows)
+
+
+def upsert_claims(conn: Conn, rows: Sequence[tuple[Any, ...]]) -> int:
+    """(claim_id, member_id, admitted_on, discharged_on, amount_yuan, diagnosis)."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO hospitalisations (claim_id, member_id, admitted_on, discharged_on,"
+            " amount_yuan, diagnosis) VALUES (%s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (claim_id) DO UPDATE SET member_id = EXCLUDED.member_id,"
+            " admitted_on = EXCLUDED.admitted_on, discharged_on = EXCLUDED.discharged_on,"
+            " amount_yuan = EXCLUDED.amount_yuan, diagnosis = EXCLUDED.diagnosis,"
+            " received_at = now()",
+            rows,
+        )
+    return len(rows)
+
+
+# --- batch jobs --------------------------------------------------------------------------
+def book_member_ids(conn: Conn, product_id: str, plan_year: int) -> tuple[list[str], str]:
+    """The book to quote: enrolled for the plan year, else renewals of the year before, else
+    every member (the demo, before any enrollment upload). Returns (ids, which)."""
+    for year, which in ((plan_year, "enrolled"), (plan_year - 1, "renewals")):
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT member_id FROM enrollments WHERE product_id = %s AND plan_year = %s"
+                " ORDER BY member_id",
+                (product_id, year),
+            )
+        ]
+        if ids:
+            return ids, which
+    return [r[0] for r in conn.execute("SELECT member_id FROM members ORDER BY member_id")], "all"
+
+
+def insert_job(conn: Conn, job_id: str, product_id: str, plan_year: int, total: int) -> None:
+    conn.execute(
+        "INSERT INTO batch_jobs (job_id, product_id, plan_year, total) VALUES (%s, %s, %s, %s)",
+        (job_id, product_id, plan_year, total),
+    )
+
+
+def insert_chunks(conn: Conn, job_id: str, chunks: Sequence[list[str]]) -> None:
+    with (
+        conn.cursor() as cur,
+        cur.copy("COPY batch_chunks (job_id, chunk_no, member_ids) FROM STDIN") as cp,
+    ):
+        for i, ids in enumerate(chunks):
+            cp.write_row((job_id, i, ids))
+
+
+def get_job(conn: Conn, job_id: str) -> dict[str, Any] | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute("SELECT * FROM batch_jobs WHERE job_id = %s", (job_id,)).fetchone()
+
+
+def start_job(conn: Conn, job_id: str) -> None:
+    conn.execute(
+        "UPDATE batch_jobs SET status = 'running', started_at = coalesce(started_at, now())"
+        " WHERE job_id = %s AND status IN ('queued', 'running')",
+        (job_id,),
+    )
+
+
+def claim_chunk(conn: Conn, job_id: str) -> tuple[int, list[str]] | None:
+    """A pending chunk, row-locked for this transaction; other workers skip it."""
+    row = conn.execute(
+        "SELECT chunk_no, member_ids FROM batch_chunks WHERE job_id = %s AND status = 'pending'"
+        " ORDER BY chunk_no LIMIT 1 FOR UPDATE SKIP LOCKED",
+        (job_id,),
+    ).fetchone()
+    return (int(row[0]), list(row[1])) if row else None
+
+
+def finish_chunk(conn: Conn, job_id: str, chunk_no: int, done: int, failed: int) -> None:
+    conn.execute(
+        "UPDATE batch_chunks SET status = 'done', finished_at = now()"
+        " WHERE job_id = %s AND chunk_no = %s",
+        (job_id, chunk_no),
+    )
+    conn.execute(
+        "UPDATE batch_jobs SET done = done + %s, failed = failed + %s WHERE job_id = %s",
+        (done, failed, job_id),
+    )
+
+
+def record_failures(conn: Conn, job_id: str, rows: Sequence[tuple[str, str]]) -> None:
+    if rows:
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO batch_failures (job_id, member_id, reason) VALUES (%s, %s, %s)"
+                " ON CONFLICT DO NOTHING",
+                [(job_id, m, r) for m, r in rows],
+            )
+
+
+def complete_job_if_drained(conn: Conn, job_id: str) -> bool:
+    cur = conn.execute(
+        "UPDATE batch_jobs SET status = 'done', finished_at = now() WHERE job_id = %s"
+        " AND status = 'running' AND NOT EXISTS (SELECT 1 FROM batch_chunks"
+        " WHERE job_id = %s AND status = 'pending')",
+        (job_id, job_id),
+    )
+    return cur.rowcount > 0
+
+
+def fail_job(conn: Conn, job_id: str, error: str) -> None:
+    conn.execute(
+        "UPDATE batch_jobs SET status = 'failed', error = %s, finished_at = now()"
+        " WHERE job_id = %s",
+        (error, job_id),
+    )
+
+
+def iter_job_quotes(conn: Conn, job_id: str) -> Iterator[tuple[Any, ...]]:
+    """Server-side cursor: a million results never sit in memory."""
+    with conn.transaction(), conn.cursor(name=f"results_{job_id}") as cur:
+        cur.itersize = 5000
+        cur.execute(
+            "SELECT member_id, quote_id, base_fen, unsmoothed_fen, premium_fen, discount_fen,"
+            " rulebook_version, components, smoothing FROM quotes WHERE job_id = %s"
+            " ORDER BY member_id",
+            (job_id,),
+        )
+        yield from cur
+
+
+def job_failures(conn: Conn, job_id: str) -> list[tuple[str, str]]:
+    return [
+        (r[0], r[1])
+        for r in conn.execute(
+            "SELECT member_id, reason FROM batch_failures WHERE job_id = %s ORDER BY member_id",
+            (job_id,),
+        )
+    ]
+
+
+def jsonb(value: Any) -> Jsonb:
+    return Jsonb(value)

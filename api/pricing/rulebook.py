@@ -1,0 +1,291 @@
+"""A product's rulebook for one plan year: a TOML file the insurer edits, validated on load.
+
+Validation collects every problem and names each by its field path
+(``components.control.weight: must be between 0 and 1``), so an actuary fixes the file in
+one pass. The result is frozen dataclasses holding integers only: money in fen, percentages
+in basis points (1 % = 100 bp), so the engine never touches a float for money.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import tomllib
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from api.pricing.exceptions import RulebookInvalid
+
+CONDITIONS = ("hypertension", "diabetes", "ckd", "hyperlipidaemia")  # members.conditions CHECK
+
+
+@dataclass(frozen=True)
+class AgeBand:
+    min_age: int
+    max_age: int
+    base_fen: int
+
+
+@dataclass(frozen=True)
+class Component:
+    weight: Decimal
+    max_bp: int  # weight x discount budget
+
+
+@dataclass(frozen=True)
+class Rulebook:
+    product_id: str
+    plan_year: int
+    version: str
+    sha256: str
+    name_en: str
+    name_zh: str
+    product_version: str
+    bands: tuple[AgeBand, ...]
+    budget_bp: int
+    max_discount_bp: int
+    engagement: Component
+    engagement_full_days: int
+    engagement_clinic_months_full: int
+    control: Component
+    control_progress_counts: bool
+    improvement: Component
+    improvement_full_points: Decimal
+    improvement_maintain_at: Decimal
+    ladder_bp: tuple[int, ...]
+    ladder_claim_resets: bool
+    loading_max_bp: int
+    loading_earn_back_share: Decimal
+    loading_bp: dict[str, int]
+    floor_bp_of_base: int
+    floor_fen: int
+    ceiling_bp_of_base: int
+    max_yoy_bp: int
+    spread_years: int
+
+    def band_for(self, age: int) -> AgeBand:
+        for b in self.bands:
+            if b.min_age <= age <= b.max_age:
+                return b
+        raise RulebookInvalid(
+            f"no age band covers age {age}",
+            errors=[{"field": "base.bands", "message": f"no band covers age {age}"}],
+        )
+
+
+class _V:
+    """Reads values by field path, recording an error for each bad one."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.errors: list[dict[str, str]] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.errors.append({"field": path, "message": message})
+
+    def get(self, path: str) -> Any:
+        node: Any = self.data
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                self.fail(path, "is required")
+                return None
+            node = node[part]
+        return node
+
+    def text(self, path: str) -> str:
+        v = self.get(path)
+        if v is None:
+            return ""
+        if not isinstance(v, str) or not v.strip():
+            self.fail(path, "must be a non-empty string")
+            return ""
+        return v
+
+    def integer(self, path: str, lo: int, hi: int, value: Any = None) -> int:
+        v = self.get(path) if value is None else value
+        if v is None:
+            return lo
+        if isinstance(v, bool) or not isinstance(v, int):
+            self.fail(path, "must be an integer")
+            return lo
+        if not lo <= v <= hi:
+            self.fail(path, f"must be between {lo} and {hi}")
+            return lo
+        return v
+
+    def number(self, path: str, lo: Decimal, hi: Decimal, value: Any = None) -> Decimal:
+        v = self.get(path) if value is None else value
+        if v is None:
+            return lo
+        if isinstance(v, bool) or not isinstance(v, int | float | str):
+            self.fail(path, "must be a number")
+            return lo
+        try:
+            d = Decimal(str(v))
+        except InvalidOperation:
+            self.fail(path, "must be a number")
+            return lo
+        if not d.is_finite() or not lo <= d <= hi:
+            self.fail(path, f"must be between {lo} and {hi}")
+            return lo
+        return d
+
+    def pct_bp(self, path: str, lo: int = 0, hi: int = 100, value: Any = None) -> int:
+        d = self.number(path, Decimal(lo), Decimal(hi), value)
+        bp = d * 100
+        if bp != bp.to_integral_value():
+            self.fail(path, "at most 2 decimal places")
+            return 0
+        return int(bp)
+
+    def yuan_fen(self, path: str, value: Any = None) -> int:
+        v = self.get(path) if value is None else value
+        if v is None:
+            return 0
+        if not isinstance(v, str):
+            self.fail(path, 'must be a string of yuan, e.g. "99.00" (no floats for money)')
+            return 0
+        try:
+            d = Decimal(v)
+        except InvalidOperation:
+            self.fail(path, "must be an amount of yuan")
+            return 0
+        if not d.is_finite() or d < 0 or d > 1_000_000 or d * 100 != (d * 100).to_integral_value():
+            self.fail(path, "must be 0..1000000 yuan with at most 2 decimals")
+            return 0
+        return int(d * 100)
+
+    def boolean(self, path: str) -> bool:
+        v = self.get(path)
+        if v is not None and not isinstance(v, bool):
+            self.fail(path, "must be true or false")
+            return False
+        return bool(v)
+
+
+def _bands(v: _V) -> tuple[AgeBand, ...]:
+    raw = v.get("base.bands")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not raw:
+        v.fail("base.bands", "must be a non-empty list of {min_age, max_age, yuan}")
+        return ()
+    bands = []
+    for i, b in enumerate(raw):
+        p = f"base.bands[{i}]"
+        if not isinstance(b, dict):
+            v.fail(p, "must be a table {min_age, max_age, yuan}")
+            continue
+        lo = v.integer(f"{p}.min_age", 0, 130, b.get("min_age", "missing"))
+        hi = v.integer(f"{p}.max_age", 0, 130, b.get("max_age", "missing"))
+        n_errors = len(v.errors)
+        fen = v.yuan_fen(f"{p}.yuan", b.get("yuan", 0))
+        if hi < lo:
+            v.fail(f"{p}.max_age", "must not be below min_age")
+        if fen <= 0 and len(v.errors) == n_errors:
+            v.fail(f"{p}.yuan", "must be above 0")
+        bands.append(AgeBand(lo, hi, fen))
+    bands.sort(key=lambda b: b.min_age)
+    expect = 0
+    for b in bands:
+        if b.min_age != expect:
+            v.fail("base.bands", f"ages must be covered without gaps or overlaps (at {expect})")
+            break
+        expect = b.max_age + 1
+    return tuple(bands)
+
+
+def _component(v: _V, name: str, budget_bp: int) -> Component:
+    w = v.number(f"components.{name}.weight", Decimal(0), Decimal(1))
+    return Component(weight=w, max_bp=int((w * budget_bp).to_integral_value()))
+
+
+def parse(text: str, *, source: str = "<rulebook>") -> Rulebook:
+    """Validate a rulebook's TOML text; raise :class:`RulebookInvalid` naming every field."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RulebookInvalid(
+            f"{source} is not valid TOML: {exc}", errors=[{"field": "toml", "message": str(exc)}]
+        ) from exc
+    v = _V(data)
+    budget = v.pct_bp("discounts.budget_pct")
+    comps = {n: _component(v, n, budget) for n in ("engagement", "control", "improvement")}
+    if sum((c.weight for c in comps.values()), Decimal(0)) > 1:
+        v.fail("components", "weights must sum to at most 1")
+    ladder_raw = v.get("ladder.pct_by_years")
+    ladder: list[int] = []
+    if ladder_raw is not None and (not isinstance(ladder_raw, list) or not ladder_raw):
+        v.fail("ladder.pct_by_years", "must be a non-empty list of percentages")
+    elif isinstance(ladder_raw, list):
+        for i, x in enumerate(ladder_raw):
+            ladder.append(v.pct_bp(f"ladder.pct_by_years[{i}]", 0, 50, x))
+        if any(b < a for a, b in itertools.pairwise(ladder)):
+            v.fail("ladder.pct_by_years", "must not decrease with more claim-free years")
+    cond_raw = v.get("loading.conditions")
+    loading: dict[str, int] = {}
+    if isinstance(cond_raw, dict):
+        for k, x in cond_raw.items():
+            if k not in CONDITIONS:
+                v.fail(f"loading.conditions.{k}", f"unknown condition (one of {CONDITIONS})")
+                continue
+            loading[k] = v.pct_bp(f"loading.conditions.{k}", 0, 100, x)
+    elif cond_raw is not None:
+        v.fail("loading.conditions", "must be a table of condition = percent")
+    spread = v.integer("smoothing.spread_years", 3, 5)
+    rb = Rulebook(
+        product_id=v.text("product_id"),
+        plan_year=v.integer("plan_year", 2000, 2100),
+        version=v.text("version"),
+        sha256=hashlib.sha256(text.encode()).hexdigest(),
+        name_en=v.text("name_en"),
+        name_zh=v.text("name_zh"),
+        product_version=v.text("base.product_version"),
+        bands=_bands(v),
+        budget_bp=budget,
+        max_discount_bp=v.pct_bp("discounts.max_total_pct"),
+        engagement=comps["engagement"],
+        engagement_full_days=v.integer("components.engagement.full_at_days", 1, 366),
+        engagement_clinic_months_full=v.integer("components.engagement.clinic_months_full", 1, 12),
+        control=comps["control"],
+        control_progress_counts=v.boolean("components.control.progress_counts"),
+        improvement=comps["improvement"],
+        improvement_full_points=v.number(
+            "components.improvement.full_at_points", Decimal(1), Decimal(100)
+        ),
+        improvement_maintain_at=v.number(
+            "components.improvement.maintain_at", Decimal(0), Decimal(100)
+        ),
+        ladder_bp=tuple(ladder),
+        ladder_claim_resets=v.boolean("ladder.claim_resets"),
+        loading_max_bp=v.pct_bp("loading.max_total_pct"),
+        loading_earn_back_share=v.number("loading.earn_back_max_share", Decimal(0), Decimal(1)),
+        loading_bp=loading,
+        floor_bp_of_base=v.pct_bp("limits.floor_pct_of_base", 0, 100),
+        floor_fen=v.yuan_fen("limits.floor_yuan"),
+        ceiling_bp_of_base=v.pct_bp("limits.ceiling_pct_of_base", 100, 300),
+        max_yoy_bp=v.pct_bp("smoothing.max_yoy_change_pct", 1, 100),
+        spread_years=spread,
+    )
+    if v.errors:
+        lines = "; ".join(f"{e['field']}: {e['message']}" for e in v.errors)
+        raise RulebookInvalid(f"{source}: {lines}", errors=v.errors)
+    return rb
+
+
+def packaged_text(product_id: str, plan_year: int) -> str | None:
+    """The rulebook shipped in ``api/pricing/rulebooks``, or None."""
+    f = resources.files("api.pricing").joinpath("rulebooks", f"{product_id}-{plan_year}.toml")
+    return f.read_text(encoding="utf-8") if f.is_file() else None
+
+
+def dir_text(directory: str | None, product_id: str, plan_year: int) -> str | None:
+    """The rulebook in ``Settings.rulebook_dir`` (an insurer's own), or the packaged one."""
+    if directory:
+        p = Path(directory) / f"{product_id}-{plan_year}.toml"
+        if p.is_file():
+            return p.read_text(encoding="utf-8")
+    return packaged_text(product_id, plan_year)

@@ -1,0 +1,41 @@
+"""The one gate to a member's personal data: role, tenant, and the audit row.
+
+Every endpoint that returns or changes one member's data calls :func:`access_member`
+first. A clinic sees only members whose ``clinic_id`` is its tenant, a member only
+themself, an insurer and an admin any member (an insurer's endpoints never return raw
+readings; that is enforced by which endpoints it may call, see ``api.app``). A refused
+access answers 404, not 403, so a caller cannot probe which member ids exist elsewhere,
+and it is still audited.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.audit import repository as audit_repo
+from api.audit import service as audit
+from api.auth.service import Principal
+from api.deps import Tx
+from api.errors import NotFound
+
+
+def access_member(
+    tx: Tx,
+    principal: Principal,
+    member_id: str,
+    action: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Allow and audit, or audit and raise 404 (the check and the log are one statement)."""
+    outcome = audit_repo.record_member_access(
+        tx.conn,
+        principal_id=principal.principal_id,
+        role=principal.role,
+        tenant_id=principal.tenant_id,
+        action=action,
+        member_id=member_id,
+        detail=detail or {},
+    )
+    if outcome != "allowed":
+        # The row just written rolls back with the request; refuse() writes it again after.
+        audit.refuse(tx, principal, action, member_id, NotFound("no such member"), outcome=outcome)

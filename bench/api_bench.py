@@ -1,0 +1,430 @@
+"""Single-quote latency under concurrent load, next to a /health baseline in the same run.
+
+    python bench/api_bench.py --rate 500 --duration 10
+
+What it does:
+1. creates a fresh database (``wellrate_bench_<pid>``) on the maintenance URL, migrates it,
+   seeds clinics, members, one score per member and an insurer principal (plus whatever the
+   pricing engine needs to quote them, through its public functions);
+2. starts ``wellrate serve`` (uvicorn) on 127.0.0.1 and a free port, in its own process;
+3. drives it from a separate process with an open-loop load generator: requests are
+   *scheduled* at the stated rate, and latency is measured from each request's scheduled
+   time to its last byte, so a stalled server is charged for the queue it builds
+   (no coordinated omission). The client is a minimal asyncio HTTP/1.1 keep-alive client,
+   far cheaper per request than a full HTTP library, so it disturbs the server less on a
+   small machine;
+4. prints p50/p90/p99/max and the achieved rate for ``GET /health`` (baseline: framework
+   and loopback only) and ``POST /insurer/quotes`` (auth, tenancy, audit, pricing, store).
+
+If the pricing engine is absent the quote phase measures ``GET /insurer/members/{id}/score``
+instead and says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+ADMIN_URL = os.environ.get(
+    "WELLRATE_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+# --------------------------------------------------------------------------- load generator
+class _Conn:
+    """One keep-alive HTTP/1.1 connection; responses must carry Content-Length."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    async def send(self, raw: bytes) -> int:
+        self.writer.write(raw)
+        status = int((await self.reader.readline()).split(b" ", 2)[1])
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        if length:
+            await self.reader.readexactly(length)
+        return status
+
+
+def _raw(method: str, path: str, token: str | None, body: Any | None) -> bytes:
+    data = json.dumps(body).encode() if body is not None else b""
+    head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(data)}"]
+    if token:
+        head.append(f"Authorization: Bearer {token}")
+    if body is not None:
+        head.append("Content-Type: application/json")
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + data
+
+
+async def _drive(port: int, requests: list[bytes], rate: float, connections: int) -> dict[str, Any]:
+    free: asyncio.Queue[_Conn] = asyncio.Queue()
+    for _ in range(connections):
+        free.put_nowait(_Conn(*await asyncio.open_connection("127.0.0.1", port)))
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    loop = asyncio.get_running_loop()
+    t0 = loop.time() + 0.05
+
+    async def one(raw: bytes, scheduled: float) -> None:
+        conn = await free.get()
+        try:
+            status = await conn.send(raw)
+        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+            status = -1
+            conn = _Conn(*await asyncio.open_connection("127.0.0.1", port))
+        latencies.append(loop.time() - scheduled)
+        statuses[status] = statuses.get(status, 0) + 1
+        free.put_nowait(conn)
+
+    tasks = []
+    for i, raw in enumerate(requests):
+        scheduled = t0 + i / rate
+        delay = scheduled - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(raw, scheduled)))
+    await asyncio.gather(*tasks)
+    wall = loop.time() - t0
+    while not free.empty():
+        free.get_nowait().writer.close()
+    latencies.sort()
+    q = statistics.quantiles(latencies, n=100, method="inclusive")
+    return {
+        "requests": len(latencies),
+        "achieved_rps": round(len(latencies) / wall, 1),
+        "p50_ms": round(q[49] * 1000, 2),
+        "p90_ms": round(q[89] * 1000, 2),
+        "p99_ms": round(q[98] * 1000, 2),
+        "max_ms": round(latencies[-1] * 1000, 2),
+        "statuses": statuses,
+    }
+
+
+def driver_main(spec_path: str) -> None:
+    """Entry point of the load-generator process: read the plan, run it, print JSON."""
+    spec = json.loads(Path(spec_path).read_text())
+    reqs = [_raw(r["method"], r["path"], spec["token"], r.get("body")) for r in spec["requests"]]
+    result = asyncio.run(_drive(spec["port"], reqs, spec["rate"], spec["connections"]))
+    print(json.dumps(result))
+
+
+# --------------------------------------------------------------------------- set-up
+def _with_db(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _seed(url: str, members: int, product: str, year: int) -> tuple[str, list[str]]:
+    from api.auth.service import create_principal
+    from api.devices import repository as devices
+    from api.insurer import pricing_port
+
+    rng = random.Random(7)
+    ids = [f"bm{i:06d}" for i in range(members)]
+    with psycopg.connect(url) as conn:
+        for c in range(10):
+            devices.upsert_clinic(conn, f"bc{c}", f"Bench clinic {c}")
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO members (member_id, clinic_id, birth_date, sex, conditions)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                [
+                    (
+                        m,
+                        f"bc{i % 10}",
+                        date(1940 + rng.randrange(45), 1 + rng.randrange(12), 1),
+                        rng.choice("FM"),
+                        rng.choice(
+                            [[], ["hypertension"], ["diabetes"], ["hypertension", "diabetes"]]
+                        ),
+                    )
+                    for i, m in enumerate(ids)
+                ],
+            )
+            cur.executemany(
+                "INSERT INTO scores (member_id, window_start, window_end, algorithm_version,"
+                " composite, improvement, components, indicators)"
+                " VALUES (%s, %s, %s, 'bench', %s, %s, %s, %s)",
+                [_score_row(m, rng, w) for m in ids for w in range(2)],
+            )
+        token = create_principal(conn, role="insurer", tenant_id="bench-ins", name="bench-ins")
+        if not pricing_port.missing(["upsert_enrollments"]):
+            _seed_enrollments(conn, ids, product, year)
+    return token, ids
+
+
+def _score_row(member_id: str, rng: random.Random, window: int) -> tuple[Any, ...]:
+    comp = rng.uniform(30, 95)
+    controlled = comp > 60
+    indicators = {
+        "bp": {
+            "sufficient": True,
+            "controlled": controlled,
+            "n_readings": 120,
+            "home_mean_sys": 125 + rng.uniform(0, 25),
+            "home_mean_dia": 78.0,
+            "pct_in_target": rng.uniform(20, 95),
+            "months_controlled": rng.randrange(13),
+            "months_assessed": 12,
+            "valid_days": 200,
+        },
+        "cgm": {"sufficient": False, "tir": None},
+        "smbg": {"sufficient": False},
+        "activity": {
+            "sufficient": True,
+            "median_steps": rng.randrange(2000, 11000),
+            "valid_days": 300,
+            "meets_who": rng.random() > 0.5,
+        },
+        "hospitalisation": {"events": 0, "member_years": 1.0, "per_member_year": 0.0},
+    }
+    components = {
+        k: {
+            "score": rng.uniform(20, 100),
+            "weight": w,
+            "sufficient": True,
+            "reason_en": "bench",
+            "reason_zh": "测试",
+        }
+        for k, w in (("bp", 0.4), ("activity", 0.3), ("engagement", 0.3))
+    }
+    start = date(2025 + window, 1, 1)
+    return (
+        member_id,
+        start,
+        date(2026 + window, 1, 1),
+        comp,
+        rng.uniform(-5, 10) if window else None,
+        Jsonb(components),
+        Jsonb(indicators),
+    )
+
+
+def _seed_enrollments(
+    conn: psycopg.Connection[Any], ids: list[str], product: str, year: int
+) -> None:
+    """Enroll every member through the pricing engine's own upload function."""
+    from api.insurer import pricing_port
+    from api.insurer.schemas import EnrollmentUpload
+
+    rows = [
+        EnrollmentUpload(
+            member_id=m, product_id=product, plan_year=year - 1, enrolled_on=date(year - 3, 1, 1)
+        )
+        for m in ids
+    ]
+    pricing_port.upsert_enrollments(conn, rows)
+
+
+def _cpu_s(pid: int) -> float:
+    """User+system CPU seconds of a process and its children (uvicorn workers)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for p in pids:
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _phase(
+    port: int,
+    token: str,
+    rate: float,
+    connections: int,
+    requests: list[dict[str, Any]],
+    tmp: Path,
+    server_pid: int,
+) -> dict[str, Any]:
+    spec = tmp / f"spec-{uuid.uuid4().hex[:6]}.json"
+    spec.write_text(
+        json.dumps(
+            {
+                "port": port,
+                "token": token,
+                "rate": rate,
+                "connections": connections,
+                "requests": requests,
+            }
+        )
+    )
+    cpu0 = _cpu_s(server_pid)
+    out = subprocess.run(
+        [sys.executable, __file__, "--drive", str(spec)], capture_output=True, text=True, check=True
+    )
+    cpu = _cpu_s(server_pid) - cpu0
+    spec.unlink()
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    result["server_cpu_ms_per_req"] = round(cpu * 1000 / max(1, result["requests"]), 2)
+    return result
+
+
+def _wait_ready(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                s.sendall(b"GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if b" 200 " in s.recv(4096):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the API did not become ready")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--rate", type=float, default=500.0, help="requests per second")
+    ap.add_argument("--duration", type=float, default=10.0, help="seconds per phase")
+    ap.add_argument("--connections", type=int, default=32, help="client keep-alive connections")
+    ap.add_argument("--members", type=int, default=2000)
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    ap.add_argument("--pool", type=int, default=10, help="DB connections per worker")
+    ap.add_argument("--product", default="demo-city")
+    ap.add_argument("--plan-year", type=int, default=2027)
+    ap.add_argument("--drive", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.drive:
+        driver_main(args.drive)
+        return 0
+
+    from api.insurer import pricing_port
+    from core import db
+    from core.settings import Settings
+
+    count = int(min(args.rate * args.duration, 50_000))
+    name = f"wellrate_bench_{os.getpid()}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    url = _with_db(ADMIN_URL, name)
+    server: subprocess.Popen[bytes] | None = None
+    tmp = Path(os.environ.get("TMPDIR", "/tmp"))
+    try:
+        db.upgrade(url, Settings(database_url=url))
+        t = time.perf_counter()
+        token, ids = _seed(url, args.members, args.product, args.plan_year)
+        print(f"seeded {len(ids)} members with scores in {time.perf_counter() - t:.1f}s")
+        port = _free_port()
+        env = {
+            **os.environ,
+            "WELLRATE_DATABASE_URL": url,
+            "WELLRATE_API_HOST": "127.0.0.1",
+            "WELLRATE_API_PORT": str(port),
+            "WELLRATE_LOG_LEVEL": "WARNING",
+            "WELLRATE_DB_POOL_MIN": str(args.pool),
+            "WELLRATE_DB_POOL_MAX": str(args.pool),
+        }
+        server = subprocess.Popen(
+            [sys.executable, "-m", "core.cli", "serve", "--workers", str(args.workers)],
+            cwd=ROOT,
+            env=env,
+        )
+        _wait_ready(port)
+        rng = random.Random(11)
+        quoting = not pricing_port.missing(["quote_member"])
+        if quoting:
+            label = "POST /insurer/quotes"
+            target = [
+                {
+                    "method": "POST",
+                    "path": "/insurer/quotes",
+                    "body": {
+                        "member_id": rng.choice(ids),
+                        "product_id": args.product,
+                        "plan_year": args.plan_year,
+                    },
+                }
+                for _ in range(count)
+            ]
+        else:
+            label = "GET /insurer/members/{id}/score (pricing engine absent)"
+            target = [
+                {"method": "GET", "path": f"/insurer/members/{rng.choice(ids)}/score"}
+                for _ in range(count)
+            ]
+        health = [{"method": "GET", "path": "/health"}] * count
+        # Warm-up: connections, pools, first-request imports.
+        _phase(port, token, min(args.rate, 200), args.connections, target[:200], tmp, server.pid)
+        me = [{"method": "GET", "path": "/auth/me"}] * count
+        results = [
+            (
+                "GET /health (baseline: framework only)",
+                _phase(port, token, args.rate, args.connections, health, tmp, server.pid),
+            ),
+            (
+                "GET /auth/me (+ pooled transaction, token check)",
+                _phase(port, token, args.rate, args.connections, me, tmp, server.pid),
+            ),
+            (label, _phase(port, token, args.rate, args.connections, target, tmp, server.pid)),
+        ]
+        print(
+            f"\nrate {args.rate:.0f} req/s, {count} requests per phase, {args.connections}"
+            f" connections, {args.workers} uvicorn worker(s), {os.cpu_count()} CPUs (shared)"
+        )
+        print(
+            f"{'endpoint':<58} {'achieved':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8}"
+            f" {'max ms':>8} {'cpu ms/req':>10}  statuses"
+        )
+        for lbl, r in results:
+            print(
+                f"{lbl:<58} {r['achieved_rps']:>9} {r['p50_ms']:>8} {r['p90_ms']:>8}"
+                f" {r['p99_ms']:>8} {r['max_ms']:>8} {r['server_cpu_ms_per_req']:>10}"
+                f"  {r['statuses']}"
+            )
+        p99 = results[-1][1]["p99_ms"]
+        met = "MET" if p99 < 25 and results[-1][1]["achieved_rps"] >= 0.98 * 500 else "NOT MET"
+        print(
+            f"\ntarget: p99 < 25 ms at 500 req/s -> {met}"
+            f" (p99 {p99} ms at {results[-1][1]['achieved_rps']} req/s)"
+        )
+        if quoting:
+            with psycopg.connect(url) as c:
+                n = c.execute(
+                    "SELECT count(*) FROM audit_log WHERE action = 'insurer.quote.create'"
+                ).fetchone()
+                print(f"audit rows for quotes: {n[0] if n else 0}")
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        with psycopg.connect(ADMIN_URL, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,286 @@
+"""``wellrate demo``: the whole pipeline on one machine, with nothing to configure.
+
+Services come from ``core.embedded`` (embedded PostgreSQL and a local broker) unless
+``WELLRATE_DATABASE_URL`` / ``WELLRATE_MQTT_URL`` say otherwise. Then: migrations, a
+simulated cohort registered with its clinics and devices, the ingestor in this process,
+months of history through MQTT, scores, next year's quotes, a clinic login, and the API.
+
+This is the composition root: it alone names ``ingest``, ``scoring``, ``api`` and
+``device_sim``, and imports them inside functions. A part that is not in the tree yet is
+reported as WAITING (and the exit code is 3), never faked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import secrets
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from core import db
+from core.embedded import EmbeddedError, Services, services
+from core.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+PRODUCT, PLAN_YEAR = "demo-city", 2027
+EXIT_INCOMPLETE = 3
+
+
+@dataclass
+class Steps:
+    """What ran and what is waiting for a part that is not in the tree yet."""
+
+    done: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+
+    def need(self, target: str) -> Any | None:
+        """``module:function`` (or a module), or None after recording it as waiting."""
+        module, _, name = target.partition(":")
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            self.waiting.append(f"{target} (module {module} not in the tree)")
+            return None
+        if name and not hasattr(mod, name):
+            self.waiting.append(f"{target} (function missing)")
+            return None
+        return getattr(mod, name) if name else mod
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="wellrate demo", description=__doc__)
+    parser.add_argument("--members", type=int, default=300, help="cohort size (default 300)")
+    parser.add_argument("--days", type=int, default=120, help="days of history (default 120)")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--no-serve", action="store_true", help="stop after the sample quote")
+    parser.add_argument("--host", help="API bind address (default WELLRATE_API_HOST)")
+    parser.add_argument("--port", type=int, help="API port (default WELLRATE_API_PORT)")
+    args = parser.parse_args(list(argv or []))
+    settings = get_settings()
+    steps = Steps()
+    try:
+        with services(settings) as svc:
+            return _run(args, svc.apply(settings), svc, steps)
+    except EmbeddedError as exc:
+        print(f"wellrate demo: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        _say("\ninterrupted: everything stopped cleanly")
+        return 130
+
+
+def _run(args: argparse.Namespace, settings: Settings, svc: Services, steps: Steps) -> int:
+    _say(f"database: {svc.database} ({_redact(svc.database_url)})")
+    _say(f"broker:   {svc.broker} ({svc.mqtt_url}, MQTT {svc.mqtt_protocol})")
+    url = db.require_url(settings)
+    result = db.upgrade(url, settings)
+    steps.done.append(f"migrations ({len(result['applied'])} applied)")
+
+    from device_sim import modes
+    from device_sim.cohort import generate
+
+    start = modes.history_start(args.days)
+    end = start + timedelta(days=args.days)
+    members, clinics = generate(args.members, seed=args.seed, start=start)
+    if not _register(url, members, clinics, start, steps):
+        return _finish(steps)
+    ingestor = _ingest(settings, members, start, args.days, steps)
+    if ingestor is None:
+        return _finish(steps)
+    try:
+        _score(url, settings, start, end, steps)
+        sample = _quote(url, settings, members, steps)
+        login = _login(url, svc.data_dir, clinics[0].clinic_id, steps)
+        _summary(settings, args, sample, login)
+        if args.no_serve:
+            return _finish(steps)
+        _serve(settings, args, steps)
+        return _finish(steps)
+    finally:
+        ingestor.stop(timeout=10)
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
+
+
+def _register(url: str, members: list[Any], clinics: list[Any], start: Any, steps: Steps) -> bool:
+    repo = steps.need("api.devices.repository")
+    if repo is None:
+        return False
+    from device_sim.clock import local_midnight
+
+    bound_from = datetime.fromtimestamp(local_midnight(start), UTC)
+    with db.connect(url) as conn, conn.transaction():
+        for c in clinics:
+            repo.upsert_clinic(conn, c.clinic_id, c.name, c.name_zh)
+        for m in members:
+            repo.upsert_member(
+                conn,
+                m.member_id,
+                clinic_id=m.clinic_id,
+                birth_date=m.birth_date,
+                sex=m.sex,
+                conditions=list(m.conditions),
+                display_name=m.display_name,
+            )
+            for d in m.devices:
+                repo.register_device(
+                    conn, d.device_id, d.device_type, model=d.model, validated=d.validated
+                )
+                current = repo.open_binding(conn, d.device_id)
+                if current is None or (
+                    current["member_id"] != m.member_id and current["valid_from"] < bound_from
+                ):
+                    repo.bind_device(conn, d.device_id, m.member_id, bound_from)
+    n_dev = sum(len(m.devices) for m in members)
+    steps.done.append(f"registered {len(clinics)} clinics, {len(members)} members, {n_dev} devices")
+    _say(steps.done[-1])
+    return True
+
+
+def _ingest(
+    settings: Settings, members: list[Any], start: Any, days: int, steps: Steps
+) -> Any | None:
+    ingestor_cls = steps.need("ingest.service:Ingestor")
+    if ingestor_cls is None:
+        return None
+    from device_sim import modes
+
+    settings = settings.model_copy(update={"mqtt_client_id": "wellrate-demo-ingest"})
+    ingestor = ingestor_cls(settings)
+    ingestor.start()
+    if not ingestor.wait_ready(30):
+        ingestor.stop(timeout=1)
+        raise EmbeddedError("the ingestor could not subscribe to the broker within 30 s")
+
+    def consumed() -> int:
+        s = ingestor.stats()
+        return int(s["received"] - s["pending"])
+
+    began = time.perf_counter()
+    try:
+        stats = modes.backfill(settings, members, start, days, consumed=consumed, progress=True)
+        deadline = time.monotonic() + 120
+        while consumed() < stats.messages and time.monotonic() < deadline:
+            time.sleep(0.05)
+        ingestor.wait_idle(60)
+    except BaseException:
+        ingestor.stop(timeout=10)
+        raise
+    s = ingestor.stats()
+    took = time.perf_counter() - began
+    steps.done.append(
+        f"ingested {s['stored']} readings from {stats.messages} messages in {took:.1f} s "
+        f"({s['duplicates']} duplicates, {s['rejected']} dead letters)"
+    )
+    _say(steps.done[-1])
+    return ingestor
+
+
+def _score(url: str, settings: Settings, start: Any, end: Any, steps: Steps) -> None:
+    score_window: Callable[..., dict[str, int]] | None = steps.need("scoring.service:score_window")
+    if score_window is None:
+        return
+    # The scoring window: the last 90 days of the history (or all of it, if shorter).
+    window_start = max(start, end - timedelta(days=90))
+    out = score_window(url, settings, window_start, end, progress=True)
+    steps.done.append(f"scored {window_start}..{end}: {json.dumps(out)}")
+    _say(steps.done[-1])
+
+
+def _quote(url: str, settings: Settings, members: list[Any], steps: Steps) -> dict[str, Any] | None:
+    book = steps.need("api.pricing.service:quote_book")
+    one = steps.need("api.pricing.service:quote_member")
+    if book is None or one is None:
+        return None
+    out = book(url, settings, PRODUCT, PLAN_YEAR, progress=True)
+    steps.done.append(f"quoted {PRODUCT} {PLAN_YEAR}: {json.dumps(out, default=str)}")
+    _say(steps.done[-1])
+    pick = next((m for m in members if m.conditions), members[0])
+    with db.connect(url) as conn, conn.transaction():
+        quote = one(conn, pick.member_id, PRODUCT, PLAN_YEAR, store=True)
+    sample: dict[str, Any] = quote.to_dict() if hasattr(quote, "to_dict") else dict(quote)
+    return sample
+
+
+def _login(url: str, data_dir: Path, clinic_id: str, steps: Steps) -> dict[str, str] | None:
+    """A clinic user for the dashboard; the password is kept in the data directory (0600)."""
+    create = steps.need("api.auth.service:create_principal")
+    if create is None:
+        return None
+    saved = data_dir / "demo-login.json"
+    name = f"demo-{clinic_id}"
+    if saved.exists():
+        login: dict[str, str] = json.loads(saved.read_text())
+        if login.get("name") == name:
+            steps.done.append("clinic login (from a previous run)")
+            return login
+    password = secrets.token_urlsafe(12)
+    with db.connect(url) as conn, conn.transaction():
+        token = create(conn, role="clinic", tenant_id=clinic_id, name=name, password=password)
+    login = {"name": name, "password": password, "token": token, "clinic_id": clinic_id}
+    saved.touch(mode=0o600)
+    saved.write_text(json.dumps(login))
+    steps.done.append("clinic login created")
+    return login
+
+
+def _summary(
+    settings: Settings,
+    args: argparse.Namespace,
+    sample: dict[str, Any] | None,
+    login: dict[str, str] | None,
+) -> None:
+    if login:
+        _say(f"clinic login: user {login['name']!r} password {login['password']!r}")
+        _say(f"clinic API token: {login['token']}")
+    if sample is not None:
+        _say("sample quote:")
+        _say(json.dumps(sample, default=str, ensure_ascii=False, indent=2))
+
+
+def _serve(settings: Settings, args: argparse.Namespace, steps: Steps) -> None:
+    create_app = steps.need("api.app:create_app")
+    if create_app is None:
+        return
+    import uvicorn
+
+    host = args.host or settings.api_host
+    port = args.port or settings.api_port
+    base = f"http://{host}:{port}"
+    _say(f"API:       {base}/docs  (health {base}/health)")
+    _say(f"clinic:    {base}/clinic/patients  (sign in at {base}/auth with the login above)")
+    _say("Ctrl-C stops the API, the ingestor, the broker and the database.")
+    steps.done.append(f"served {base}")
+    # log_config=None keeps core.logs' configuration; uvicorn handles Ctrl-C itself.
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+
+
+def _finish(steps: Steps) -> int:
+    _say("\nsteps done:")
+    for s in steps.done:
+        _say(f"  done     {s}")
+    for s in steps.waiting:
+        _say(f"  WAITING  {s}")
+    if steps.waiting:
+        _say("the demo is incomplete: the parts above are not in the tree yet")
+        return EXIT_INCOMPLETE
+    return 0

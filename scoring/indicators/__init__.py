@@ -1,0 +1,1 @@
+"""Pure, vectorised clinical indicator functions, one module per domain."""

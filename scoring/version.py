@@ -1,0 +1,3 @@
+"""Algorithm version stamped on every stored score (Tidepool-style schema version)."""
+
+ALGORITHM_VERSION: str = "0.1.0"

@@ -1,0 +1,162 @@
+"""Clinic views: filters and paging, one patient's trends, alerts, FHIR R4 and CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import World
+
+
+def _ids(client: TestClient, world: World, query: str) -> list[str]:
+    resp = client.get(f"/clinic/patients{query}", headers=world.auth("clinic"))
+    assert resp.status_code == 200, resp.text
+    return [p["member_id"] for p in resp.json()["items"]]
+
+
+def test_filters_uncontrolled_no_data_and_new_alerts(
+    client: TestClient, world: World, conn: psycopg.Connection[Any]
+) -> None:
+    rows = {
+        p["member_id"]: p
+        for p in client.get("/clinic/patients", headers=world.auth("clinic")).json()["items"]
+    }
+    assert rows["m1"]["control_status"] == "uncontrolled"  # bp.controlled false, TIR 62 %
+    assert rows["m3"]["control_status"] == "insufficient"  # no score at all
+    assert rows["m1"]["open_alerts"] == 1 and rows["m3"]["open_alerts"] == 0
+    assert _ids(client, world, "?status=uncontrolled") == ["m1"]
+    assert _ids(client, world, "?status=no_data_7d") == ["m3"]
+    assert _ids(client, world, "?status=new_alerts") == ["m1"]
+    # m1's readings age past 7 days: it joins the no-data list.
+    for table, col in (
+        ("bp_readings", "measured_at"),
+        ("glucose_readings", "measured_at"),
+        ("activity_readings", "start_at"),
+    ):
+        conn.execute(f"UPDATE {table} SET {col} = {col} - interval '8 days' WHERE member_id = 'm1'")
+    assert _ids(client, world, "?status=no_data_7d") == ["m1", "m3"]
+
+
+def test_a_controlled_score_is_controlled(
+    client: TestClient, world: World, conn: psycopg.Connection[Any]
+) -> None:
+    conn.execute(
+        "UPDATE scores SET indicators = jsonb_set(jsonb_set(indicators, '{bp,controlled}',"
+        " 'true'), '{cgm,tir}', '75') WHERE member_id = 'm1'"
+    )
+    assert _ids(client, world, "?status=uncontrolled") == []
+
+
+def test_keyset_paging(client: TestClient, world: World) -> None:
+    first = client.get("/clinic/patients?limit=1", headers=world.auth("clinic")).json()
+    assert [p["member_id"] for p in first["items"]] == ["m1"]
+    assert first["next_cursor"] == "m1"
+    second = client.get(
+        f"/clinic/patients?limit=1&after={first['next_cursor']}", headers=world.auth("clinic")
+    ).json()
+    assert [p["member_id"] for p in second["items"]] == ["m3"]
+    third = client.get("/clinic/patients?limit=1&after=m3", headers=world.auth("clinic")).json()
+    assert third == {"items": [], "next_cursor": None}
+
+
+def test_patient_indicators_and_trends(client: TestClient, world: World) -> None:
+    body = client.get("/clinic/patients/m1?days=7", headers=world.auth("clinic")).json()
+    assert body["patient"]["display_name"] == "Patient m1"
+    assert body["score"]["indicators"]["cgm"]["tir"] == 62.0
+    assert [a["kind"] for a in body["alerts"]] == ["bp_grade3"]
+    bp = body["trends"]["bp"]
+    assert len(bp) == 3
+    assert sorted(d["mean_sys"] for d in bp) == [130.0, 131.0, 132.0]
+    assert sorted(d["steps"] for d in body["trends"]["steps"]) == [3000.0, 3001.0, 3002.0]
+    assert len(body["recent_glucose"]) == 4
+    assert body["recent_glucose"][0]["censored"] == "LO"  # newest first
+
+
+def test_acknowledging_an_alert_closes_it_once(
+    client: TestClient, world: World, conn: psycopg.Connection[Any]
+) -> None:
+    url = f"/clinic/alerts/{world.alerts['m1']}/acknowledge"
+    first = client.post(url, headers=world.auth("clinic")).json()
+    assert first["acknowledged_by"] == "clinic-a" and first["acknowledged_at"]
+    again = client.post(url, headers=world.auth("clinic")).json()
+    assert again["acknowledged_at"] == first["acknowledged_at"]
+    assert _ids(client, world, "?status=new_alerts") == []
+    assert (
+        client.post("/clinic/alerts/999999/acknowledge", headers=world.auth("clinic")).status_code
+        == 404
+    )
+
+
+UCUM = "http://unitsofmeasure.org"
+LOINC = "http://loinc.org"
+
+
+def _loinc(resource: dict[str, Any]) -> str:
+    codings = resource["code"]["coding"]
+    assert codings[0]["system"] == LOINC
+    return str(codings[0]["code"])
+
+
+def test_fhir_export_is_a_valid_r4_bundle_of_observations(
+    client: TestClient, world: World, conn: psycopg.Connection[Any]
+) -> None:
+    resp = client.get("/clinic/patients/m1/observations.fhir", headers=world.auth("clinic"))
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("application/fhir+json")
+    bundle = resp.json()
+    assert bundle["resourceType"] == "Bundle" and bundle["type"] == "collection"
+    resources = [e["resource"] for e in bundle["entry"]]
+    n_db = sum(
+        conn.execute(f"SELECT count(*) FROM {t} WHERE member_id = 'm1'").fetchone()[0]  # type: ignore[index]
+        for t in ("bp_readings", "glucose_readings", "activity_readings")
+    )
+    assert bundle["total"] == len(resources) == n_db
+    assert len({e["fullUrl"] for e in bundle["entry"]}) == n_db
+    by_code: dict[str, list[dict[str, Any]]] = {}
+    for r in resources:
+        assert r["resourceType"] == "Observation" and r["status"] == "final"
+        assert r["subject"] == {"reference": "Patient/m1"}
+        by_code.setdefault(_loinc(r), []).append(r)
+    assert set(by_code) == {"85354-9", "99504-3", "105272-9", "55423-8"}
+    for bp in by_code["85354-9"]:
+        assert bp["category"][0]["coding"][0]["code"] == "vital-signs"
+        comps = {c["code"]["coding"][0]["code"]: c["valueQuantity"] for c in bp["component"]}
+        assert set(comps) == {"8480-6", "8462-4"}
+        for q in comps.values():
+            assert q["system"] == UCUM and q["code"] == "mm[Hg]"
+        assert comps["8462-4"]["value"] == 82
+    for g in by_code["99504-3"]:
+        assert g["valueQuantity"]["code"] == "mg/dL" and g["valueQuantity"]["system"] == UCUM
+    (lo,) = by_code["105272-9"]
+    assert "valueQuantity" not in lo
+    assert lo["dataAbsentReason"]["coding"][0]["code"] == "negative-infinity"
+    for s in by_code["55423-8"]:
+        assert s["valueQuantity"]["code"] == "{steps}"
+        assert s["effectivePeriod"]["end"] > s["effectivePeriod"]["start"]
+
+
+def test_csv_export_has_one_row_per_reading(client: TestClient, world: World) -> None:
+    resp = client.get("/clinic/patients/m1/observations.csv", headers=world.auth("clinic"))
+    assert resp.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(resp.text)))
+    kinds = [r["kind"] for r in rows]
+    assert kinds.count("bp") == 3 and kinds.count("glucose") == 4 and kinds.count("steps") == 3
+    assert {r["unit"] for r in rows if r["kind"] == "bp"} == {"mmHg"}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?start=2026-01-01T00:00:00Z&end=2026-12-31T00:00:00Z",
+        "?start=2026-02-01T00:00:00Z&end=2026-01-01T00:00:00Z",
+    ],
+)
+def test_export_window_is_bounded(client: TestClient, world: World, query: str) -> None:
+    resp = client.get(f"/clinic/patients/m1/observations.csv{query}", headers=world.auth("clinic"))
+    assert resp.status_code == 422
+    assert resp.json()["errors"][0]["field"] == "query.end"

@@ -1,0 +1,166 @@
+"""Insurer and member endpoints over the real pricing engine (``api.pricing.service``).
+
+Each test names the pricing functions it needs and skips, saying which are missing, until
+helper "pricing" provides them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from api.insurer import pricing_port
+from tests.api.conftest import World, audit_rows
+
+
+def needs(*names: str) -> pytest.MarkDecorator:
+    missing = pricing_port.missing(list(names))
+    return pytest.mark.skipif(
+        bool(missing), reason=f"api.pricing.service lacks {', '.join(missing)} (helper 'pricing')"
+    )
+
+
+def _enroll(client: TestClient, world: World) -> None:
+    if pricing_port.missing(["upsert_enrollments"]):
+        return
+    rows = [
+        {"member_id": m, "product_id": "demo-city", "plan_year": 2026, "enrolled_on": "2024-01-01"}
+        for m in ("m1", "m2", "m3")
+    ]
+    resp = client.post("/insurer/enrollments", json={"rows": rows}, headers=world.auth("insurer"))
+    assert resp.status_code == 200, resp.text
+
+
+def test_pricing_engine_absent_is_a_503_naming_it(client: TestClient, world: World) -> None:
+    missing = pricing_port.missing(["quote_member"])
+    if not missing:
+        pytest.skip("the pricing engine is present")
+    resp = client.post("/insurer/quotes", json={"member_id": "m1"}, headers=world.auth("insurer"))
+    assert resp.status_code == 503
+    assert "pricing" in resp.json()["detail"]
+
+
+@needs("quote_member", "get_quote")
+def test_quote_one_member_then_fetch_it(
+    client: TestClient, world: World, conn: psycopg.Connection[Any]
+) -> None:
+    _enroll(client, world)
+    resp = client.post("/insurer/quotes", json={"member_id": "m1"}, headers=world.auth("insurer"))
+    assert resp.status_code == 201, resp.text
+    quote = resp.json()
+    assert quote["member_id"] == "m1" and quote["plan_year"] == 2027
+    assert quote["components"], quote
+    assert all(c.get("reason_en") and c.get("reason_zh") for c in quote["components"])
+    again = client.get(f"/insurer/quotes/{quote['quote_id']}", headers=world.auth("insurer"))
+    assert again.status_code == 200
+    assert again.json()["premium"] == quote["premium"]
+    actions = [r["action"] for r in audit_rows(conn, member_id="m1", outcome="allowed")]
+    assert actions.count("insurer.quote.create") == 1 and "insurer.quote.read" in actions
+    assert client.get("/insurer/quotes/no-such", headers=world.auth("insurer")).status_code == 404
+    missing = client.post(
+        "/insurer/quotes", json={"member_id": "ghost"}, headers=world.auth("insurer")
+    )
+    assert missing.status_code == 404
+
+
+@needs("quote_member")
+def test_what_if_changes_the_premium_and_is_not_stored(client: TestClient, world: World) -> None:
+    _enroll(client, world)
+    base = client.post("/insurer/quotes", json={"member_id": "m1"}, headers=world.auth("insurer"))
+    sim = client.post(
+        "/insurer/what-if",
+        json={"member_id": "m1", "what_if": {"bp.controlled": True, "cgm.tir": 85}},
+        headers=world.auth("insurer"),
+    )
+    assert sim.status_code == 200, sim.text
+    assert sim.json()["premium"] <= base.json()["premium"]
+
+
+@needs("create_batch_job", "run_batch_job", "batch_job_status", "iter_batch_results")
+def test_batch_job_progress_and_streamed_results(client: TestClient, world: World) -> None:
+    _enroll(client, world)
+    h = world.auth("insurer")
+    resp = client.post("/insurer/batches", json={"member_ids": ["m1", "m2", "m3"]}, headers=h)
+    assert resp.status_code == 202, resp.text
+    job = resp.json()
+    deadline = time.monotonic() + 30
+    status: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        status = client.get(job["status_url"], headers=h).json()
+        if status.get("status") in {"done", "failed", "completed", "finished"}:
+            break
+        time.sleep(0.2)
+    assert status.get("status") in {"done", "completed", "finished"}, status
+    nd = client.get(job["results_url"] + "?format=ndjson", headers=h)
+    assert nd.headers["content-type"].startswith("application/x-ndjson")
+    lines = [json.loads(x) for x in nd.text.splitlines() if x.strip()]
+    assert sorted(x["member_id"] for x in lines) == ["m1", "m2", "m3"]
+    as_csv = client.get(job["results_url"] + "?format=csv", headers=h)
+    rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+    assert sorted(r["member_id"] for r in rows) == ["m1", "m2", "m3"]
+    assert client.get("/insurer/batches/nope", headers=h).status_code == 404
+
+
+@needs("upsert_claims")
+def test_claims_upload_json_and_csv(
+    client: TestClient, world: World, conn: psycopg.Connection[Any]
+) -> None:
+    h = world.auth("insurer")
+    body = {
+        "rows": [
+            {
+                "claim_id": "k1",
+                "member_id": "m1",
+                "admitted_on": "2026-02-01",
+                "discharged_on": "2026-02-05",
+                "amount_yuan": "12000.50",
+                "diagnosis": "I10",
+            }
+        ]
+    }
+    assert client.post("/insurer/claims", json=body, headers=h).json() == {"rows": 1}
+    text = "claim_id,member_id,admitted_on,amount_yuan\nk2,m2,2026-03-01,800\n"
+    resp = client.post(
+        "/insurer/claims", content=text.encode(), headers={**h, "content-type": "text/csv"}
+    )
+    assert resp.json() == {"rows": 1}
+    stored = conn.execute("SELECT claim_id FROM hospitalisations ORDER BY claim_id").fetchall()
+    assert stored == [("k1",), ("k2",)]
+
+
+@needs("upsert_enrollments")
+def test_enrollment_upload_csv(client: TestClient, world: World) -> None:
+    text = "member_id,product_id,plan_year,enrolled_on\nm1,demo-city,2026,2024-01-01\n"
+    resp = client.post(
+        "/insurer/enrollments",
+        content=text.encode(),
+        headers={**world.auth("insurer"), "content-type": "text/csv"},
+    )
+    assert resp.status_code == 200 and resp.json() == {"rows": 1}
+
+
+@needs("portfolio_report", "quote_member")
+def test_portfolio_report(client: TestClient, world: World) -> None:
+    _enroll(client, world)
+    client.post("/insurer/quotes", json={"member_id": "m1"}, headers=world.auth("insurer"))
+    resp = client.get("/insurer/portfolio", headers=world.auth("insurer"))
+    assert resp.status_code == 200, resp.text
+    assert isinstance(resp.json(), dict) and resp.json()
+
+
+@needs("member_standing")
+def test_member_standing_is_their_own(
+    client: TestClient, world: World, conn: psycopg.Connection[Any]
+) -> None:
+    _enroll(client, world)
+    resp = client.get("/member/me/standing", headers=world.auth("member"))
+    assert resp.status_code == 200, resp.text
+    assert "m2" not in resp.text
+    assert audit_rows(conn, member_id="m1", action="member.standing.read")

@@ -1,0 +1,63 @@
+"""Small helpers to arrange members, devices and bindings in a test database."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import psycopg
+
+
+def add_clinic(conn: psycopg.Connection[Any], clinic_id: str = "c1", name: str = "Clinic 1") -> str:
+    conn.execute(
+        "INSERT INTO clinics (clinic_id, name) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+        (clinic_id, name),
+    )
+    return clinic_id
+
+
+def add_member(
+    conn: psycopg.Connection[Any],
+    member_id: str,
+    *,
+    clinic_id: str | None = "c1",
+    birth_date: date = date(1960, 1, 1),
+    sex: str = "F",
+    conditions: tuple[str, ...] = (),
+) -> str:
+    if clinic_id:
+        add_clinic(conn, clinic_id)
+    conn.execute(
+        "INSERT INTO members (member_id, clinic_id, birth_date, sex, conditions)"
+        " VALUES (%s, %s, %s, %s, %s)",
+        (member_id, clinic_id, birth_date, sex, list(conditions)),
+    )
+    return member_id
+
+
+def add_device(
+    conn: psycopg.Connection[Any],
+    device_id: str,
+    device_type: str = "bp_cuff",
+    *,
+    validated: bool = True,
+) -> str:
+    conn.execute(
+        "INSERT INTO devices (device_id, device_type, validated) VALUES (%s, %s, %s)",
+        (device_id, device_type, validated),
+    )
+    return device_id
+
+
+def bind(
+    conn: psycopg.Connection[Any],
+    device_id: str,
+    member_id: str,
+    valid_from: datetime,
+    valid_to: datetime | None = None,
+) -> None:
+    conn.execute(
+        "INSERT INTO device_bindings (device_id, member_id, valid_from, valid_to)"
+        " VALUES (%s, %s, %s, %s)",
+        (device_id, member_id, valid_from, valid_to),
+    )

@@ -1,0 +1,162 @@
+"""Schemathesis against the app's own OpenAPI document, on the real test database.
+
+Every operation gets a handful of generated requests (``MAX_EXAMPLES``), sent with the
+token of the role that operation is for (admin for the rest), so the generated data gets
+past authentication into the validation and the service code. Checks: no 5xx, and every
+response conforms to what the document says (schema of documented responses, content type,
+headers). The test world is the API tests' (two clinics, three members, readings, scores).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+)
+
+from api.app import create_app
+from core.settings import Settings
+from tests.api.conftest import World
+from tests.conftest import make_settings
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient
+
+MAX_EXAMPLES = 12
+# Until api.pricing exists, its endpoints answer this deliberate 503 (api/insurer/pricing_port).
+PRICING_ABSENT = "the pricing engine (api.pricing.service) is not installed"
+
+
+@schemathesis.check
+def no_server_error(ctx: Any, response: Any, case: schemathesis.Case) -> bool | None:
+    """Like ``not_a_server_error``, except the documented stand-in for the missing engine."""
+    if response.status_code == 503 and PRICING_ABSENT in response.text:
+        return None
+    return not_a_server_error(ctx, response, case)  # type: ignore[no-any-return]
+
+
+@schemathesis.check
+def success_conforms(ctx: Any, response: Any, case: schemathesis.Case) -> bool | None:
+    """Successful responses match their documented schema, content type and headers.
+
+    Error responses are application/problem+json, which the document does not declare
+    (it still shows FastAPI's default 422 body): that gap is pinned by
+    ``test_error_responses_are_documented_as_problem_json`` below, not re-found here.
+    """
+    if response.status_code >= 400:
+        return None
+    for check in (response_schema_conformance, content_type_conformance,
+                  response_headers_conformance):  # fmt: skip
+        check(ctx, response, case)
+    return None
+
+
+@schemathesis.check
+def errors_are_problems(ctx: Any, response: Any, case: schemathesis.Case) -> bool | None:
+    """Every error is RFC 9457 problem+json with the status it was sent with (api/errors.py)."""
+    if response.status_code < 400 or case.method.upper() == "HEAD":
+        return None
+    assert response.headers.get("content-type", [""])[0].startswith("application/problem+json"), (
+        response.headers
+    )
+    body = json.loads(response.content)
+    assert {"type", "title", "status", "detail"} <= body.keys(), body
+    assert body["status"] == response.status_code, body
+    return None
+
+
+CHECKS = [no_server_error, success_conforms, errors_are_problems]
+
+
+# The document is static: build it from an app that never starts (no database touched).
+schema = schemathesis.openapi.from_dict(create_app(make_settings(None)).openapi())
+
+
+@pytest.fixture
+def client(api_settings: Settings, world: World) -> Iterator[TestClient]:
+    """The app on the test database, its lifespan run (pool open)."""
+    with TestClient(create_app(api_settings), raise_server_exceptions=False) as c:
+        yield c
+
+
+def _role(path: str) -> str:
+    for prefix in ("insurer", "clinic", "member"):
+        if path.startswith(f"/{prefix}"):
+            return prefix
+    return "admin"
+
+
+@schema.parametrize()
+@settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
+def test_api_conforms_to_its_openapi_document(
+    case: schemathesis.Case, client: TestClient, world: World
+) -> None:
+    kwargs = case.as_transport_kwargs(base_url="", headers=world.auth(_role(case.path)))
+    if isinstance(kwargs.get("data"), bytes | str):  # raw bodies: httpx wants content=
+        kwargs["content"] = kwargs.pop("data")
+    cookies = kwargs.pop("cookies", None) or {}
+    if cookies:  # httpx deprecates per-request cookies; send them as the header they are
+        kwargs["headers"]["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    response = client.request(**kwargs)
+    case.validate_response(response, checks=CHECKS)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="api: errors are application/problem+json but the OpenAPI document declares "
+    "FastAPI's default 422 application/json HTTPValidationError (schemathesis ST105 on "
+    "every operation with a body or constrained parameter); see docs/faults.md",
+)
+def test_error_responses_are_documented_as_problem_json() -> None:
+    doc = create_app(make_settings(None)).openapi()
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            for status, resp in op.get("responses", {}).items():
+                if status.startswith("4"):
+                    assert "application/problem+json" in resp.get("content", {}), (
+                        method, path, status)  # fmt: skip
+
+
+def test_member_with_an_empty_clinic_id_is_422_not_500(client: TestClient, world: World) -> None:
+    """Found by schemathesis: '' skipped the clinic check and hit the foreign key (500)."""
+    body = {"clinic_id": "", "birth_date": "2000-01-01", "sex": "F", "conditions": []}
+    r = client.put("/admin/members/m-new", json=body, headers=world.auth("admin"))
+    assert r.status_code == 422
+    assert r.json()["errors"] == [{"field": "clinic_id", "message": "no such clinic"}]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="api: a NUL character in any JSON string reaches psycopg, which refuses it "
+    "(DataError: text fields cannot contain NUL) and the app answers 500; found by "
+    "schemathesis on PUT /admin/clinics/{clinic_id} and POST /insurer/quotes",
+)
+@pytest.mark.parametrize(
+    ("method", "path", "body", "who"),
+    [
+        ("PUT", "/admin/clinics/c9", {"name": "a\u0000b"}, "admin"),
+        ("POST", "/insurer/quotes", {"member_id": "m\u00001"}, "insurer"),
+    ],
+    ids=["admin-clinic-name", "insurer-quote-member"],
+)
+def test_nul_in_a_string_is_4xx(
+    client: TestClient, world: World, method: str, path: str, body: dict[str, str], who: str
+) -> None:
+    r = client.request(method, path, json=body, headers=world.auth(who))
+    assert 400 <= r.status_code < 500, r.text
