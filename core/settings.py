@@ -102,6 +102,15 @@ class Settings(BaseSettings):
         description="Bearer token Prometheus sends to /metrics; unset: loopback clients only.",
     )
 
+    # --- scoring -------------------------------------------------------------------
+    scoring_config: str | None = Field(
+        default=None,
+        description="TOML overriding BP targets and composite weights (docs/scoring.md).",
+    )
+    score_chunk_members: int = Field(
+        default=2000, ge=1, description="Members scored per transaction; bounds memory."
+    )
+
     # --- demo ----------------------------------------------------------------------
     data_dir: str = Field(
         default=".wellrate",

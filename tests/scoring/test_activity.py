@@ -1,0 +1,72 @@
+"""Activity: valid days by wear, WHO moderate-equivalent minutes, age step targets."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scoring.indicators.activity import activity_indicators
+
+DAY = 86_400
+
+
+def _hourly(days: int, hours: int, steps: int, act: int, vig: int, off_min: int = 480):
+    t = np.array(
+        [d * DAY + h * 3600 - off_min * 60 for d in range(days) for h in range(7, 7 + hours)],
+        dtype=np.int64,
+    )
+    n = t.size
+    return (
+        t,
+        np.full(n, off_min, dtype=np.int16),
+        np.full(n, 3600, dtype=np.int64),
+        np.full(n, steps, dtype=np.int64),
+        np.full(n, act, dtype=np.int64),
+        np.full(n, vig, dtype=np.int64),
+    )
+
+
+def test_hourly_records_make_valid_days_at_ten_hours_of_wear() -> None:
+    r = activity_indicators(*_hourly(7, 10, 800, 3, 1), window_days=7, age=65)
+    assert r["valid_days"] == 7 and r["sufficient"] is True
+    assert r["median_steps"] == 8000.0
+    assert r["step_target"] == 7000 and r["days_at_target"] == 7
+    # 10 h x (3 active + 1 extra for the vigorous minute) = 40/day -> 280/week
+    assert r["mvpa_min_per_week"] == 280.0 and r["meets_who"] is True
+    assert r["active_days"] == 7
+    short = activity_indicators(*_hourly(7, 9, 800, 3, 1), window_days=7, age=65)
+    assert short["valid_days"] == 0 and short["sufficient"] is False
+    assert short["median_steps"] is None and short["meets_who"] is None
+
+
+def test_who_threshold_is_inclusive_and_vigorous_counts_double() -> None:
+    # 150/week exactly: 10 h/day x (2 moderate-only minutes + 1 vigorous of 1 active...)
+    t, off, dur, st, act, vig = _hourly(7, 10, 900, 2, 0)
+    act[:] = 0
+    act[::10] = 15  # 15 active min once a day, 6 of them vigorous -> 21 moderate-equivalent
+    vig[::10] = 6
+    r = activity_indicators(t, off, dur, st, act, vig, window_days=7, age=40)
+    assert r["mvpa_min_per_week"] == 147.0 and r["meets_who"] is False
+    vig[::10] = 7  # 22/day = 154/week
+    assert activity_indicators(t, off, dur, st, act, vig, window_days=7, age=40)["meets_who"]
+
+
+def test_sufficiency_needs_four_of_seven_days() -> None:
+    t, off, dur, st, act, vig = _hourly(30, 10, 500, 0, 0)
+    keep = t < 17 * DAY  # 17 of 30 days: 17 < 30 * 4/7 = 17.14
+    parts = [a[keep] for a in (t, off, dur, st, act, vig)]
+    assert activity_indicators(*parts, window_days=30, age=40)["sufficient"] is False
+    keep = t < 18 * DAY
+    parts = [a[keep] for a in (t, off, dur, st, act, vig)]
+    r = activity_indicators(*parts, window_days=30, age=40)
+    assert r["sufficient"] is True and r["valid_days"] == 18
+
+
+def test_daily_summary_counts_as_a_worn_day_only_with_steps() -> None:
+    t = np.arange(7, dtype=np.int64) * DAY - 480 * 60
+    off = np.full(7, 480, dtype=np.int16)
+    steps = np.array([0, 5000, 6000, 7000, 8000, 9000, 10000], dtype=np.int64)
+    z = np.zeros(7, dtype=np.int64)
+    r = activity_indicators(
+        t, off, np.full(7, DAY, dtype=np.int64), steps, z, z, window_days=7, age=30
+    )
+    assert r["valid_days"] == 6 and r["median_steps"] == 7500.0 and r["days_at_target"] == 3
