@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from psycopg_pool import ConnectionPool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -187,6 +187,7 @@ def create_app(settings: Settings) -> FastAPI:
             "members. Send `Authorization: Bearer <token>`; errors are application/problem+json."
         ),
         lifespan=lifespan,
+        dependencies=[Depends(errors.refuse_nul)],  # NUL would reach psycopg: 500
     )
     app.state.settings = settings
     pool_check = StaleCheck(settings.api_pool_check_after_s)
@@ -194,6 +195,7 @@ def create_app(settings: Settings) -> FastAPI:
     batch_threads: list[threading.Thread] = []  # joined in the lifespan's shutdown
     app.state.batch_threads = batch_threads
     errors.install(app)
+    errors.install_openapi(app)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     metrics.install(app, settings)  # outermost: counts refused and oversized requests too
 

@@ -9,6 +9,7 @@ one error shape, whatever failed.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -189,6 +190,132 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     return problem(
         500, "Internal error", "an unexpected error occurred; it has been logged", code="internal"
     )
+
+
+_NUL = "\x00"
+_NUL_MESSAGE = "must not contain the NUL character (\\u0000)"
+_NO_BODY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _nul_path(value: Any) -> tuple[int | str, ...] | None:
+    """The location of the first string (value or key) holding NUL in decoded JSON, or None.
+
+    Iterative, so a deeply nested body cannot exhaust the stack here.
+    """
+    stack: list[tuple[tuple[int | str, ...], Any]] = [((), value)]
+    while stack:
+        loc, v = stack.pop()
+        if isinstance(v, str):
+            if _NUL in v:
+                return loc
+        elif isinstance(v, dict):
+            for k, item in v.items():
+                if _NUL in k:
+                    return (*loc, k.replace(_NUL, "\\u0000"))
+                stack.append(((*loc, k), item))
+        elif isinstance(v, list):
+            stack.extend(((*loc, i), item) for i, item in enumerate(v))
+    return None
+
+
+async def refuse_nul(request: Request) -> None:
+    """422 naming the field when a path, query or JSON body string holds NUL (U+0000).
+
+    PostgreSQL text cannot store NUL, and psycopg refuses it with ``DataError`` at the
+    moment a query is sent, deep inside a service: every text field of every endpoint
+    would answer 500 (found by schemathesis, docs/faults.md). Installed once as an
+    app-wide dependency, so it runs before any database work and covers new endpoints.
+    JSON is decoded here only when the raw body holds the ``\\u0000`` escape (a raw NUL
+    byte is not valid JSON and is refused by the parser); CSV uploads are checked row by
+    row in ``api.insurer.uploads``, which can name the line.
+    """
+    for where, params in (("path", request.path_params), ("query", request.query_params)):
+        for name, value in params.items():
+            if isinstance(value, str) and (_NUL in value or _NUL in name):
+                raise InvalidInput(
+                    f"invalid fields: {where}.{name}",
+                    errors=[{"field": f"{where}.{name}", "message": _NUL_MESSAGE}],
+                )
+    if request.method in _NO_BODY_METHODS:
+        return
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        return
+    body = await request.body()  # cached on the request: the endpoint does not read twice
+    if b"\\u0000" not in body:
+        return
+    try:
+        loc = _nul_path(json.loads(body))
+    except (ValueError, RecursionError):  # not JSON: the endpoint's own parsing says so
+        return
+    if loc is not None:
+        field = field_path(("body", *loc))
+        raise InvalidInput(
+            f"invalid fields: {field}", errors=[{"field": field, "message": _NUL_MESSAGE}]
+        )
+
+
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details: the one error shape of this API.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+def _document_problems(doc: dict[str, Any]) -> None:
+    """Declare every error response as problem+json in a generated OpenAPI document.
+
+    FastAPI documents its own ``422 application/json HTTPValidationError``, which this API
+    never sends; the handlers above render every error as problem+json. Each operation's
+    422 is replaced, other declared errors get the problem body, and ``4XX``/``5XX``
+    ranges are added, so a client generated from the
+    document (and schemathesis) expects what is really sent.
+    """
+    content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    doc.setdefault("components", {}).setdefault("schemas", {})["Problem"] = _PROBLEM_SCHEMA
+    for ops in doc.get("paths", {}).values():
+        for op in ops.values():
+            if not isinstance(op, dict) or "responses" not in op:
+                continue
+            responses = op["responses"]
+            if "422" in responses:
+                responses["422"] = {"description": "Invalid input", "content": content}
+            for status, response in responses.items():  # declared by an endpoint, e.g. 401
+                if status[:1] in {"4", "5"}:
+                    response["content"] = content
+            responses.setdefault("4XX", {"description": "Client error", "content": content})
+            responses.setdefault("5XX", {"description": "Server error", "content": content})
+    schemas = doc["components"]["schemas"]
+    for name in ("HTTPValidationError", "ValidationError"):  # drop only if now unreferenced
+        kept = {k: v for k, v in schemas.items() if k != name}
+        if f'"#/components/schemas/{name}"' not in json.dumps([doc["paths"], kept]):
+            schemas.pop(name, None)
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Make ``app.openapi()`` declare problem+json errors (built once, then cached by FastAPI)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _document_problems(FastAPI.openapi(app))
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def install(app: FastAPI) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -32,13 +33,29 @@ def test_filters_uncontrolled_no_data_and_new_alerts(
     assert _ids(client, world, "?status=uncontrolled") == ["m1"]
     assert _ids(client, world, "?status=no_data_7d") == ["m3"]
     assert _ids(client, world, "?status=new_alerts") == ["m1"]
-    # m1's readings age past 7 days: it joins the no-data list.
-    for table, col in (
-        ("bp_readings", "measured_at"),
-        ("glucose_readings", "measured_at"),
-        ("activity_readings", "start_at"),
-    ):
-        conn.execute(f"UPDATE {table} SET {col} = {col} - interval '8 days' WHERE member_id = 'm1'")
+    # m1's readings are all older than 7 days: it joins the no-data list. Replace them with
+    # old ones rather than UPDATE the times: on TimescaleDB a row cannot move to another chunk.
+    for table in ("bp_readings", "glucose_readings", "activity_readings"):
+        conn.execute(f"DELETE FROM {table} WHERE member_id = 'm1'")
+    old = world.now - timedelta(days=8, hours=2)
+    conn.execute(
+        "INSERT INTO bp_readings (device_id, measured_at, member_id, utc_offset_min,"
+        " systolic, diastolic, pulse, validated) VALUES ('cuff-m1', %s, 'm1', 480, 130, 82, 70,"
+        " true)",
+        (old,),
+    )
+    conn.execute(
+        "INSERT INTO glucose_readings (device_id, measured_at, member_id, utc_offset_min,"
+        " value, unit, censored, method) VALUES ('cgm-m1', %s, 'm1', 480, 110, 'mg/dL', NULL,"
+        " 'cgm')",
+        (old,),
+    )
+    conn.execute(
+        "INSERT INTO activity_readings (device_id, start_at, duration_s, member_id,"
+        " utc_offset_min, steps, active_minutes) VALUES ('band-m1', %s, 3600, 'm1', 480, 3000,"
+        " 20)",
+        (old,),
+    )
     assert _ids(client, world, "?status=no_data_7d") == ["m1", "m3"]
 
 

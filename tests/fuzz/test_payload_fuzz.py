@@ -88,21 +88,29 @@ json_values = st.recursive(
 
 
 def _paths(doc: Any, prefix: str = "") -> list[str]:
-    """JSON pointers of every node in ``doc``."""
+    """JSON pointers of every node in ``doc`` (keys escaped as RFC 6901 says: ~0, ~1)."""
     out = [prefix]
     if isinstance(doc, dict):
         for k, v in doc.items():
-            out += _paths(v, f"{prefix}/{k}")
+            out += _paths(v, f"{prefix}/{_escape(k)}")
     elif isinstance(doc, list):
         for i, v in enumerate(doc):
             out += _paths(v, f"{prefix}/{i}")
     return out
 
 
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def _unescape(part: str) -> str:
+    return part.replace("~1", "/").replace("~0", "~")
+
+
 def _set(doc: Any, pointer: str, value: Any, *, delete: bool = False) -> Any:
     if pointer == "":
         return value
-    *parents, last = pointer.split("/")[1:]
+    *parents, last = (_unescape(p) for p in pointer.split("/")[1:])
     node = doc
     for p in parents:
         node = node[int(p)] if isinstance(node, list) else node[p]

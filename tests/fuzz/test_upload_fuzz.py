@@ -3,7 +3,7 @@
 Uploads are payloads too: whatever bytes arrive under either content type must become rows
 or an ``ApiError`` (a 4xx naming a field), never an exception that the app renders as 500.
 Found here: a deeply nested JSON body raised ``RecursionError`` (fixed: one line), and two
-CSV inputs still escape as ``csv.Error`` (pinned below as strict xfails for the API owner).
+CSV inputs escaped as ``csv.Error`` (fixed: the reader's errors name the row and line).
 """
 
 from __future__ import annotations
@@ -62,13 +62,10 @@ def test_any_json_upload_is_rows_or_a_named_4xx(doc: Any) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(
-    text=st.text(
-        alphabet=st.characters(blacklist_characters="\r", blacklist_categories=["Cs"]), max_size=300
-    ),
+    text=st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=300),
     header=st.sampled_from(["", "claim_id,member_id,admitted_on\n", "member_id;x\n"]),
 )
 def test_any_csv_upload_is_rows_or_a_named_4xx(text: str, header: str) -> None:
-    # '\r' inside an unquoted field is a known escape (xfail below), kept out of this run.
     _outcome((header + text).encode(), "text/csv")
 
 
@@ -78,8 +75,6 @@ def test_any_csv_upload_is_rows_or_a_named_4xx(text: str, header: str) -> None:
     ct=st.sampled_from(["text/csv", "application/json", "", "text/plain", "application/csv"]),
 )
 def test_any_bytes_are_rows_or_a_4xx(body: bytes, ct: str) -> None:
-    if ct in ("text/csv", "application/csv") and b"\r" in body:
-        return  # the known '\r' escape (xfail below)
     _outcome(body, ct)
 
 
@@ -92,16 +87,30 @@ def test_deeply_nested_json_is_a_400_not_a_500(client: TestClient, world: World)
     assert r.json()["errors"][0]["field"] == "body"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Exception,
-    reason="api/insurer/uploads.py: csv.Error escapes (a field over 131072 characters; "
-    "CR in an unquoted field), which the app answers with 500",
-)
 @pytest.mark.parametrize(
-    "body",
-    [b"claim_id\n" + b"x" * 200_000 + b"\n", b'claim_id\n"a\rb"\rc\n'],
-    ids=["field-over-csv-limit", "cr-in-unquoted-field"],
+    ("body", "field", "message"),
+    [
+        (b"claim_id\n" + b"x" * 200_000 + b"\n", "rows[0]", "line 2: field larger than"),
+        (b'claim_id\nk1\n"a\rb"\rc\n', "rows[1]", "line 3: new-line character seen"),
+        (
+            b"claim_id,member_id\nk1,m1\nk2,m\x002\n",
+            "rows[1].member_id",
+            "line 3: must not contain the NUL character",
+        ),
+    ],
+    ids=["field-over-csv-limit", "cr-in-unquoted-field", "nul-in-a-cell"],
 )
-def test_csv_reader_errors_are_4xx(body: bytes) -> None:
-    _outcome(body, "text/csv")
+def test_csv_reader_errors_are_422_naming_the_row(body: bytes, field: str, message: str) -> None:
+    """Were csv.Error escaping as 500 (a field over 131,072 characters, CR in a bare field)."""
+    exc = _outcome(body, "text/csv")
+    assert isinstance(exc, ApiError) and exc.status == 422, exc
+    assert [e["field"] for e in exc.errors] == [field]
+    assert exc.errors[0]["message"].startswith(message), exc.errors
+
+
+def test_a_csv_reader_error_is_a_problem_over_http(client: TestClient, world: World) -> None:  # noqa: F811
+    r = client.post("/insurer/claims", content=b'claim_id\n"a\rb"\rc\n', headers={
+        **world.auth("insurer"), "content-type": "text/csv"})  # fmt: skip
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["errors"][0]["field"] == "rows[0]"
