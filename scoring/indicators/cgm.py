@@ -1,13 +1,18 @@
-"""CGM time-in-ranges, classified in the unit the device reported (pure numpy).
+"""CGM indicators and the AGP, classified in the unit the device reported (pure numpy).
 
 Why: 13.9 mmol/L is 250.4 mg/dL, so converting before classifying moves readings across
-bands; CLINICAL.md decides to compare each reading against thresholds in its own unit.
+bands; CLINICAL.md decides to compare each reading against thresholds in its own unit and
+to convert (one factor, ``core.units.MGDL_PER_MMOLL``) only for means, SD and formulas.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
+
+from core.units import MGDL_PER_MMOLL
 
 # Band edges, International Consensus on Time in Range (Battelino et al., Diabetes Care
 # 2019); TITR upper edge 140 mg/dL / 7.8 mmol/L (Battelino et al., Lancet D&E 2023).
@@ -43,3 +48,243 @@ def time_in_ranges(values: npt.ArrayLike, is_mmol: npt.ArrayLike) -> dict[str, f
         g > e[:, 4],
     )
     return {k: float(100.0 * m.mean()) for k, m in zip(keys, masks, strict=True)}
+
+
+# --- Window indicators (stored contract ``cgm``) ------------------------------------------
+
+DAY_S: int = 86_400
+# Sufficiency: 14 days of data with >= 70 % of possible readings (Battelino et al., Diabetes
+# Care 2019, "Clinical targets for CGM data interpretation"; CLINICAL.md "CGM").
+MIN_WINDOW_S: int = 14 * DAY_S
+MIN_ACTIVE_PCT: float = 70.0
+# Used only when fewer than two readings leave no sampling interval to measure: 5 minutes,
+# the shortest common CGM interval (consensus 2019 assumes 5-15 min), so the estimate of
+# active time is the conservative (lowest) one.
+FALLBACK_INTERVAL_S: int = 300
+# Events (Battelino et al., Lancet Diabetes Endocrinol 2023, CGM metrics for clinical
+# trials): >= 15 consecutive minutes beyond the threshold starts an event, >= 15 consecutive
+# minutes back inside ends it. Level-1 thresholds, compared in the reading's own unit:
+# hypo < 70 mg/dL / < 3.9 mmol/L, hyper > 180 mg/dL / > 10.0 mmol/L (the same consensus;
+# iglu's episode_calculation defaults lv1_hypo = 70, lv1_hyper = 180).
+EVENT_MIN_S: int = 15 * 60
+EVENT_END_S: int = 15 * 60
+HYPO_MGDL, HYPO_MMOL = MGDL_EDGES[1], MMOL_EDGES[1]
+HYPER_MGDL, HYPER_MMOL = MGDL_EDGES[3], MMOL_EDGES[3]
+# No interpolation across gaps longer than 45 minutes (CLINICAL.md decision, iglu's
+# inter_gap default): such a gap ends any run, in or out of range.
+MAX_GAP_S: int = 45 * 60
+# GMI % = 3.31 + 0.02392 x mean mg/dL (Bergenstal et al., Diabetes Care 2018).
+GMI_INTERCEPT: float = 3.31
+GMI_SLOPE: float = 0.02392
+# Glycemia Risk Index (Klonoff et al., J Diabetes Sci Technol 2023 [online 2022]):
+# 3.0 VLow + 2.4 Low + 1.6 VHigh + 0.8 High, in %, capped at 100; zones by 20-point
+# quintiles A..E (decision: upper edge inclusive, so 20.0 is A and 20.1 is B).
+GRI_WEIGHTS: tuple[float, float, float, float] = (3.0, 2.4, 1.6, 0.8)
+GRI_ZONES: tuple[tuple[float, str], ...] = ((20.0, "A"), (40.0, "B"), (60.0, "C"), (80.0, "D"))
+# LBGI/HBGI (Kovatchev et al., Diabetes Care 1997/1998): f = 1.509 ((ln g)^1.084 - 5.381),
+# g in mg/dL, risk r = 10 f^2, split by the sign of f.
+BGI_A, BGI_B, BGI_C, BGI_R = 1.509, 1.084, 5.381, 10.0
+
+CGM_KEYS: tuple[str, ...] = (
+    "n_readings",
+    "active_pct",
+    "tir",
+    "tbr70",
+    "tbr54",
+    "tar180",
+    "tar250",
+    "titr",
+    "mean_mgdl",
+    "sd_mgdl",
+    "cv",
+    "gmi",
+    "gri",
+    "gri_zone",
+    "lbgi",
+    "hbgi",
+    "hypo_events",
+    "hyper_events",
+    "sufficient",
+)
+
+
+def _dedupe(
+    t: npt.NDArray[np.int64], value: npt.NDArray[np.float64], is_mmol: npt.NDArray[np.bool_]
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.intp]
+]:
+    """Sort by time and average readings that share a timestamp (CLINICAL.md decision).
+
+    A group is averaged in the unit of its first reading (others converted with the one
+    factor); LO averaged with a number stays LO (-inf), HI likewise; LO and HI at the same
+    instant contradict each other and the timestamp is dropped. NaN values are absent
+    readings. Returns the kept times, values, units and the index of each group's first
+    reading in the input (for per-reading attributes such as the UTC offset).
+    """
+    tt = np.asarray(t, dtype=np.int64)
+    vv = np.asarray(value, dtype=np.float64)
+    mm = np.asarray(is_mmol, dtype=np.bool_)
+    present = ~np.isnan(vv)
+    idx = np.flatnonzero(present) if not present.all() else np.arange(tt.size)
+    tt, vv, mm = tt[idx], vv[idx], mm[idx]
+    if tt.size < 2 or bool(np.all(np.diff(tt) > 0)):
+        return tt, vv, mm, idx
+    order = np.argsort(tt, kind="stable")
+    ts, vs, ms = tt[order], vv[order], mm[order]
+    start = np.concatenate(([True], np.diff(ts) != 0))
+    first = np.flatnonzero(start)
+    unit = ms[first][np.cumsum(start) - 1]  # each reading's group unit
+    conv = np.where(ms == unit, vs, np.where(unit, vs / MGDL_PER_MMOLL, vs * MGDL_PER_MMOLL))
+    with np.errstate(invalid="ignore"):  # -inf + inf -> nan: contradictory, dropped below
+        avg = np.add.reduceat(conv, first) / np.diff(np.append(first, ts.size))
+    keep = ~np.isnan(avg)
+    return ts[first][keep], avg[keep], ms[first][keep], idx[order[first][keep]]
+
+
+def _interval_s(t: npt.NDArray[np.int64]) -> float:
+    """Median sampling interval in seconds (deduplicated, sorted times)."""
+    if t.size < 2:
+        return float(FALLBACK_INTERVAL_S)
+    return float(np.median(np.diff(t)))
+
+
+def _to_mgdl(g: npt.NDArray[np.float64], mmol: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+    out: npt.NDArray[np.float64] = np.where(mmol, g * MGDL_PER_MMOLL, g)
+    return out
+
+
+def count_events(t: npt.NDArray[np.int64], beyond: npt.NDArray[np.bool_], dt_s: float) -> int:
+    """Count events: >= 15 min beyond a threshold, ended by >= 15 min back inside.
+
+    Why this shape: Battelino 2023 defines an event by consecutive minutes, and a CGM
+    reading stands for one sampling interval, so a run of readings lasts
+    ``t_last - t_first + dt`` (three 5-minute readings are 15 minutes, as in iglu). A
+    beyond-run of >= 15 minutes starts an event unless one is already open; only an
+    inside-run of >= 15 minutes closes it, so a 10-minute blip back into range does not
+    split an event. Nothing is interpolated: a gap > 45 minutes between readings ends
+    every run and closes an open event (the data say nothing about the gap).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(12, dtype=np.int64) * 300
+    >>> low = np.array([1, 1, 1, 0, 0, 1, 1, 1, 0, 0, 0, 0], dtype=bool)
+    >>> count_events(t, low, 300.0)  # the 10-minute return does not end the event
+    1
+    """
+    b = np.asarray(beyond, dtype=np.bool_)
+    if t.size == 0 or not b.any():
+        return 0
+    gap = np.diff(t) > MAX_GAP_S
+    brk = np.concatenate(([True], gap | (b[1:] != b[:-1])))
+    starts = np.flatnonzero(brk)
+    ends = np.append(starts[1:], t.size) - 1
+    dur = (t[ends] - t[starts]).astype(np.float64) + dt_s
+    state = b[starts]
+    segment = np.cumsum(np.concatenate(([True], gap)))[starts]
+    closes = np.cumsum(~state & (dur >= EVENT_END_S))
+    q = np.flatnonzero(state & (dur >= EVENT_MIN_S))
+    if q.size == 0:
+        return 0
+    new = np.ones(q.size, dtype=np.bool_)
+    new[1:] = (segment[q][1:] != segment[q][:-1]) | (closes[q][1:] != closes[q][:-1])
+    return int(new.sum())
+
+
+def gri_zone(gri: float) -> str:
+    """GRI zone letter, A (lowest risk) to E (Klonoff 2022 quintiles, upper edge inclusive).
+
+    >>> gri_zone(20.0), gri_zone(20.1), gri_zone(100.0)
+    ('A', 'B', 'E')
+    """
+    for edge, zone in GRI_ZONES:
+        if gri <= edge:
+            return zone
+    return "E"
+
+
+def cgm_indicators(
+    t: npt.NDArray[np.int64],
+    value: npt.NDArray[np.float64],
+    is_mmol: npt.NDArray[np.bool_],
+    *,
+    window_start_s: int,
+    window_end_s: int,
+) -> dict[str, Any]:
+    """Stored-contract ``cgm`` for one member over ``[window_start_s, window_end_s)``.
+
+    Why: clinics and pricing act on the consensus CGM metrics, so each follows its
+    published definition and nothing is reported from too little data: with a window
+    shorter than 14 days or less than 70 % of possible readings present (Battelino 2019),
+    every metric is None and only ``n_readings`` and ``active_pct`` say why.
+
+    Parameters
+    ----------
+    t : epoch seconds, ascending (duplicates are averaged, CLINICAL.md decision).
+    value : glucose in the unit the device reported; censored LO = -inf, HI = +inf.
+    is_mmol : per reading, True for mmol/L.
+    window_start_s, window_end_s : the window, epoch seconds, end exclusive.
+
+    Notes
+    -----
+    * ``n_readings`` counts distinct timestamps after averaging duplicates.
+    * ``active_pct`` = 100 x (readings inside the window) / (window length / median
+      sampling interval), capped at 100; gaps count as missing.
+    * Bands (``tir`` ... ``titr``) are percentages of readings, each classified in its own
+      unit (:func:`time_in_ranges`); LO/HI count in the extreme bands.
+    * Mean, sample SD (n - 1), CV, GMI, LBGI and HBGI use the uncensored readings converted
+      to mg/dL with the one factor 18.01559; LO/HI are excluded from them (their value is
+      unknown), which understates risk a little when they occur.
+    * GRI uses the band percentages (VLow = tbr54, Low = tbr70 - tbr54, High = tar180 -
+      tar250, VHigh = tar250), so LO/HI do count there.
+    * Events: :func:`count_events`, level-1 thresholds in the reading's own unit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(14 * 288, dtype=np.int64) * 300  # 14 days every 5 minutes
+    >>> g = np.where(np.arange(t.size) % 4 == 0, 200.0, 100.0)
+    >>> r = cgm_indicators(t, g, np.zeros(t.size, bool), window_start_s=0,
+    ...                    window_end_s=14 * 86_400)
+    >>> r["sufficient"], r["active_pct"], r["tir"], r["tar180"], r["mean_mgdl"]
+    (True, 100.0, 75.0, 25.0, 125.0)
+    >>> r["hyper_events"]  # single 5-minute excursions are not events
+    0
+    """
+    ts, g, mmol, _ = _dedupe(t, value, is_mmol)
+    n = int(ts.size)
+    dt = _interval_s(ts)
+    span = int(window_end_s) - int(window_start_s)
+    inside = int(np.count_nonzero((ts >= window_start_s) & (ts < window_end_s)))
+    active = min(100.0, 100.0 * inside * dt / span) if span > 0 else 0.0
+    out: dict[str, Any] = dict.fromkeys(CGM_KEYS)
+    out.update(n_readings=n, active_pct=active, sufficient=False)
+    if span < MIN_WINDOW_S or active < MIN_ACTIVE_PCT or n == 0:
+        return out
+    out.update(time_in_ranges(g, mmol))
+    finite = np.isfinite(g)
+    mg = _to_mgdl(g[finite], mmol[finite])
+    if mg.size:
+        mean = float(mg.mean())
+        out["mean_mgdl"] = mean
+        out["gmi"] = GMI_INTERCEPT + GMI_SLOPE * mean
+        # Below 1 mg/dL ln g <= 0 and the transform is undefined; ingest rejects < 20.
+        f = BGI_A * (np.log(np.maximum(mg, 1.0)) ** BGI_B - BGI_C)
+        r = BGI_R * f**2
+        out["lbgi"] = float(np.where(f < 0, r, 0.0).mean())
+        out["hbgi"] = float(np.where(f > 0, r, 0.0).mean())
+    if mg.size >= 2:
+        sd = float(mg.std(ddof=1))
+        out["sd_mgdl"] = sd
+        out["cv"] = 100.0 * sd / out["mean_mgdl"] if out["mean_mgdl"] > 0 else None
+    vlow, high = out["tbr54"], out["tar180"] - out["tar250"]
+    low, vhigh = out["tbr70"] - out["tbr54"], out["tar250"]
+    w = GRI_WEIGHTS
+    gri = min(100.0, w[0] * vlow + w[1] * low + w[2] * vhigh + w[3] * high)
+    out["gri"], out["gri_zone"] = gri, gri_zone(gri)
+    hypo = g < np.where(mmol, HYPO_MMOL, HYPO_MGDL)
+    hyper = g > np.where(mmol, HYPER_MMOL, HYPER_MGDL)
+    out["hypo_events"] = count_events(ts, hypo, dt)
+    out["hyper_events"] = count_events(ts, hyper, dt)
+    out["sufficient"] = True
+    return out

@@ -1,13 +1,16 @@
-"""CGM band tests: exact thresholds in both units, mixed units, sum to 100%."""
+"""CGM tests: bands, window indicators, events, AGP; hand-computed and property-based."""
 
 from __future__ import annotations
 
 import doctest
+import math
 
+import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.units import MGDL_PER_MMOLL
 from scoring.indicators import cgm
 
 
@@ -41,3 +44,271 @@ def test_bands_partition_to_100(rows: list[tuple[float, bool]]) -> None:
 def test_doctests() -> None:
     result = doctest.testmod(cgm)
     assert result.attempted > 0 and result.failed == 0
+
+
+# --- cgm_indicators: hand-computed fixtures ---------------------------------------------
+
+DAY = 86_400
+STEP = 300
+N14 = 14 * 288  # readings in 14 days every 5 minutes
+W14 = {"window_start_s": 0, "window_end_s": 14 * DAY}
+INF = float("inf")
+
+
+def trace(
+    values: list[float] | np.ndarray, mmol: bool | np.ndarray = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A 5-minute trace from t = 0 with the given values."""
+    v = np.asarray(values, dtype=np.float64)
+    t = np.arange(v.size, dtype=np.int64) * STEP
+    m = np.broadcast_to(np.asarray(mmol, dtype=np.bool_), v.shape).copy()
+    return t, v, m
+
+
+def flat(n: int = N14, g: float = 100.0) -> np.ndarray:
+    return np.full(n, g)
+
+
+def run(t: np.ndarray, v: np.ndarray, m: np.ndarray, **window: int) -> dict[str, object]:
+    return cgm.cgm_indicators(t, v, m, **(window or W14))
+
+
+def test_returns_exactly_the_contract_keys() -> None:
+    keys = [
+        "n_readings", "active_pct", "tir", "tbr70", "tbr54", "tar180", "tar250", "titr",
+        "mean_mgdl", "sd_mgdl", "cv", "gmi", "gri", "gri_zone", "lbgi", "hbgi",
+        "hypo_events", "hyper_events", "sufficient",
+    ]  # fmt: skip
+    assert list(run(*trace(flat())).keys()) == keys
+    assert list(run(*trace([])).keys()) == keys
+
+
+def test_empty_input_is_insufficient() -> None:
+    r = run(*trace([]))
+    assert r["n_readings"] == 0 and r["active_pct"] == 0.0 and r["sufficient"] is False
+    assert all(
+        v is None for k, v in r.items() if k not in ("n_readings", "active_pct", "sufficient")
+    )
+
+
+def test_mean_sd_cv_gmi_by_hand() -> None:
+    # 100, 200 alternating: mean 150; deviations +-50 so sample variance = 2500 n/(n-1).
+    r = run(*trace(np.tile([100.0, 200.0], N14 // 2)))
+    sd = 50.0 * math.sqrt(N14 / (N14 - 1))
+    assert r["sufficient"] is True and r["active_pct"] == 100.0
+    assert r["mean_mgdl"] == pytest.approx(150.0)
+    assert r["sd_mgdl"] == pytest.approx(sd)
+    assert r["cv"] == pytest.approx(100.0 * sd / 150.0)  # 33.34 %
+    assert r["gmi"] == pytest.approx(3.31 + 0.02392 * 150.0)  # 6.898 %
+    assert r["tir"] == 50.0 and r["tar180"] == 50.0 and r["titr"] == 50.0
+
+
+def test_lbgi_hbgi_by_hand() -> None:
+    # Hand: ln 70 = 4.2485, 4.2485^1.084 = 4.7974, f = 1.509 (4.7974 - 5.381) = -0.8806,
+    # r = 10 f^2 = 7.755; ln 250 = 5.5215, ^1.084 = 6.3736, f = 1.4979, r = 22.436.
+    r = run(*trace(np.tile([70.0, 250.0], N14 // 2)))
+    assert r["lbgi"] == pytest.approx(7.755 / 2, abs=1e-3)
+    assert r["hbgi"] == pytest.approx(22.436 / 2, abs=1e-3)
+    r = run(*trace(flat(g=112.5)))  # the transform's neutral point: f ~ 0
+    assert r["lbgi"] == pytest.approx(0.0, abs=1e-5) and r["hbgi"] == pytest.approx(0.0, abs=1e-5)
+
+
+def test_gri_and_zone_by_hand() -> None:
+    v = flat()
+    v[:40] = 50.0  # VLow (< 54)
+    v[40:120] = 60.0  # Low (54-69)
+    v[120:320] = 260.0  # VHigh (> 250)
+    v[320:1120] = 200.0  # High (181-250)
+    r = run(*trace(v))
+    # GRI = (3.0*40 + 2.4*80 + 1.6*200 + 0.8*800) / 4032 * 100 = 1272 / 40.32 = 31.548
+    assert r["gri"] == pytest.approx(1272 / 40.32)
+    assert r["gri_zone"] == "B"
+    assert r["tbr54"] == pytest.approx(100 * 40 / N14)
+    assert r["tbr70"] == pytest.approx(100 * 120 / N14)
+    assert r["tar250"] == pytest.approx(100 * 200 / N14)
+    assert r["tar180"] == pytest.approx(100 * 1000 / N14)
+
+
+def test_gri_capped_at_100_zone_e() -> None:
+    r = run(*trace(flat(g=50.0)))  # 3.0 * 100 % = 300 -> 100
+    assert r["gri"] == 100.0 and r["gri_zone"] == "E"
+
+
+@pytest.mark.parametrize(
+    ("gri", "zone"), [(0.0, "A"), (20.0, "A"), (20.5, "B"), (40.0, "B"), (60.0, "C"),
+                      (61.0, "D"), (80.0, "D"), (80.01, "E")],
+)  # fmt: skip
+def test_gri_zone_edges(gri: float, zone: str) -> None:
+    assert cgm.gri_zone(gri) == zone
+
+
+def test_threshold_values_in_own_unit() -> None:
+    # 10.0 mmol/L in range; 181 mg/dL above; 13.9 mmol/L is not > 13.9; 180 mg/dL in range.
+    v = np.array([10.0, 181.0, 13.9, 180.0] * (N14 // 4))
+    m = np.array([True, False, True, False] * (N14 // 4))
+    r = run(*trace(v, m))
+    assert r["tir"] == 50.0 and r["tar180"] == 50.0 and r["tar250"] == 0.0
+    # 3.9 mmol/L is in range, 3.89 below; 54 mg/dL is not < 54, 53.9 is.
+    v = np.array([3.9, 3.89, 54.0, 53.9] * (N14 // 4))
+    m = np.array([True, True, False, False] * (N14 // 4))
+    r = run(*trace(v, m))
+    assert r["tir"] == 25.0 and r["tbr70"] == 75.0 and r["tbr54"] == 25.0
+
+
+def test_mixed_units_mean_in_mgdl() -> None:
+    v = np.tile([100.0, 100.0 / MGDL_PER_MMOLL], N14 // 2)
+    m = np.tile([False, True], N14 // 2)
+    r = run(*trace(v, m))
+    assert r["mean_mgdl"] == pytest.approx(100.0)
+    assert r["sd_mgdl"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_censored_count_in_bands_not_in_mean() -> None:
+    v = flat()
+    v[:10] = -INF  # LO
+    v[10:30] = INF  # HI
+    r = run(*trace(v))
+    assert r["tbr54"] == pytest.approx(100 * 10 / N14)
+    assert r["tar250"] == pytest.approx(100 * 20 / N14)
+    assert r["mean_mgdl"] == 100.0 and r["sd_mgdl"] == 0.0 and r["cv"] == 0.0
+    # LO/HI runs are beyond the thresholds: 50 minutes LO, then 100 minutes HI.
+    assert r["hypo_events"] == 1 and r["hyper_events"] == 1
+
+
+def test_duplicates_are_averaged() -> None:
+    t, v, m = trace(flat())
+    # Add a second reading at t[5] (200 -> average 150) and a mmol duplicate at t[6]
+    # (10.0 mmol/L with 180 mg/dL -> (10.0 + 180/18.01559) / 2 = 9.9957 mmol/L, in range).
+    t2 = np.insert(t, [6, 7], [t[5], t[6]])
+    v2 = np.insert(v, [6, 7], [200.0, 180.0])
+    m2 = np.insert(m, [6, 7], [False, False])
+    v2[7] = 10.0
+    m2[7] = True
+    r = run(t2, v2, m2)
+    assert r["n_readings"] == N14
+    assert r["mean_mgdl"] == pytest.approx(
+        (100.0 * (N14 - 2) + 150.0 + 9.9957 * MGDL_PER_MMOLL) / N14, rel=1e-6
+    )
+    assert r["tir"] == 100.0
+
+
+def test_duplicate_lo_and_hi_is_dropped_lo_and_number_stays_lo() -> None:
+    t = np.array([0, 0, 300, 300], dtype=np.int64)
+    v = np.array([-INF, INF, -INF, 80.0])
+    ts, g, _, first = cgm._dedupe(t, v, np.zeros(4, dtype=bool))
+    assert ts.tolist() == [300] and g.tolist() == [-INF] and first.tolist() == [2]
+
+
+def test_insufficient_short_window_or_low_activity() -> None:
+    t, v, m = trace(flat(13 * 288))
+    r = cgm.cgm_indicators(t, v, m, window_start_s=0, window_end_s=13 * DAY)
+    assert r["active_pct"] == 100.0 and r["sufficient"] is False
+    assert all(r[k] is None for k in ("tir", "mean_mgdl", "gri", "gri_zone", "hypo_events"))
+    # 70 % of 4032 possible readings is 2822.4: 2823 present is enough, 2822 is not.
+    for n, ok in ((2823, True), (2822, False)):
+        t, v, m = trace(flat())
+        r = run(t[:n], v[:n], m[:n])
+        assert r["sufficient"] is ok
+        assert r["active_pct"] == pytest.approx(100 * n / N14)
+        assert (r["tir"] is None) is not ok
+
+
+def test_active_pct_uses_median_interval_and_caps() -> None:
+    t, v, m = trace(flat(2 * N14))  # 28 days of data passed for a 14-day window
+    t15 = np.arange(14 * 96, dtype=np.int64) * 900  # a 15-minute sensor, full coverage
+    r = cgm.cgm_indicators(t15, flat(t15.size), np.zeros(t15.size, bool), **W14)
+    assert r["active_pct"] == 100.0 and r["sufficient"] is True
+    assert run(t, v, m)["active_pct"] == 100.0
+
+
+def _with(values: dict[int, float], n: int = N14, base: float = 100.0) -> np.ndarray:
+    v = flat(n, base)
+    for i, g in values.items():
+        v[i] = g
+    return v
+
+
+@pytest.mark.parametrize(
+    ("lows", "events"),
+    [
+        ([10, 11], 0),  # 10 minutes: not an event
+        ([10, 11, 12], 1),  # 15 minutes
+        ([10, 11, 12, 15, 16, 17], 1),  # 10 minutes back inside does not end it
+        ([10, 11, 12, 16, 17, 18], 2),  # 15 minutes back inside ends it
+        ([10, 11, 12, 14, 16, 17, 18], 1),  # a short dip inside the return restarts the count
+    ],
+)
+def test_hypo_events_by_hand(lows: list[int], events: int) -> None:
+    r = run(*trace(_with(dict.fromkeys(lows, 60.0))))
+    assert r["hypo_events"] == events and r["hyper_events"] == 0
+
+
+def _gap_trace(gap_readings_missing: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    # 4 lows (20 min), a gap, 4 lows; removing k readings makes a (k + 1) x 5 min gap.
+    t, v, m = trace(_with(dict.fromkeys(range(100, 100 + 8 + gap_readings_missing), 60.0)))
+    keep = np.ones(t.size, dtype=bool)
+    keep[104 : 104 + gap_readings_missing] = False
+    return t[keep], v[keep], m[keep]
+
+
+def test_gap_longer_than_45_minutes_splits_an_event() -> None:
+    assert run(*_gap_trace(9))["hypo_events"] == 2  # 50-minute gap
+    assert run(*_gap_trace(8))["hypo_events"] == 1  # exactly 45 minutes: not a gap
+
+
+def test_gap_shortens_runs_no_interpolation() -> None:
+    # 2 lows, 50-minute gap, 2 lows: neither side reaches 15 minutes.
+    t, v, m = trace(_with(dict.fromkeys(range(100, 113), 60.0)))
+    keep = np.ones(t.size, dtype=bool)
+    keep[102:111] = False
+    assert run(t[keep], v[keep], m[keep])["hypo_events"] == 0
+
+
+def test_hyper_events_own_unit_thresholds() -> None:
+    m = np.zeros(N14, dtype=bool)
+    m[200:203] = m[400:403] = True
+    v = _with({10: 181.0, 11: 181.0, 12: 181.0,  # > 180 mg/dL: event
+               50: 180.0, 51: 180.0, 52: 180.0,  # = 180: not beyond
+               200: 10.0, 201: 10.0, 202: 10.0,  # = 10.0 mmol/L: not beyond
+               400: 10.1, 401: 10.1, 402: 10.1})  # fmt: skip
+    r = run(*trace(v, m))
+    assert r["hyper_events"] == 2
+
+
+def test_hypo_events_mmol_and_lo() -> None:
+    m = np.zeros(N14, dtype=bool)
+    m[10:13] = m[50:53] = True
+    v = _with({10: 3.9, 11: 3.9, 12: 3.9, 50: 3.8, 51: 3.8, 52: 3.8,
+               90: -INF, 91: 65.0, 92: -INF})  # fmt: skip
+    assert run(*trace(v, m))["hypo_events"] == 2
+
+
+# --- properties ----------------------------------------------------------------------
+
+glucose = st.one_of(st.floats(20, 600), st.sampled_from([-INF, INF, 54.0, 70.0, 180.0, 250.0]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(glucose, st.booleans()), min_size=1, max_size=50))
+def test_bands_add_up_and_gri_bounded(rows: list[tuple[float, bool]]) -> None:
+    pattern = np.array([g / MGDL_PER_MMOLL if mm else g for g, mm in rows])
+    mm = np.array([mm for _, mm in rows])
+    reps = -(-N14 // len(rows))
+    t, v, m = trace(np.tile(pattern, reps)[:N14], np.tile(mm, reps)[:N14])
+    r = run(t, v, m)
+    assert r["tbr70"] + r["tir"] + r["tar180"] == pytest.approx(100.0)  # type: ignore[operator]
+    assert 0.0 <= r["gri"] <= 100.0  # type: ignore[operator]
+    assert r["gri_zone"] in "ABCDE"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.floats(40, 400), min_size=2, max_size=30).filter(lambda x: np.ptp(x) > 1),
+    st.floats(0.1, 10.0),
+)
+def test_cv_is_scale_free(pattern: list[float], k: float) -> None:
+    base = np.resize(np.asarray(pattern), N14)
+    a = run(*trace(base))
+    b = run(*trace(base * k))
+    assert b["cv"] == pytest.approx(a["cv"], rel=1e-9)
+    assert b["mean_mgdl"] == pytest.approx(k * a["mean_mgdl"], rel=1e-9)  # type: ignore[operator]
