@@ -288,3 +288,75 @@ def cgm_indicators(
     out["hyper_events"] = count_events(ts, hyper, dt)
     out["sufficient"] = True
     return out
+
+
+# --- Ambulatory Glucose Profile ------------------------------------------------------------
+
+# AGP (Johnson et al., Diabetes Technol Ther 2019; Battelino 2019): percentiles 5/25/50/75/95
+# of glucose by time of day over 14 days. numpy's default "linear" percentile is R's type 7,
+# the definition iglu's AGP uses.
+AGP_PERCENTILES: tuple[int, ...] = (5, 25, 50, 75, 95)
+# Decision: a bin needs >= 5 readings (fewer cannot place a 5th/95th percentile apart from
+# the extremes); it is drawn as a hole, not a guess.
+AGP_MIN_READINGS: int = 5
+# Decision: censored LO/HI enter the percentiles at the display limits of common sensors,
+# 40 and 400 mg/dL (Dexcom G6/G7 and FreeStyle Libre report LO < 40, HI > 400; device_sim
+# uses the same range). Dropping them would pull the outer percentiles toward the middle
+# exactly when a member is most often out of range; 40/400 are bounds, so only percentiles
+# whose rank falls among the censored readings are affected, and those are then at the limit.
+AGP_LO_MGDL: float = 40.0
+AGP_HI_MGDL: float = 400.0
+
+
+def agp_profile(
+    t: npt.NDArray[np.int64],
+    value: npt.NDArray[np.float64],
+    is_mmol: npt.NDArray[np.bool_],
+    utc_offset_min: npt.NDArray[np.int16],
+    *,
+    bin_minutes: int = 15,
+) -> dict[str, list[Any]]:
+    """Ambulatory Glucose Profile: mg/dL percentiles by the member's LOCAL time of day.
+
+    Why local time: the AGP shows the daily pattern (dawn rise, meals, nocturnal lows), and
+    each reading carries its own UTC offset, so a member who travels keeps a breakfast
+    peak at breakfast. Duplicate timestamps are averaged (as in :func:`cgm_indicators`);
+    values are converted to mg/dL with the one factor; LO/HI count as 40/400 mg/dL. The
+    caller chooses the readings (the dashboard passes the last 14 days).
+
+    Returns
+    -------
+    dict
+        ``minute_of_day`` (bin starts, local), ``p05`` ... ``p95`` (mg/dL, None for bins
+        with fewer than 5 readings) and ``n`` (readings per bin), one entry per bin.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(10, dtype=np.int64) * 86_400 + 3_600  # 01:00 UTC on 10 days
+    >>> g = np.arange(10, dtype=np.float64) * 10 + 100  # 100 ... 190 mg/dL
+    >>> p = agp_profile(t, g, np.zeros(10, bool), np.full(10, 480, np.int16), bin_minutes=60)
+    >>> i = p["minute_of_day"].index(9 * 60)  # 01:00 UTC is 09:00 at UTC+8
+    >>> p["n"][i], p["p50"][i], p["p05"][i], p["p50"][0]
+    (10, 145.0, 104.5, None)
+    """
+    if bin_minutes <= 0 or (24 * 60) % bin_minutes:
+        raise ValueError(f"bin_minutes must divide a day, got {bin_minutes}")
+    ts, g, mmol, first = _dedupe(t, value, is_mmol)
+    off = np.asarray(utc_offset_min)[first].astype(np.int64)
+    mg = np.where(g == -np.inf, AGP_LO_MGDL, np.where(g == np.inf, AGP_HI_MGDL, _to_mgdl(g, mmol)))
+    nbins = 24 * 60 // bin_minutes
+    b = ((ts + off * 60) % DAY_S) // (bin_minutes * 60)
+    counts = np.bincount(b, minlength=nbins)
+    order = np.argsort(b, kind="stable")
+    edges = np.concatenate(([0], np.cumsum(counts)))
+    sorted_mg = mg[order]
+    names = [f"p{q:02d}" for q in AGP_PERCENTILES]
+    out: dict[str, list[Any]] = {"minute_of_day": [i * bin_minutes for i in range(nbins)]}
+    out.update({k: [None] * nbins for k in names})
+    for i in np.flatnonzero(counts >= AGP_MIN_READINGS).tolist():
+        qs = np.percentile(sorted_mg[edges[i] : edges[i + 1]], AGP_PERCENTILES)
+        for k, q in zip(names, qs.tolist(), strict=True):
+            out[k][i] = float(q)
+    out["n"] = counts.tolist()
+    return out

@@ -298,7 +298,7 @@ def test_bands_add_up_and_gri_bounded(rows: list[tuple[float, bool]]) -> None:
     r = run(t, v, m)
     assert r["tbr70"] + r["tir"] + r["tar180"] == pytest.approx(100.0)  # type: ignore[operator]
     assert 0.0 <= r["gri"] <= 100.0  # type: ignore[operator]
-    assert r["gri_zone"] in "ABCDE"
+    assert r["gri_zone"] in {"A", "B", "C", "D", "E"}
 
 
 @settings(max_examples=40, deadline=None)
@@ -312,3 +312,76 @@ def test_cv_is_scale_free(pattern: list[float], k: float) -> None:
     b = run(*trace(base * k))
     assert b["cv"] == pytest.approx(a["cv"], rel=1e-9)
     assert b["mean_mgdl"] == pytest.approx(k * a["mean_mgdl"], rel=1e-9)  # type: ignore[operator]
+
+
+# --- agp_profile ---------------------------------------------------------------------
+
+
+def _agp(
+    t: list[int],
+    v: list[float],
+    mmol: list[bool] | None = None,
+    off: list[int] | None = None,
+    **kw: int,
+) -> dict[str, list[object]]:
+    n = len(t)
+    return cgm.agp_profile(
+        np.asarray(t, dtype=np.int64),
+        np.asarray(v, dtype=np.float64),
+        np.asarray(mmol or [False] * n, dtype=np.bool_),
+        np.asarray(off or [0] * n, dtype=np.int16),
+        **kw,
+    )
+
+
+def test_agp_shape_default_15_minute_bins() -> None:
+    p = _agp([], [])
+    assert set(p) == {"minute_of_day", "p05", "p25", "p50", "p75", "p95", "n"}
+    assert len(p["minute_of_day"]) == 96 and p["minute_of_day"][:3] == [0, 15, 30]
+    assert p["n"] == [0] * 96 and p["p50"] == [None] * 96
+
+
+def test_agp_percentiles_by_hand() -> None:
+    # 20 readings 10, 20, ..., 200 at 06:05 UTC on 20 days. Type-7 percentile q sits at
+    # rank q/100 * 19: p05 -> 0.95 -> 19.5; p25 -> 4.75 -> 57.5; p50 -> 9.5 -> 105.0;
+    # p75 -> 14.25 -> 152.5; p95 -> 18.05 -> 190.5.
+    t = [d * DAY + 6 * 3600 + 300 for d in range(20)]
+    p = _agp(t, [10.0 * (k + 1) for k in range(20)])
+    i = 6 * 4  # 06:00-06:15 bin
+    assert p["n"][i] == 20
+    got = [p[k][i] for k in ("p05", "p25", "p50", "p75", "p95")]
+    assert got == pytest.approx([19.5, 57.5, 105.0, 152.5, 190.5])
+
+
+def test_agp_local_time_from_each_offset() -> None:
+    # The same UTC instant lands in different local bins: UTC+8 -> 09:00, UTC-5 -> 20:00.
+    t = [d * DAY + 3600 for d in range(10)]
+    p = _agp(t, [100.0] * 10, off=[480] * 5 + [-300] * 5, bin_minutes=60)
+    assert p["n"][9] == 5 and p["n"][20] == 5 and sum(p["n"]) == 10  # type: ignore[arg-type]
+    assert p["p50"][9] == 100.0 and p["p50"][20] == 100.0
+
+
+def test_agp_few_readings_is_none_and_censored_at_limits() -> None:
+    t = [d * DAY for d in range(4)]
+    p = _agp(t, [100.0] * 4)
+    assert p["n"][0] == 4 and p["p50"][0] is None
+    # LO, 100, 100, 100, HI -> 40, 100, 100, 100, 400: p05 rank 0.2 -> 40 + 0.2 * 60 = 52;
+    # p95 rank 3.8 -> 100 + 0.8 * 300 = 340.
+    t = [d * DAY for d in range(5)]
+    p = _agp(t, [-INF, 100.0, 100.0, 100.0, INF])
+    assert p["p05"][0] == pytest.approx(52.0) and p["p95"][0] == pytest.approx(340.0)
+    assert p["p50"][0] == 100.0
+
+
+def test_agp_mmol_converted_and_duplicates_averaged() -> None:
+    t = [d * DAY for d in range(5)] + [0]
+    p = _agp(t, [5.5] * 5 + [7.5], mmol=[True] * 6)
+    assert p["n"][0] == 5  # the duplicate at t = 0 is averaged into one reading of 6.5
+    assert p["p95"][0] == pytest.approx((5.5 + 0.8 * 1.0) * MGDL_PER_MMOLL)
+    assert p["p50"][0] == pytest.approx(5.5 * MGDL_PER_MMOLL)
+
+
+@pytest.mark.parametrize("bad", [0, 7, -15, 1441])
+def test_agp_rejects_bins_that_do_not_divide_a_day(bad: int) -> None:
+    with pytest.raises(ValueError, match="divide a day"):
+        _agp([0], [100.0], bin_minutes=bad)
