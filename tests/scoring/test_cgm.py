@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import doctest
+import itertools
 import math
+import statistics
+from datetime import date
 
 import numpy as np
 import pytest
@@ -385,3 +388,100 @@ def test_agp_mmol_converted_and_duplicates_averaged() -> None:
 def test_agp_rejects_bins_that_do_not_divide_a_day(bad: int) -> None:
     with pytest.raises(ValueError, match="divide a day"):
         _agp([0], [100.0], bin_minutes=bad)
+
+
+# --- against an independent plain-Python implementation on a simulated 14-day trace ------
+
+
+def _reference(
+    t: list[int], g: list[float], mmol: list[bool], w0: int, w1: int
+) -> dict[str, object]:
+    """iglu-style formulas written out loop by loop, from the papers, not from cgm.py."""
+    n = len(t)
+    diffs = sorted(b - a for a, b in itertools.pairwise(t))
+    dt = float(statistics.median(diffs))
+    active = min(100.0, 100.0 * sum(w0 <= x < w1 for x in t) / ((w1 - w0) / dt))
+    mg = [x * 18.01559 if m else x for x, m in zip(g, mmol, strict=True) if math.isfinite(x)]
+    mean = sum(mg) / len(mg)
+    sd = math.sqrt(sum((x - mean) ** 2 for x in mg) / (len(mg) - 1))
+    fs = [1.509 * (math.log(x) ** 1.084 - 5.381) for x in mg]
+    cnt = dict.fromkeys(("vlow", "low", "tir", "titr", "high", "vhigh"), 0)
+    hypo, hyper = [], []
+    for x, m in zip(g, mmol, strict=True):
+        e54, e70, e140, e180, e250 = (3.0, 3.9, 7.8, 10.0, 13.9) if m else (54, 70, 140, 180, 250)
+        if x < e54:
+            cnt["vlow"] += 1
+        elif x < e70:
+            cnt["low"] += 1
+        elif x <= e180:
+            cnt["tir"] += 1
+            cnt["titr"] += x <= e140
+        elif x <= e250:
+            cnt["high"] += 1
+        else:
+            cnt["vhigh"] += 1
+        hypo.append(x < e70)
+        hyper.append(x > e180)
+    pct = {k: 100.0 * v / n for k, v in cnt.items()}
+
+    def events(beyond: list[bool]) -> int:
+        count, open_, state, start, prev = 0, False, None, 0, None
+        for ti, bi in zip(t, beyond, strict=True):
+            if prev is not None and ti - prev > 45 * 60:
+                open_, state = False, None
+            if state is None or bi != state:
+                state, start = bi, ti
+            long_enough = ti - start + dt >= 15 * 60
+            if state and not open_ and long_enough:
+                count, open_ = count + 1, True
+            elif not state and open_ and long_enough:
+                open_ = False
+            prev = ti
+        return count
+
+    gri = 3.0 * pct["vlow"] + 2.4 * pct["low"] + 1.6 * pct["vhigh"] + 0.8 * pct["high"]
+    return {
+        "n_readings": n,
+        "active_pct": active,
+        "tir": pct["tir"],
+        "tbr70": pct["vlow"] + pct["low"],
+        "tbr54": pct["vlow"],
+        "tar180": pct["high"] + pct["vhigh"],
+        "tar250": pct["vhigh"],
+        "titr": pct["titr"],
+        "mean_mgdl": mean,
+        "sd_mgdl": sd,
+        "cv": 100 * sd / mean,
+        "gmi": 3.31 + 0.02392 * mean,
+        "gri": min(gri, 100.0),
+        "lbgi": sum(10 * f * f for f in fs if f < 0) / len(fs),
+        "hbgi": sum(10 * f * f for f in fs if f > 0) / len(fs),
+        "hypo_events": events(hypo),
+        "hyper_events": events(hyper),
+    }
+
+
+@pytest.mark.parametrize(("unit", "seed"), [("mg/dL", 11), ("mmol/L", 12), ("mg/dL", 13)])
+def test_matches_independent_implementation_on_simulated_trace(unit: str, seed: int) -> None:
+    from device_sim.cohort import SimMember
+    from device_sim.physiology import glucose
+
+    member = SimMember(
+        "m", date(1960, 1, 1), "F", ("diabetes",), None, "M", adherence=0.95,
+        hypo_prone=True, seed=seed,
+    )  # fmt: skip
+    start = date(2026, 3, 2)
+    tr = glucose.trace(member, start, 14)
+    series = glucose.cgm_readings(member, tr)
+    shown = glucose.render(series.mgdl, "mmol/L" if unit == "mmol/L" else "mg/dL")
+    g = [-INF if s == "LO" else INF if s == "HI" else float(s) for s in shown]
+    mmol = [unit == "mmol/L"] * len(g)
+    t = series.t.astype(np.int64)
+    w0 = tr.day0
+    w1 = w0 + 14 * DAY
+    ref = _reference(t.tolist(), g, mmol, w0, w1)
+    got = cgm.cgm_indicators(t, np.asarray(g), np.asarray(mmol), window_start_s=w0, window_end_s=w1)
+    assert got["sufficient"] is True
+    for k, v in ref.items():
+        assert got[k] == pytest.approx(v, rel=1e-9, abs=1e-9), k
+    assert got["hypo_events"] + got["hyper_events"] > 0  # type: ignore[operator]
