@@ -1,0 +1,226 @@
+"""All of scoring's SQL: bulk loads of readings for a chunk of members, score and alert writes.
+
+Why binary COPY into numpy: scoring a city book reads tens of millions of readings, and
+building a Python tuple per row would cost more than the scoring itself. Every column is
+fixed-width and non-NULL (censored glucose becomes +-infinity, a missing meal context 0),
+so each row of PostgreSQL's binary COPY format has the same size and the whole stream is
+read with one ``np.frombuffer`` over a structured big-endian dtype.
+
+The caller owns the transaction (STYLE.md); nothing here commits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import psycopg
+
+from core.payload_format import MEAL_CONTEXTS
+
+Conn = psycopg.Connection[Any]
+
+_HEADER = 19  # PGCOPY signature (11) + flags (4) + header extension length (4)
+_PG = {"i2": (">i2", 2), "i4": (">i4", 4), "i8": (">i8", 8), "f8": (">f8", 8), "b": ("?", 1)}
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    member_id: str
+    birth_date: date
+    conditions: tuple[str, ...]
+    consent_withdrawn_at: datetime | None
+
+
+def members(conn: Conn, member_ids: Sequence[str] | None = None) -> list[MemberRow]:
+    """Members to score, in a stable order (so chunks and progress are repeatable)."""
+    sql = "SELECT member_id, birth_date, conditions, consent_withdrawn_at FROM members"
+    params: tuple[Any, ...] = ()
+    if member_ids is not None:
+        sql += " WHERE member_id = ANY(%s)"
+        params = (list(member_ids),)
+    rows = conn.execute(sql + " ORDER BY member_id", params).fetchall()
+    return [MemberRow(r[0], r[1], tuple(r[2]), r[3]) for r in rows]
+
+
+def _copy_array(
+    conn: Conn, select: str, params: Mapping[str, Any], cols: Sequence[tuple[str, str]]
+) -> npt.NDArray[Any]:
+    """Run ``COPY (select) TO STDOUT (FORMAT BINARY)`` and view it as a structured array."""
+    fields: list[tuple[str, str]] = [("_n", ">i2")]
+    for name, kind in cols:
+        typ, size = _PG[kind]
+        fields += [(f"_l_{name}", ">i4"), (name, typ)]
+        del size
+    dtype = np.dtype(fields)
+    buf = bytearray()
+    with conn.cursor() as cur, cur.copy(f"COPY ({select}) TO STDOUT (FORMAT BINARY)", params) as cp:
+        for chunk in cp:
+            buf += chunk
+    body = memoryview(buf)[_HEADER : len(buf) - 2]  # minus the trailer (int16 -1)
+    if len(body) % dtype.itemsize:
+        raise RuntimeError("binary COPY rows are not fixed-width; a column was NULL")
+    return np.frombuffer(body, dtype=dtype)
+
+
+_MEMBERS_JOIN = """
+    FROM unnest(%(ids)s::text[]) WITH ORDINALITY AS u(member_id, idx)
+    JOIN members m ON m.member_id = u.member_id
+    JOIN {table} r ON r.member_id = u.member_id
+     AND r.{ts} >= %(t0)s AND r.{ts} < %(t1)s
+   WHERE m.consent_withdrawn_at IS NULL OR r.{ts} < m.consent_withdrawn_at
+   ORDER BY u.idx, r.{ts}
+"""
+
+
+def load_bp(conn: Conn, ids: Sequence[str], t0: datetime, t1: datetime) -> npt.NDArray[Any]:
+    """BP readings of ``ids`` in [t0, t1), before any consent withdrawal; ``idx`` is 1-based."""
+    sel = (
+        "SELECT (u.idx - 1)::int4, floor(extract(epoch FROM r.measured_at))::int8,"  # noqa: S608
+        " r.utc_offset_min, r.systolic, r.diastolic, r.validated"
+        + _MEMBERS_JOIN.format(table="bp_readings", ts="measured_at")
+    )
+    cols = [("idx", "i4"), ("t", "i8"), ("off", "i2"), ("sys", "i2"), ("dia", "i2"), ("ok", "b")]
+    return _copy_array(conn, sel, {"ids": list(ids), "t0": t0, "t1": t1}, cols)
+
+
+def load_glucose(conn: Conn, ids: Sequence[str], t0: datetime, t1: datetime) -> npt.NDArray[Any]:
+    """Glucose readings: LO/HI as -inf/+inf, ``meal`` is 1 + index in MEAL_CONTEXTS or 0."""
+    sel = (
+        "SELECT (u.idx - 1)::int4, floor(extract(epoch FROM r.measured_at))::int8,"  # noqa: S608
+        " r.utc_offset_min,"
+        " coalesce(r.value, CASE r.censored WHEN 'LO' THEN '-Infinity'::float8"
+        "   ELSE 'Infinity'::float8 END),"
+        " r.unit = 'mmol/L', r.method = 'cgm',"
+        " coalesce(array_position(%(meals)s::text[], r.meal_context), 0)::int2"
+        + _MEMBERS_JOIN.format(table="glucose_readings", ts="measured_at")
+    )
+    cols = [
+        ("idx", "i4"),
+        ("t", "i8"),
+        ("off", "i2"),
+        ("v", "f8"),
+        ("mmol", "b"),
+        ("cgm", "b"),
+        ("meal", "i2"),
+    ]
+    params = {"ids": list(ids), "t0": t0, "t1": t1, "meals": list(MEAL_CONTEXTS)}
+    return _copy_array(conn, sel, params, cols)
+
+
+def load_activity(conn: Conn, ids: Sequence[str], t0: datetime, t1: datetime) -> npt.NDArray[Any]:
+    sel = (
+        "SELECT (u.idx - 1)::int4, floor(extract(epoch FROM r.start_at))::int8,"  # noqa: S608
+        " r.utc_offset_min, r.duration_s, r.steps, r.active_minutes, r.vigorous_minutes"
+        + _MEMBERS_JOIN.format(table="activity_readings", ts="start_at")
+    )
+    cols = [
+        ("idx", "i4"),
+        ("t", "i8"),
+        ("off", "i2"),
+        ("dur", "i4"),
+        ("steps", "i4"),
+        ("act", "i4"),
+        ("vig", "i4"),
+    ]
+    return _copy_array(conn, sel, {"ids": list(ids), "t0": t0, "t1": t1}, cols)
+
+
+def hospitalisations(conn: Conn, ids: Sequence[str], start: date, end: date) -> dict[str, int]:
+    """Admissions that started in [start, end), per member (the claims feed)."""
+    rows = conn.execute(
+        "SELECT member_id, count(*) FROM hospitalisations"
+        " WHERE member_id = ANY(%s) AND admitted_on >= %s AND admitted_on < %s"
+        " GROUP BY member_id",
+        (list(ids), start, end),
+    ).fetchall()
+    return {r[0]: int(r[1]) for r in rows}
+
+
+def baselines(
+    conn: Conn, ids: Sequence[str], version: str, before: date
+) -> dict[str, float | None]:
+    """Each member's first scored window (same algorithm version) starting before ``before``."""
+    rows = conn.execute(
+        "SELECT DISTINCT ON (member_id) member_id, composite FROM scores"
+        " WHERE member_id = ANY(%s) AND algorithm_version = %s AND window_start < %s"
+        " ORDER BY member_id, window_start, window_end",
+        (list(ids), version, before),
+    ).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+@dataclass(frozen=True)
+class ScoreOut:
+    member_id: str
+    composite: float | None
+    improvement: float | None
+    components: dict[str, Any]
+    indicators: dict[str, Any]
+
+
+def upsert_scores(
+    conn: Conn, window_start: date, window_end: date, version: str, rows: Sequence[ScoreOut]
+) -> int:
+    """Write one row per member; recomputing the same window and version replaces it.
+
+    One statement over arrays (not one per member), so a chunk costs one round trip.
+    """
+    if not rows:
+        return 0
+    conn.execute(
+        "INSERT INTO scores (member_id, window_start, window_end, algorithm_version,"
+        " composite, improvement, components, indicators)"
+        " SELECT u.m, %s, %s, %s, u.c, u.i, u.comp::jsonb, u.ind::jsonb"
+        " FROM unnest(%s::text[], %s::float8[], %s::float8[], %s::text[], %s::text[])"
+        "   AS u(m, c, i, comp, ind)"
+        " ON CONFLICT (member_id, window_start, window_end, algorithm_version) DO UPDATE"
+        " SET computed_at = now(), composite = EXCLUDED.composite,"
+        " improvement = EXCLUDED.improvement, components = EXCLUDED.components,"
+        " indicators = EXCLUDED.indicators",
+        (
+            window_start,
+            window_end,
+            version,
+            [r.member_id for r in rows],
+            [r.composite for r in rows],
+            [r.improvement for r in rows],
+            [json.dumps(r.components) for r in rows],
+            [json.dumps(r.indicators, allow_nan=False) for r in rows],
+        ),
+    )
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class AlertOut:
+    member_id: str
+    kind: str
+    severity: str
+    observed_at: datetime
+    detail: dict[str, Any]
+
+
+def insert_alerts(conn: Conn, alerts: Sequence[AlertOut]) -> int:
+    """Insert new alerts; returns how many were new (rescoring never duplicates one)."""
+    if not alerts:
+        return 0
+    cur = conn.execute(
+        "INSERT INTO alerts (member_id, kind, severity, observed_at, detail)"
+        " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[],"
+        "   %s::text[]::jsonb[])"
+        " ON CONFLICT (member_id, kind, observed_at) DO NOTHING RETURNING alert_id",
+        (
+            [a.member_id for a in alerts],
+            [a.kind for a in alerts],
+            [a.severity for a in alerts],
+            [a.observed_at for a in alerts],
+            [json.dumps(a.detail) for a in alerts],
+        ),
+    )
+    return len(cur.fetchall())

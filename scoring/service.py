@@ -1,0 +1,272 @@
+"""Score a window for many members at once: load in chunks, compute, store idempotently.
+
+Why chunks: memory must not grow with the book. Members are scored ``chunk`` at a time;
+each chunk's readings arrive as numpy arrays (``scoring.repository``), each member's slice
+goes through the pure indicator functions, and the chunk's rows and alerts are written in
+one transaction, so a crash loses at most the chunk in flight and a re-run replaces rows
+rather than doubling them.
+
+Windows are member-local calendar days: ``window_start`` inclusive, ``window_end``
+exclusive, judged by the offset each reading carries (readings are loaded with a 14-hour
+margin either side, the widest UTC offsets, and filtered per reading).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from core import db
+from core.payload_format import MEAL_CONTEXTS
+from core.settings import Settings
+from scoring import repository as repo
+from scoring.composite import composite_score
+from scoring.config import ScoringConfig, load_config
+from scoring.indicators.activity import activity_indicators
+from scoring.indicators.bp import SEVERE_DIA_MMHG, SEVERE_SYS_MMHG, home_bp
+from scoring.indicators.cgm import cgm_indicators
+from scoring.indicators.hospitalisation import hospitalisation_indicators
+from scoring.indicators.smbg import smbg_indicators
+from scoring.version import ALGORITHM_VERSION
+
+log = logging.getLogger(__name__)
+
+DAY_S = 86_400
+MARGIN = timedelta(hours=14)  # the widest UTC offsets (UTC-12 .. UTC+14)
+# CGM metrics are reported over the last 14 days of the window (International Consensus
+# on Time in Range 2019: 14 days is the reporting period that reflects 3 months).
+CGM_DAYS = 14
+# Level-2 hypoglycaemia: < 54 mg/dL / < 3.0 mmol/L (International Consensus 2019; ADA 2025).
+HYPO_L2_MGDL = 54.0
+HYPO_L2_MMOL = 3.0
+# A CGM below level 2 raises one alert per run, not per 5-minute reading: a run ends at a
+# reading back at or above the threshold or at a gap longer than 45 minutes (CLINICAL.md).
+RUN_GAP_S = 45 * 60
+
+
+@dataclass(frozen=True)
+class _Window:
+    start: date
+    end: date
+    d0: int  # local day numbers (days since 1970-01-01)
+    d1: int
+
+    @property
+    def days(self) -> int:
+        return self.d1 - self.d0
+
+
+def _age(birth: date, on: date) -> int:
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def _bounds(idx: npt.NDArray[np.int32], n: int) -> npt.NDArray[np.int64]:
+    """Row offsets of members 0..n in an array sorted by member index."""
+    return np.searchsorted(idx, np.arange(n + 1), side="left").astype(np.int64)
+
+
+def _in_window(a: npt.NDArray[Any], w: _Window) -> npt.NDArray[np.bool_]:
+    day = (a["t"] + a["off"].astype(np.int64) * 60) // DAY_S
+    return np.asarray((day >= w.d0) & (day < w.d1), dtype=np.bool_)
+
+
+def _utc(ts: int) -> datetime:
+    return datetime.fromtimestamp(int(ts), UTC)
+
+
+def _bp_alerts(member_id: str, b: npt.NDArray[Any]) -> list[repo.AlertOut]:
+    sev = (b["sys"] >= SEVERE_SYS_MMHG) | (b["dia"] >= SEVERE_DIA_MMHG)
+    out = []
+    for r in b[sev]:
+        validated = bool(r["ok"])
+        out.append(
+            repo.AlertOut(
+                member_id,
+                "bp_grade3" if validated else "bp_grade3_unvalidated",
+                "critical" if validated else "warning",
+                _utc(r["t"]),
+                {"systolic": int(r["sys"]), "diastolic": int(r["dia"]), "validated": validated},
+            )
+        )
+    return out
+
+
+def _hypo_alerts(member_id: str, g: npt.NDArray[Any]) -> list[repo.AlertOut]:
+    low = g["v"] < np.where(g["mmol"], HYPO_L2_MMOL, HYPO_L2_MGDL)
+    if not low.any():
+        return []
+    t = g["t"]
+    prev_low = np.concatenate(([False], low[:-1]))
+    gap = np.concatenate(([True], np.diff(t) > RUN_GAP_S))
+    # SMBG: every low check is its own event; CGM: the first reading of each low run.
+    start = low & (~g["cgm"] | ~prev_low | gap)
+    out = []
+    for r in g[start]:
+        unit = "mmol/L" if r["mmol"] else "mg/dL"
+        value = None if np.isinf(r["v"]) else float(r["v"])
+        out.append(
+            repo.AlertOut(
+                member_id,
+                "hypo_level2",
+                "critical",
+                _utc(r["t"]),
+                {
+                    "value": value,
+                    "censored": "LO" if value is None else None,
+                    "unit": unit,
+                    "method": "cgm" if r["cgm"] else "smbg",
+                },
+            )
+        )
+    return out
+
+
+def score_member(
+    m: repo.MemberRow,
+    w: _Window,
+    bp: npt.NDArray[Any],
+    glu: npt.NDArray[Any],
+    act: npt.NDArray[Any],
+    hosp_events: int,
+    baseline: float | None,
+    config: ScoringConfig,
+) -> tuple[repo.ScoreOut, list[repo.AlertOut]]:
+    """Every indicator, the composite and the alerts for one member's in-window readings."""
+    age = _age(m.birth_date, w.end - timedelta(days=1))
+    ind: dict[str, Any] = {}
+    val = bp[bp["ok"]]
+    ind["bp"] = home_bp(
+        val["t"],
+        val["off"],
+        val["sys"].astype(np.float64),
+        val["dia"].astype(np.float64),
+        target=config.bp_targets.for_member(age, m.conditions),
+    )
+    cgm = glu[glu["cgm"]]
+    local_day = (cgm["t"] + cgm["off"].astype(np.int64) * 60) // DAY_S
+    c0 = max(w.d0, w.d1 - CGM_DAYS)
+    cgm = cgm[local_day >= c0]
+    off = int(np.median(cgm["off"])) if cgm.size else 480
+    ind["cgm"] = cgm_indicators(
+        cgm["t"],
+        cgm["v"],
+        cgm["mmol"],
+        window_start_s=c0 * DAY_S - off * 60,
+        window_end_s=w.d1 * DAY_S - off * 60,
+    )
+    smbg = glu[~glu["cgm"]]
+    meals = [MEAL_CONTEXTS[k - 1] if k > 0 else None for k in smbg["meal"].tolist()]
+    ind["smbg"] = smbg_indicators(smbg["v"], smbg["mmol"], meals)
+    ind["activity"] = activity_indicators(
+        act["t"],
+        act["off"],
+        act["dur"].astype(np.int64),
+        act["steps"].astype(np.int64),
+        act["act"].astype(np.int64),
+        act["vig"].astype(np.int64),
+        window_days=w.days,
+        age=age,
+    )
+    ind["hospitalisation"] = hospitalisation_indicators(hosp_events, w.days)
+    res = composite_score(ind, conditions=m.conditions, window_days=w.days, config=config)
+    improvement = (
+        None if res.composite is None or baseline is None else round(res.composite - baseline, 2)
+    )
+    alerts = _bp_alerts(m.member_id, bp) + _hypo_alerts(m.member_id, glu)
+    return repo.ScoreOut(m.member_id, res.composite, improvement, res.components, ind), alerts
+
+
+def _chunks(seq: Sequence[repo.MemberRow], n: int) -> Iterator[Sequence[repo.MemberRow]]:
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]
+
+
+def score_window(
+    url: str,
+    settings: Settings,
+    window_start: date,
+    window_end: date,
+    *,
+    member_ids: Sequence[str] | None = None,
+    progress: bool = False,
+    chunk: int | None = None,
+    config: ScoringConfig | None = None,
+) -> dict[str, Any]:
+    """Score every member (or ``member_ids``) over [window_start, window_end); idempotent.
+
+    Returns counts: members, scored (composite not None), insufficient, readings,
+    new alerts, seconds, and the algorithm version.
+    """
+    if window_end <= window_start:
+        raise ValueError("window_end must be after window_start")
+    cfg = config or load_config(settings.scoring_config)
+    size = chunk or settings.score_chunk_members
+    epoch = date(1970, 1, 1)
+    w = _Window(window_start, window_end, (window_start - epoch).days, (window_end - epoch).days)
+    t0 = datetime(window_start.year, window_start.month, window_start.day, tzinfo=UTC) - MARGIN
+    t1 = datetime(window_end.year, window_end.month, window_end.day, tzinfo=UTC) + MARGIN
+    began = time.perf_counter()
+    stats = {"members": 0, "scored": 0, "insufficient": 0, "readings": 0, "alerts": 0}
+    with db.connect(url) as conn:
+        everyone = repo.members(conn, member_ids)
+        conn.commit()
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(everyone), unit="member", desc="score", leave=True)
+        for part in _chunks(everyone, size):
+            with conn.transaction():
+                ids = [m.member_id for m in part]
+                bp = repo.load_bp(conn, ids, t0, t1)
+                glu = repo.load_glucose(conn, ids, t0, t1)
+                act = repo.load_activity(conn, ids, t0, t1)
+                bp, glu, act = (
+                    bp[_in_window(bp, w)],
+                    glu[_in_window(glu, w)],
+                    act[_in_window(act, w)],
+                )
+                hosp = repo.hospitalisations(conn, ids, window_start, window_end)
+                base = repo.baselines(conn, ids, ALGORITHM_VERSION, window_start)
+                bb, gb, ab = (
+                    _bounds(bp["idx"], len(ids)),
+                    _bounds(glu["idx"], len(ids)),
+                    _bounds(act["idx"], len(ids)),
+                )
+                rows: list[repo.ScoreOut] = []
+                alerts: list[repo.AlertOut] = []
+                for i, m in enumerate(part):
+                    row, al = score_member(
+                        m,
+                        w,
+                        bp[bb[i] : bb[i + 1]],
+                        glu[gb[i] : gb[i + 1]],
+                        act[ab[i] : ab[i + 1]],
+                        hosp.get(m.member_id, 0),
+                        base.get(m.member_id),
+                        cfg,
+                    )
+                    rows.append(row)
+                    alerts.extend(al)
+                repo.upsert_scores(conn, window_start, window_end, ALGORITHM_VERSION, rows)
+                stats["alerts"] += repo.insert_alerts(conn, alerts)
+            stats["members"] += len(part)
+            stats["scored"] += sum(r.composite is not None for r in rows)
+            stats["readings"] += int(bp.size + glu.size + act.size)
+            if bar is not None:
+                bar.update(len(part))
+        if bar is not None:
+            bar.close()
+    stats["insufficient"] = stats["members"] - stats["scored"]
+    out: dict[str, Any] = dict(stats)
+    out["seconds"] = round(time.perf_counter() - began, 3)
+    out["algorithm_version"] = ALGORITHM_VERSION
+    log.info("scored window %s..%s: %s", window_start, window_end, out)
+    return out

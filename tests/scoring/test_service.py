@@ -1,0 +1,183 @@
+"""score_window against the real database: bulk load, exclusions, idempotency, alerts."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+
+from core.settings import Settings
+from scoring.service import score_window
+from scoring.version import ALGORITHM_VERSION
+from tests.factories import add_device, add_member
+
+CST = timedelta(hours=8)
+W0, W1 = date(2026, 3, 1), date(2026, 3, 29)  # 28 days
+
+
+def _local(d: date, hour: int, minute: int = 0) -> datetime:
+    """An instant given as member-local (UTC+08:00) wall time."""
+    return datetime(d.year, d.month, d.day, hour, minute, tzinfo=UTC) - CST
+
+
+def _bp(
+    conn: psycopg.Connection[Any],
+    dev: str,
+    mid: str,
+    at: datetime,
+    s: int,
+    d: int,
+    validated: bool = True,
+) -> None:
+    conn.execute(
+        "INSERT INTO bp_readings (device_id, measured_at, member_id, utc_offset_min, systolic,"
+        " diastolic, pulse, validated) VALUES (%s, %s, %s, 480, %s, %s, 70, %s)",
+        (dev, at, mid, s, d, validated),
+    )
+
+
+def _arrange(conn: psycopg.Connection[Any]) -> None:
+    add_member(conn, "m1", conditions=("hypertension",), birth_date=date(1960, 5, 1))
+    add_device(conn, "cuff1")
+    add_device(conn, "watch1", "bp_cuffless", validated=False)
+    add_device(conn, "band1", "activity_tracker")
+    for i in range(28):
+        d = W0 + timedelta(days=i)
+        _bp(conn, "cuff1", "m1", _local(d, 7), 150 if i == 0 else 128, 82)
+        _bp(conn, "cuff1", "m1", _local(d, 19), 150 if i == 0 else 130, 84)
+        _bp(conn, "watch1", "m1", _local(d, 12), 190, 115, validated=False)  # cuffless
+        for h in range(8, 19):  # 11 worn hours
+            conn.execute(
+                "INSERT INTO activity_readings (device_id, start_at, duration_s, member_id,"
+                " utc_offset_min, steps, active_minutes, vigorous_minutes)"
+                " VALUES ('band1', %s, 3600, 'm1', 480, 800, 3, 0)",
+                (_local(d, h),),
+            )
+    # Outside the window by local day, inside it by UTC day: must not count.
+    _bp(conn, "cuff1", "m1", _local(W1, 7), 200, 120)
+    # One grade-3 reading inside the window raises one alert.
+    _bp(conn, "cuff1", "m1", _local(W0 + timedelta(days=5), 21), 182, 95)
+    conn.execute(
+        "INSERT INTO hospitalisations (claim_id, member_id, admitted_on) VALUES ('c1', 'm1', %s)",
+        (W0 + timedelta(days=3),),
+    )
+
+
+def test_scores_a_window_with_the_stored_contract(
+    conn: psycopg.Connection[Any], db_url: str, settings: Settings
+) -> None:
+    _arrange(conn)
+    add_member(conn, "m2")  # no data at all
+    out = score_window(db_url, settings, W0, W1)
+    assert out["members"] == 2 and out["scored"] == 1 and out["insufficient"] == 1
+    # One validated grade-3 reading (critical) + 28 daily cuffless 190/115 readings (warning).
+    assert out["alerts"] == 29
+    row = conn.execute(
+        "SELECT composite, improvement, components, indicators, algorithm_version FROM scores"
+        " WHERE member_id = 'm1'"
+    ).fetchone()
+    assert row is not None
+    composite, improvement, comps, ind, version = row
+    assert version == ALGORITHM_VERSION and improvement is None
+    bp = ind["bp"]
+    # Cuffless excluded; the out-of-window reading excluded; day 1 (150s) discarded.
+    assert bp["n_readings"] == 57 and bp["protocol_days"] == 28
+    # 27 mornings at 128, 27 evenings at 130, and the 182 taken at 21:00 (an evening reading).
+    assert bp["home_mean_sys"] == pytest.approx((128 * 27 + 130 * 27 + 182) / 55, abs=1e-9)
+    assert bp["controlled"] is True and bp["severe_count"] == 1
+    assert bp["target_sys"] == 135.0  # age 65, hypertension only
+    act = ind["activity"]
+    assert act["valid_days"] == 28 and act["median_steps"] == 8800.0
+    assert act["mvpa_min_per_week"] == pytest.approx(33 * 7)
+    assert ind["hospitalisation"]["events"] == 1
+    assert ind["cgm"]["sufficient"] is False and ind["smbg"]["n_readings"] == 0
+    assert set(comps) == {"bp", "activity", "engagement"}
+    assert 0 <= composite <= 100
+    kinds = conn.execute(
+        "SELECT kind, severity, count(*) FROM alerts GROUP BY 1, 2 ORDER BY 1"
+    ).fetchall()
+    assert kinds == [("bp_grade3", "critical", 1), ("bp_grade3_unvalidated", "warning", 28)]
+    none_row = conn.execute(
+        "SELECT composite, components FROM scores WHERE member_id = 'm2'"
+    ).fetchone()
+    assert none_row is not None and none_row[0] is None
+
+
+def test_rescoring_is_idempotent_and_improvement_uses_the_first_window(
+    conn: psycopg.Connection[Any], db_url: str, settings: Settings
+) -> None:
+    _arrange(conn)
+    first = score_window(db_url, settings, W0, W1)
+    again = score_window(db_url, settings, W0, W1)
+    assert again["alerts"] == 0 and first["alerts"] == 29
+    assert conn.execute("SELECT count(*) FROM scores").fetchone() == (1,)
+    assert conn.execute("SELECT count(*) FROM alerts").fetchone() == (29,)
+    base = conn.execute("SELECT composite FROM scores").fetchone()
+    assert base is not None
+    # A later window where the member stopped wearing the band: improvement is negative.
+    conn.execute(
+        "DELETE FROM activity_readings WHERE start_at >= %s", (_local(W0 + timedelta(days=14), 0),)
+    )
+    score_window(db_url, settings, W0 + timedelta(days=14), W1)
+    later = conn.execute(
+        "SELECT composite, improvement FROM scores WHERE window_start = %s",
+        (W0 + timedelta(days=14),),
+    ).fetchone()
+    assert later is not None and later[1] == pytest.approx(later[0] - base[0], abs=0.01)
+    assert later[1] < 0
+
+
+def test_data_after_consent_withdrawal_is_not_used(
+    conn: psycopg.Connection[Any], db_url: str, settings: Settings
+) -> None:
+    _arrange(conn)
+    conn.execute(
+        "UPDATE members SET consent_withdrawn_at = %s WHERE member_id = 'm1'",
+        (_local(W0 + timedelta(days=3), 0),),
+    )
+    score_window(db_url, settings, W0, W1, member_ids=["m1"])
+    ind = conn.execute("SELECT indicators FROM scores").fetchone()
+    assert ind is not None
+    assert ind[0]["bp"]["n_readings"] == 6 and ind[0]["bp"]["sufficient"] is False
+
+
+def test_chunking_does_not_change_results(
+    conn: psycopg.Connection[Any], db_url: str, settings: Settings
+) -> None:
+    _arrange(conn)
+    for i in range(5):
+        add_member(conn, f"x{i}")
+    score_window(db_url, settings, W0, W1, chunk=2)
+    a = conn.execute("SELECT member_id, composite, indicators FROM scores ORDER BY 1").fetchall()
+    score_window(db_url, settings, W0, W1, chunk=1000)
+    b = conn.execute("SELECT member_id, composite, indicators FROM scores ORDER BY 1").fetchall()
+    assert a == b and len(a) == 6
+
+
+def test_hypo_level2_alerts_once_per_cgm_run_and_per_fingerstick(
+    conn: psycopg.Connection[Any], db_url: str, settings: Settings
+) -> None:
+    add_member(conn, "d1", conditions=("diabetes",))
+    add_device(conn, "cgm1", "cgm")
+    add_device(conn, "meter1", "glucometer")
+    start = _local(W0 + timedelta(days=2), 3)
+    values = [100, 60, 50, 48, 52, 70, 90, 53, 40]  # two runs below 54 (readings 2-3, 7-8)
+    for i, v in enumerate(values):
+        conn.execute(
+            "INSERT INTO glucose_readings (device_id, measured_at, member_id, utc_offset_min,"
+            " value, unit, method) VALUES ('cgm1', %s, 'd1', 480, %s, 'mg/dL', 'cgm')",
+            (start + timedelta(minutes=5 * i), v),
+        )
+    for k, v in enumerate([2.9, 3.0]):  # only 2.9 mmol/L is level 2
+        conn.execute(
+            "INSERT INTO glucose_readings (device_id, measured_at, member_id, utc_offset_min,"
+            " value, unit, method, meal_context) VALUES ('meter1', %s, 'd1', 480, %s,"
+            " 'mmol/L', 'smbg', 'fasting')",
+            (_local(W0 + timedelta(days=4 + k), 7), v),
+        )
+    out = score_window(db_url, settings, W0, W1)
+    assert out["alerts"] == 3
+    rows = conn.execute("SELECT detail->>'method', count(*) FROM alerts GROUP BY 1").fetchall()
+    assert dict(rows) == {"cgm": 2, "smbg": 1}
