@@ -196,14 +196,19 @@ def _ingest(
 
 
 def _score(url: str, settings: Settings, start: Any, end: Any, steps: Steps) -> None:
-    score_window: Callable[..., dict[str, int]] | None = steps.need("scoring.service:score_window")
+    score_window: Callable[..., dict[str, Any]] | None = steps.need("scoring.service:score_window")
     if score_window is None:
         return
-    # The scoring window: the last 90 days of the history (or all of it, if shorter).
+    # First the baseline (the first 30 days of history: what "improvement" is measured
+    # against), then the assessment window: the last 90 days (or all of it, if shorter).
     window_start = max(start, end - timedelta(days=90))
-    out = score_window(url, settings, window_start, end, progress=True)
-    steps.done.append(f"scored {window_start}..{end}: {json.dumps(out)}")
-    _say(steps.done[-1])
+    windows = [(window_start, end)]
+    if window_start - start >= timedelta(days=14):
+        windows.insert(0, (start, min(start + timedelta(days=30), window_start)))
+    for a, b in windows:
+        out = score_window(url, settings, a, b, progress=True)
+        steps.done.append(f"scored {a}..{b}: {json.dumps(out)}")
+        _say(steps.done[-1])
 
 
 def _quote(url: str, settings: Settings, members: list[Any], steps: Steps) -> dict[str, Any] | None:
