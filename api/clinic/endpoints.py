@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime
 
 from api.auth.service import Principal
-from api.clinic import service
+from api.clinic import service, views
 from api.deps import TxDep, require
 
 router = APIRouter(prefix="/clinic", tags=["clinic"])
@@ -91,3 +91,68 @@ def export_csv(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{member_id}.csv"'},
     )
+
+
+# --- dashboard views (api/clinic/views.py) ------------------------------------------------
+
+
+@router.get("/worklist")
+def worklist(
+    tx: TxDep,
+    clinic: Clinic,
+    status: Annotated[
+        Literal["all", "uncontrolled", "no_data_7d", "new_alerts"],
+        Query(description="uncontrolled | no_data_7d (no reading for 7 days) | new_alerts (open)"),
+    ] = "all",
+    sort: Annotated[
+        Literal["alerts", "name", "last_reading", "composite", "status"],
+        Query(description="alerts: open critical, then open alerts first (with desc=true)"),
+    ] = "alerts",
+    desc: bool = True,
+    q: Annotated[str, Query(max_length=64, description="member id or name contains")] = "",
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    """The dashboard's patient list: per-condition traffic lights, sufficiency, sorted pages."""
+    return views.worklist(
+        tx,
+        clinic,
+        status=status,
+        sort=sort,
+        descending=desc,
+        search=q.strip(),
+        offset=offset,
+        limit=limit,
+    )
+
+
+@router.get("/patients/{member_id}/bp")
+def patient_bp(
+    member_id: MemberId,
+    tx: TxDep,
+    clinic: Clinic,
+    days: Annotated[int, Query(ge=1, le=366)] = 90,
+) -> dict[str, Any]:
+    """BP readings, the member's target band and the home-protocol mean of each score window."""
+    return views.bp_view(tx, clinic, member_id, days)
+
+
+@router.get("/patients/{member_id}/glucose")
+def patient_glucose(
+    member_id: MemberId,
+    tx: TxDep,
+    clinic: Clinic,
+    days: Annotated[int, Query(ge=1, le=366)] = 30,
+) -> dict[str, Any]:
+    """14-day AGP (mg/dL), the stored time-in-ranges bar, fingerstick readings by meal."""
+    return views.glucose_view(tx, clinic, member_id, days)
+
+
+@router.get("/overview")
+def overview(
+    tx: TxDep,
+    clinic: Clinic,
+    windows: Annotated[int, Query(ge=1, le=52)] = 12,
+) -> dict[str, Any]:
+    """Control rate per condition per score window; patients needing follow-up this week."""
+    return views.overview(tx, clinic, windows)

@@ -170,3 +170,176 @@ def readings(
             (member_id, start, end),
         ).fetchall()
     return out
+
+
+# --- dashboard views (api/clinic/views.py) ------------------------------------------------
+
+WorklistSort = Literal["alerts", "name", "last_reading", "composite", "status"]
+# Fixed ORDER BY fragments per sort key (never built from input); member_id breaks ties so
+# offset pages are stable.
+_WORKLIST_ORDER: dict[str, str] = {
+    "alerts": "coalesce(critical_alerts, 0) {d}, open_alerts {d}, newest_alert_at {d} NULLS LAST",
+    "name": "coalesce(display_name, member_id) {d}",
+    "last_reading": "last_data_at {d} NULLS FIRST",
+    "composite": "composite {d} NULLS LAST",
+    "status": (
+        "CASE control_status WHEN 'uncontrolled' THEN 0 WHEN 'insufficient' THEN 1 ELSE 2 END {d}"
+    ),
+}
+
+
+def worklist(
+    conn: Conn,
+    clinic_id: str,
+    *,
+    status: PatientFilter,
+    sort: WorklistSort,
+    descending: bool,
+    search: str,
+    offset: int,
+    limit: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """One offset page of a clinic's patients in the chosen order, and the filtered total.
+
+    Same rows and control status as :func:`list_patients` (one query shape), sorted on
+    the server so a clinic with thousands of patients never ships them all to the page.
+    """
+    where = _FILTERS[status]
+    if search:
+        where += " AND (m.member_id ILIKE %(q)s OR m.display_name ILIKE %(q)s)"
+    direction = "DESC" if descending else "ASC"
+    order = _WORKLIST_ORDER[sort].format(d=direction)
+    sql = (
+        "SELECT p.*, count(*) OVER () AS total FROM ("  # noqa: S608 - fixed fragments only
+        + _PATIENTS
+        + where
+        + f") p ORDER BY {order}, member_id LIMIT %(limit)s OFFSET %(offset)s"
+    )
+    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    params = {
+        "clinic_id": clinic_id,
+        "after": "",
+        "q": f"%{escaped}%",
+        "limit": limit,
+        "offset": offset,
+    }
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(sql, params).fetchall()
+    if rows:
+        return rows, int(rows[0].pop("total"))
+    total_sql = "SELECT count(*) FROM (" + _PATIENTS + where + ") p"  # noqa: S608
+    row = conn.execute(total_sql, params).fetchone()  # an offset past the end: count anyway
+    return rows, int(row[0]) if row else 0
+
+
+def latest_indicators(conn: Conn, member_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The newest score's indicators per member (same "newest" rule as the list)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            "SELECT DISTINCT ON (member_id) member_id, indicators FROM scores"
+            " WHERE member_id = ANY(%s) ORDER BY member_id, window_end DESC, computed_at DESC",
+            (member_ids,),
+        ).fetchall()
+    return {r["member_id"]: r["indicators"] for r in rows}
+
+
+def bp_readings(conn: Conn, member_id: str, since: datetime) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT measured_at, utc_offset_min, systolic, diastolic, validated, source"
+            " FROM bp_readings WHERE member_id = %s AND measured_at >= %s ORDER BY measured_at",
+            (member_id, since),
+        ).fetchall()
+
+
+def score_history(conn: Conn, member_id: str, since: datetime, limit: int) -> list[dict[str, Any]]:
+    """Score windows ending on or after ``since``: newest computation per window, oldest first."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT * FROM (SELECT DISTINCT ON (window_start, window_end) window_start,"
+            " window_end, algorithm_version, composite, indicators FROM scores"
+            " WHERE member_id = %s AND window_end >= %s::date"
+            " ORDER BY window_start, window_end, computed_at DESC) w"
+            " ORDER BY window_end DESC, window_start DESC LIMIT %s",
+            (member_id, since, limit),
+        ).fetchall()[::-1]
+
+
+def glucose_series(
+    conn: Conn, member_id: str, method: str, start: datetime, end: datetime
+) -> list[tuple[Any, ...]]:
+    """(measured_at, utc_offset_min, value, unit, censored, meal_context) in [start, end)."""
+    return conn.execute(
+        "SELECT measured_at, utc_offset_min, value, unit, censored, meal_context"
+        " FROM glucose_readings WHERE member_id = %s AND method = %s"
+        " AND measured_at >= %s AND measured_at < %s ORDER BY measured_at",
+        (member_id, method, start, end),
+    ).fetchall()
+
+
+def control_by_window(conn: Conn, clinic_id: str, windows: int) -> list[dict[str, Any]]:
+    """Per score window (the newest ``windows``), how many of the clinic's patients with each
+    condition were assessed and controlled, using each member's newest computation.
+
+    Controlled: hypertension by ``bp.controlled``; diabetes by sufficient CGM with TIR >= 70 %
+    (Battelino 2019), the same rules as the patient list's control status.
+    """
+    sql = """
+WITH w AS (
+    SELECT DISTINCT s.window_start, s.window_end FROM scores s
+      JOIN members m ON m.member_id = s.member_id AND m.clinic_id = %(clinic_id)s
+     ORDER BY s.window_end DESC, s.window_start DESC LIMIT %(windows)s),
+latest AS (
+    SELECT DISTINCT ON (s.member_id, s.window_start, s.window_end)
+           s.member_id, s.window_start, s.window_end, s.indicators
+      FROM scores s JOIN w USING (window_start, window_end)
+      JOIN members m ON m.member_id = s.member_id AND m.clinic_id = %(clinic_id)s
+     ORDER BY s.member_id, s.window_start, s.window_end, s.computed_at DESC)
+SELECT w.window_start, w.window_end,
+       count(l.member_id) FILTER (WHERE (l.indicators->'bp'->>'controlled') IS NOT NULL
+                                   AND 'hypertension' = ANY(m.conditions)) AS ht_assessed,
+       count(l.member_id) FILTER (WHERE (l.indicators->'bp'->>'controlled')::boolean
+                                   AND 'hypertension' = ANY(m.conditions)) AS ht_controlled,
+       count(l.member_id) FILTER (WHERE (l.indicators->'cgm'->>'sufficient')::boolean
+                                   AND 'diabetes' = ANY(m.conditions)) AS dm_assessed,
+       count(l.member_id) FILTER (WHERE (l.indicators->'cgm'->>'sufficient')::boolean
+                                   AND (l.indicators->'cgm'->>'tir')::double precision >= 70
+                                   AND 'diabetes' = ANY(m.conditions)) AS dm_controlled
+  FROM w LEFT JOIN latest l USING (window_start, window_end)
+  LEFT JOIN members m ON m.member_id = l.member_id
+ GROUP BY w.window_start, w.window_end ORDER BY w.window_end, w.window_start
+"""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(sql, {"clinic_id": clinic_id, "windows": windows}).fetchall()
+
+
+def condition_counts(conn: Conn, clinic_id: str) -> dict[str, int]:
+    """Patients under management per condition (the denominator clinics report)."""
+    rows = conn.execute(
+        "SELECT c, count(*) FROM members, unnest(conditions) c WHERE clinic_id = %s GROUP BY c",
+        (clinic_id,),
+    ).fetchall()
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+def follow_up(conn: Conn, clinic_id: str, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """Patients with an open critical alert, uncontrolled, or silent for 7 days (that order)."""
+    need = (
+        " AND (coalesce(a.critical_alerts, 0) > 0"
+        f" OR (s.member_id IS NOT NULL AND {_UNCONTROLLED})"
+        f" OR d.last_data_at IS NULL OR d.last_data_at < now() - interval '{NO_DATA_DAYS} days')"
+    )
+    sql = (
+        "SELECT p.*, count(*) OVER () AS total FROM ("  # noqa: S608 - fixed fragments only
+        + _PATIENTS
+        + need
+        + ") p ORDER BY coalesce(critical_alerts, 0) DESC,"
+        " (control_status = 'uncontrolled') DESC, last_data_at NULLS FIRST, member_id"
+        " LIMIT %(limit)s"
+    )
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(sql, {"clinic_id": clinic_id, "after": "", "limit": limit}).fetchall()
+    total = int(rows[0]["total"]) if rows else 0
+    for r in rows:
+        r.pop("total")
+    return rows, total

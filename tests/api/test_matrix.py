@@ -83,6 +83,16 @@ ENDPOINTS: list[tuple[str, str, str, Any, set[str]]] = [
         None,
         {"clinic"},
     ),
+    ("GET", "/clinic/worklist", "/clinic/worklist", None, {"clinic"}),
+    ("GET", "/clinic/patients/{member_id}/bp", "/clinic/patients/m1/bp", None, {"clinic"}),
+    (
+        "GET",
+        "/clinic/patients/{member_id}/glucose",
+        "/clinic/patients/m1/glucose",
+        None,
+        {"clinic"},
+    ),
+    ("GET", "/clinic/overview", "/clinic/overview", None, {"clinic"}),
     ("GET", "/member/me/score", "/member/me/score", None, {"member"}),
     ("GET", "/member/me/standing", "/member/me/standing", None, {"member"}),
     (

@@ -1,0 +1,340 @@
+"""Clinic dashboard use cases: the worklist, one patient's charts, the clinic overview.
+
+Why a separate service module: these views shape data for charts (per-condition traffic
+lights, the AGP, the time-in-ranges bar, control rates over time) rather than exchange
+records, and they must stay fast for a clinic of thousands of patients: the worklist is
+sorted and paged in SQL, and a patient's charts read one member's readings through the
+member/time indexes. Every access to one member's data goes through
+:func:`api.tenancy.access_member` (tenancy check + audit row); list views audit one row per
+patient returned.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from api.audit import service as audit
+from api.auth.service import Principal
+from api.clinic import repository as repo
+from api.deps import Tx
+from api.tenancy import access_member
+from core.units import MGDL_PER_MMOLL
+from scoring.config import BpTargets
+from scoring.indicators import cgm as cgm_indicators
+
+# AGP: 14 days of CGM data (International Consensus, Battelino 2019; CLINICAL.md "AGP").
+AGP_DAYS = 14
+AGP_BIN_MINUTES = 15
+# CGM TIR targets (Battelino et al., Diabetes Care 2019): > 70 % for most adults with
+# diabetes, > 50 % for older / high-risk adults. Green at >= 70 (the list's "controlled"
+# rule), amber between 50 and 70, red below 50.
+TIR_TARGET = 70.0
+TIR_TARGET_HIGH_RISK = 50.0
+# Home BP hypertension threshold (Chinese hypertension guideline 2024: home >= 135/85).
+# A member above a stricter personal target (diabetes/CKD < 130/80) but below this
+# threshold is amber: not at target, not hypertensive by the home definition.
+HOME_THRESHOLD = (135.0, 85.0)
+SCORE_HISTORY_LIMIT = 60
+FOLLOW_UP_LIMIT = 200
+
+
+def _age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def condition_lights(conditions: list[str], ind: dict[str, Any] | None) -> dict[str, str]:
+    """Traffic light per managed condition from the newest score's indicators.
+
+    ``green`` at target, ``amber`` near it, ``red`` off target, ``grey`` not assessable
+    (no score or insufficient data). Hypertension from ``bp`` (amber: above the personal
+    target but below the home threshold 135/85); diabetes from CGM TIR (amber: 50-70 %),
+    or grey for fingerstick-only members (no consensus control rule for fingerstick data).
+    Conditions without a monitored indicator (CKD, hyperlipidaemia) get no light.
+    """
+    ind = ind or {}
+    out: dict[str, str] = {}
+    if "hypertension" in conditions:
+        bp = ind.get("bp") or {}
+        controlled = bp.get("controlled")
+        if controlled is True:
+            out["hypertension"] = "green"
+        elif controlled is False:
+            s, d = bp.get("home_mean_sys"), bp.get("home_mean_dia")
+            near = (
+                s is not None and d is not None and s < HOME_THRESHOLD[0] and d < HOME_THRESHOLD[1]
+            )
+            out["hypertension"] = "amber" if near else "red"
+        else:
+            out["hypertension"] = "grey"
+    if "diabetes" in conditions:
+        cgm = ind.get("cgm") or {}
+        tir = cgm.get("tir")
+        if cgm.get("sufficient") and tir is not None:
+            if tir >= TIR_TARGET:
+                out["diabetes"] = "green"
+            elif tir >= TIR_TARGET_HIGH_RISK:
+                out["diabetes"] = "amber"
+            else:
+                out["diabetes"] = "red"
+        else:
+            out["diabetes"] = "grey"
+    return out
+
+
+def sufficiency(ind: dict[str, Any] | None) -> dict[str, bool | None]:
+    """Which domains had enough data in the newest score window (None: not measured)."""
+    ind = ind or {}
+    return {
+        k: (ind.get(k) or {}).get("sufficient") if k in ind else None
+        for k in ("bp", "cgm", "smbg", "activity")
+    }
+
+
+def worklist(
+    tx: Tx,
+    clinic: Principal,
+    *,
+    status: repo.PatientFilter,
+    sort: repo.WorklistSort,
+    descending: bool,
+    search: str,
+    offset: int,
+    limit: int,
+) -> dict[str, Any]:
+    assert clinic.tenant_id is not None
+    rows, total = repo.worklist(
+        tx.conn,
+        clinic.tenant_id,
+        status=status,
+        sort=sort,
+        descending=descending,
+        search=search,
+        offset=offset,
+        limit=limit,
+    )
+    ids = [r["member_id"] for r in rows]
+    audit.record_many(
+        tx.conn, clinic, "clinic.worklist", ids, detail={"filter": status, "sort": sort}
+    )
+    indicators = repo.latest_indicators(tx.conn, ids) if ids else {}
+    items = []
+    for r in rows:
+        ind = indicators.get(r["member_id"])
+        items.append(
+            {
+                "member_id": r["member_id"],
+                "display_name": r["display_name"],
+                "conditions": r["conditions"],
+                "control_status": r["control_status"],
+                "lights": condition_lights(r["conditions"], ind),
+                "sufficiency": sufficiency(ind),
+                "composite": r["composite"],
+                "window_end": r["window_end"],
+                "last_data_at": r["last_data_at"],
+                "open_alerts": r["open_alerts"],
+                "critical_alerts": r["critical_alerts"] or 0,
+                "newest_alert_at": r["newest_alert_at"],
+            }
+        )
+    return {"items": items, "total": total, "offset": offset, "limit": limit}
+
+
+def _bp_target(summary: dict[str, Any], latest_bp: dict[str, Any]) -> dict[str, Any]:
+    """The target the score used; without a score, the default rule for this member."""
+    if latest_bp.get("target_sys") is not None and latest_bp.get("target_dia") is not None:
+        return {"sys": latest_bp["target_sys"], "dia": latest_bp["target_dia"], "source": "score"}
+    age = _age_on(summary["birth_date"], datetime.now(UTC).date())
+    sys_, dia = BpTargets().for_member(age, tuple(summary["conditions"]))
+    return {"sys": sys_, "dia": dia, "source": "default"}
+
+
+def bp_view(tx: Tx, who: Principal, member_id: str, days: int) -> dict[str, Any]:
+    """BP readings over ``days``, the target band, and the home-protocol mean per window."""
+    access_member(tx, who, member_id, "clinic.patient.bp", {"days": days})
+    now = datetime.now(UTC)
+    since = now - timedelta(days=days)
+    summary = repo.patient(tx.conn, member_id)
+    assert summary is not None
+    history = repo.score_history(tx.conn, member_id, since, SCORE_HISTORY_LIMIT)
+    latest_bp = (history[-1]["indicators"].get("bp") or {}) if history else {}
+    means = []
+    for h in history:
+        bp = h["indicators"].get("bp") or {}
+        if bp.get("home_mean_sys") is None:
+            continue
+        means.append(
+            {
+                "window_start": h["window_start"],
+                "window_end": h["window_end"],
+                "home_mean_sys": bp["home_mean_sys"],
+                "home_mean_dia": bp.get("home_mean_dia"),
+                "controlled": bp.get("controlled"),
+                "protocol_days": bp.get("protocol_days"),
+            }
+        )
+    readings = [
+        {
+            "t": r["measured_at"],
+            "utc_offset_min": r["utc_offset_min"],
+            "sys": r["systolic"],
+            "dia": r["diastolic"],
+            "validated": r["validated"],
+            "source": r["source"],
+        }
+        for r in repo.bp_readings(tx.conn, member_id, since)
+    ]
+    return {
+        "start": since,
+        "end": now,
+        "readings": readings,
+        "target": _bp_target(summary, latest_bp),
+        "protocol_means": means,
+    }
+
+
+def _finite(x: float | None) -> float | None:
+    return round(float(x), 1) if x is not None and math.isfinite(x) else None
+
+
+def _agp(rows: list[tuple[Any, ...]]) -> dict[str, Any] | None:
+    """``scoring.indicators.cgm.agp_profile`` over the rows, or None when it is not there.
+
+    Imported lazily: the function belongs to scoring and may not be installed yet; the rest
+    of the glucose view works without it (``agp_missing`` says so).
+    """
+    fn = getattr(cgm_indicators, "agp_profile", None)
+    if fn is None:
+        return None
+    t = np.array([int(r[0].timestamp()) for r in rows], dtype=np.int64)
+    v = np.array(
+        [-math.inf if r[4] == "LO" else math.inf if r[4] == "HI" else r[2] for r in rows],
+        dtype=np.float64,
+    )
+    mmol = np.array([r[3] == "mmol/L" for r in rows], dtype=np.bool_)
+    off = np.array([r[1] for r in rows], dtype=np.int16)
+    prof: dict[str, Any] = fn(t, v, mmol, off, bin_minutes=AGP_BIN_MINUTES)
+    out: dict[str, Any] = {"minute_of_day": [int(m) for m in prof["minute_of_day"]]}
+    for k in ("p05", "p25", "p50", "p75", "p95"):
+        out[k] = [_finite(x) for x in prof[k]]
+    out["n"] = [int(n) for n in prof["n"]]
+    return out
+
+
+def _mgdl(value: float | None, unit: str) -> float | None:
+    if value is None:
+        return None
+    return round(value * MGDL_PER_MMOLL, 1) if unit == "mmol/L" else float(value)
+
+
+def tir_bar(cgm: dict[str, Any]) -> dict[str, float] | None:
+    """The standard five-band time-in-ranges bar from the stored percentages.
+
+    Bands (Battelino 2019): very low < 54, low 54-69, in range 70-180, high 181-250,
+    very high > 250 mg/dL; low = tbr70 - tbr54 and high = tar180 - tar250.
+    """
+    keys = ("tbr54", "tbr70", "tir", "tar180", "tar250")
+    if not cgm.get("sufficient") or any(cgm.get(k) is None for k in keys):
+        return None
+    return {
+        "very_low": round(cgm["tbr54"], 1),
+        "low": round(cgm["tbr70"] - cgm["tbr54"], 1),
+        "in_range": round(cgm["tir"], 1),
+        "high": round(cgm["tar180"] - cgm["tar250"], 1),
+        "very_high": round(cgm["tar250"], 1),
+    }
+
+
+def glucose_view(tx: Tx, who: Principal, member_id: str, days: int) -> dict[str, Any]:
+    """AGP over the last 14 days, the stored TIR bar, fingerstick readings over ``days``."""
+    access_member(tx, who, member_id, "clinic.patient.glucose", {"days": days})
+    now = datetime.now(UTC)
+    agp_start = now - timedelta(days=AGP_DAYS)
+    cgm_rows = repo.glucose_series(tx.conn, member_id, "cgm", agp_start, now)
+    agp = _agp(cgm_rows) if cgm_rows else None
+    missing = agp is None and bool(cgm_rows)
+    score = repo.latest_score(tx.conn, member_id)
+    cgm_ind = ((score or {}).get("indicators") or {}).get("cgm") or {}
+    stats = {k: cgm_ind.get(k) for k in ("mean_mgdl", "gmi", "cv", "active_pct", "gri")}
+    smbg = [
+        {
+            "t": r[0],
+            "utc_offset_min": r[1],
+            "mgdl": _mgdl(r[2], r[3]),
+            "unit": r[3],
+            "value": r[2],
+            "censored": r[4],
+            "meal_context": r[5],
+        }
+        for r in repo.glucose_series(tx.conn, member_id, "smbg", now - timedelta(days=days), now)
+    ]
+    return {
+        "agp": agp,
+        "agp_missing": "scoring.indicators.cgm.agp_profile" if missing else None,
+        "agp_start": agp_start,
+        "agp_end": now,
+        "agp_readings": len(cgm_rows),
+        "tir": tir_bar(cgm_ind),
+        "cgm_stats": stats,
+        "score_window": (
+            {"start": score["window_start"], "end": score["window_end"]} if score else None
+        ),
+        "smbg": smbg,
+    }
+
+
+def overview(tx: Tx, clinic: Principal, windows: int) -> dict[str, Any]:
+    """Control rates per condition per score window, and who needs follow-up this week.
+
+    The rate clinics report upward is controlled / patients under management (China's
+    National Basic Public Health Service Standards, 3rd ed. 2017: "管理人群血压控制率");
+    ``assessed`` says how many had enough data to be judged at all.
+    """
+    assert clinic.tenant_id is not None
+    managed = repo.condition_counts(tx.conn, clinic.tenant_id)
+    series: dict[str, list[dict[str, Any]]] = {"hypertension": [], "diabetes": []}
+    for w in repo.control_by_window(tx.conn, clinic.tenant_id, windows):
+        for cond, pre in (("hypertension", "ht"), ("diabetes", "dm")):
+            n = managed.get(cond, 0)
+            c = int(w[f"{pre}_controlled"])
+            series[cond].append(
+                {
+                    "window_start": w["window_start"],
+                    "window_end": w["window_end"],
+                    "managed": n,
+                    "assessed": int(w[f"{pre}_assessed"]),
+                    "controlled": c,
+                    "rate": round(100.0 * c / n, 1) if n else None,
+                }
+            )
+    rows, total = repo.follow_up(tx.conn, clinic.tenant_id, FOLLOW_UP_LIMIT)
+    audit.record_many(tx.conn, clinic, "clinic.follow_up", [r["member_id"] for r in rows])
+    stale_before = datetime.now(UTC) - timedelta(days=repo.NO_DATA_DAYS)
+    follow = []
+    for r in rows:
+        reasons = []
+        if r["critical_alerts"]:
+            reasons.append("critical_alert")
+        if r["control_status"] == "uncontrolled":
+            reasons.append("uncontrolled")
+        if r["last_data_at"] is None or r["last_data_at"] < stale_before:
+            reasons.append("no_data_7d")
+        follow.append(
+            {
+                "member_id": r["member_id"],
+                "display_name": r["display_name"],
+                "conditions": r["conditions"],
+                "reasons": reasons,
+                "last_data_at": r["last_data_at"],
+                "open_alerts": r["open_alerts"],
+            }
+        )
+    return {
+        "managed": managed,
+        "control": series,
+        "follow_up": follow,
+        "follow_up_total": total,
+    }

@@ -1,0 +1,299 @@
+"""Clinic dashboard data: worklist, BP and glucose charts, overview; tenancy and audit."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from psycopg.types.json import Jsonb
+
+from api.clinic.views import condition_lights, tir_bar
+from scoring.indicators import cgm as cgm_module
+from tests.api.conftest import World, audit_rows
+
+FULL_CGM = {
+    "sufficient": True,
+    "tir": 62.0,
+    "tbr70": 3.0,
+    "tbr54": 0.5,
+    "tar180": 35.0,
+    "tar250": 9.0,
+    "mean_mgdl": 165.0,
+    "gmi": 7.3,
+    "cv": 33.0,
+    "active_pct": 92.0,
+    "gri": 41.0,
+}
+
+
+def add_score(
+    conn: psycopg.Connection[Any],
+    member_id: str,
+    start: date,
+    end: date,
+    indicators: dict[str, Any],
+    composite: float | None = 60.0,
+) -> None:
+    conn.execute(
+        "INSERT INTO scores (member_id, window_start, window_end, algorithm_version, composite,"
+        " components, indicators) VALUES (%s, %s, %s, 'test-1', %s, '{}', %s)",
+        (member_id, start, end, composite, Jsonb(indicators)),
+    )
+
+
+def add_members(conn: psycopg.Connection[Any], clinic: str, n: int) -> None:
+    conn.execute(
+        "INSERT INTO members (member_id, clinic_id, display_name, birth_date, sex, conditions)"
+        " SELECT 'p' || lpad(i::text, 4, '0'), %s, '患者' || i, '1960-01-01', 'M',"
+        " ARRAY['hypertension'] FROM generate_series(1, %s) i",
+        (clinic, n),
+    )
+
+
+def _get(client: TestClient, world: World, url: str, who: str = "clinic") -> Any:
+    resp = client.get(url, headers=world.auth(who))
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def test_worklist_puts_open_alerts_first_with_lights_and_sufficiency(
+    client: TestClient, world: World
+) -> None:
+    body = _get(client, world, "/clinic/worklist")
+    assert body["total"] == 2
+    m1, m3 = body["items"]
+    assert (m1["member_id"], m3["member_id"]) == ("m1", "m3")  # m1 has an open critical alert
+    assert m1["open_alerts"] == 1 and m1["critical_alerts"] == 1
+    # m1: home mean 151/80 not controlled -> red; TIR 62 % is between 50 and 70 -> amber.
+    assert m1["lights"] == {"hypertension": "red", "diabetes": "amber"}
+    assert m1["sufficiency"] == {"bp": True, "cgm": True, "smbg": None, "activity": True}
+    assert m1["last_data_at"] is not None
+    assert m3["lights"] == {"hypertension": "grey", "diabetes": "grey"}
+    assert m3["last_data_at"] is None and m3["control_status"] == "insufficient"
+    # Ascending alert order puts the patient without alerts first.
+    asc = _get(client, world, "/clinic/worklist?sort=alerts&desc=false")
+    assert [p["member_id"] for p in asc["items"]] == ["m3", "m1"]
+
+
+def test_worklist_filters_and_search(client: TestClient, world: World) -> None:
+    def ids(query: str) -> list[str]:
+        return [p["member_id"] for p in _get(client, world, f"/clinic/worklist{query}")["items"]]
+
+    assert ids("?status=uncontrolled") == ["m1"]
+    assert ids("?status=no_data_7d") == ["m3"]
+    assert ids("?status=new_alerts") == ["m1"]
+    assert ids("?q=patient%20m3") == ["m3"]
+    assert ids("?q=%25") == []  # a literal %, not a wildcard
+
+
+def test_worklist_pages_a_large_clinic_in_sql(
+    client: TestClient, world: World, conn: psycopg.Connection[Any]
+) -> None:
+    add_members(conn, "c1", 1200)
+    seen: list[str] = []
+    offset = 0
+    while True:
+        page = _get(
+            client, world, f"/clinic/worklist?sort=name&desc=false&limit=200&offset={offset}"
+        )
+        assert page["total"] == 1202
+        seen += [p["member_id"] for p in page["items"]]
+        if len(page["items"]) < 200:
+            break
+        offset += 200
+    assert len(seen) == len(set(seen)) == 1202
+    last = _get(client, world, "/clinic/worklist?sort=name&desc=true&limit=1")["items"]
+    assert last[0]["display_name"] == "患者999"  # text order, descending
+    empty = _get(client, world, "/clinic/worklist?offset=5000")
+    assert empty == {"items": [], "total": 1202, "offset": 5000, "limit": 50}
+    # Only the page's patients are audited as read.
+    assert len(audit_rows(conn, action="clinic.worklist")) == 1202 + 1 + 0
+
+
+def test_worklist_is_per_clinic(client: TestClient, world: World) -> None:
+    body = _get(client, world, "/clinic/worklist", who="clinic_b")
+    assert [p["member_id"] for p in body["items"]] == ["m2"] and body["total"] == 1
+
+
+@pytest.mark.parametrize("view", ["bp", "glucose"])
+def test_another_clinics_patient_is_404_and_audited(
+    client: TestClient, world: World, conn: psycopg.Connection[Any], view: str
+) -> None:
+    resp = client.get(f"/clinic/patients/m1/{view}", headers=world.auth("clinic_b"))
+    assert resp.status_code == 404
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    rows = audit_rows(conn, action=f"clinic.patient.{view}", member_id="m1")
+    assert [r["outcome"] for r in rows] == ["denied"]
+    assert (
+        client.get(f"/clinic/patients/nobody/{view}", headers=world.auth("clinic")).status_code
+        == 404
+    )
+    for role in ("insurer", "member"):  # insurers never see readings; members use /member
+        assert (
+            client.get(f"/clinic/patients/m1/{view}", headers=world.auth(role)).status_code == 403
+        )
+
+
+def test_bp_view_has_readings_target_and_protocol_means(
+    client: TestClient, world: World, conn: psycopg.Connection[Any]
+) -> None:
+    body = _get(client, world, "/clinic/patients/m1/bp?days=30")
+    assert sorted(r["sys"] for r in body["readings"]) == [130, 131, 132]
+    # No target in the old score: the default rule for a 68-year-old with diabetes.
+    assert body["target"] == {"sys": 130.0, "dia": 80.0, "source": "default"}
+    assert body["protocol_means"] == []  # the fixture's score window ended long ago
+    today = datetime.now(UTC).date()
+    bp = {
+        "sufficient": True,
+        "controlled": False,
+        "home_mean_sys": 142.5,
+        "home_mean_dia": 84.0,
+        "target_sys": 130.0,
+        "target_dia": 80.0,
+        "protocol_days": 9,
+    }
+    add_score(conn, "m1", today - timedelta(days=40), today - timedelta(days=10), {"bp": bp})
+    add_score(conn, "m1", today - timedelta(days=30), today, {"bp": {**bp, "home_mean_sys": 138.0}})
+    body = _get(client, world, "/clinic/patients/m1/bp?days=30")
+    assert body["target"]["source"] == "score"
+    assert [m["home_mean_sys"] for m in body["protocol_means"]] == [142.5, 138.0]
+    allowed = audit_rows(conn, action="clinic.patient.bp", outcome="allowed")
+    assert {r["member_id"] for r in allowed} == {"m1"}
+
+
+def _cgm_days(conn: psycopg.Connection[Any], member_id: str, now: datetime, days: int) -> int:
+    """Every 15 minutes for ``days``: 100 mg/dL at night (local 00-06), 200 otherwise."""
+    rows = []
+    t = now - timedelta(days=days) + timedelta(minutes=1)
+    while t < now:
+        local = t + timedelta(minutes=480)
+        rows.append((f"cgm-{member_id}", t, member_id, 100.0 if local.hour < 6 else 200.0))
+        t += timedelta(minutes=15)
+    conn.execute(f"DELETE FROM glucose_readings WHERE member_id = '{member_id}'")
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO glucose_readings (device_id, measured_at, member_id, utc_offset_min,"
+            " value, unit, censored, method) VALUES (%s, %s, %s, 480, %s, 'mg/dL', NULL, 'cgm')",
+            rows,
+        )
+    return len(rows)
+
+
+def test_glucose_view_agp_tir_bar_and_fingersticks(
+    client: TestClient, world: World, conn: psycopg.Connection[Any]
+) -> None:
+    n = _cgm_days(conn, "m1", world.now, 14)
+    today = datetime.now(UTC).date()
+    add_score(conn, "m1", today - timedelta(days=14), today, {"cgm": FULL_CGM})
+    conn.execute(
+        "INSERT INTO glucose_readings (device_id, measured_at, member_id, utc_offset_min,"
+        " value, unit, censored, method, meal_context) VALUES"
+        " ('meter-m1', %s, 'm1', 480, 6.0, 'mmol/L', NULL, 'smbg', 'fasting'),"
+        " ('meter-m1', %s, 'm1', 480, 190, 'mg/dL', NULL, 'smbg', 'after_lunch')",
+        (world.now - timedelta(days=2), world.now - timedelta(days=1)),
+    )
+    body = _get(client, world, "/clinic/patients/m1/glucose?days=7")
+    assert body["agp_readings"] == n
+    assert body["tir"] == {
+        "very_low": 0.5,
+        "low": 2.5,
+        "in_range": 62.0,
+        "high": 26.0,
+        "very_high": 9.0,
+    }
+    assert body["cgm_stats"]["gmi"] == 7.3
+    smbg = {s["meal_context"]: s for s in body["smbg"]}
+    assert smbg["fasting"]["mgdl"] == pytest.approx(108.1, abs=0.05)  # 6.0 x 18.01559
+    assert smbg["fasting"]["unit"] == "mmol/L" and smbg["after_lunch"]["mgdl"] == 190.0
+    if not hasattr(cgm_module, "agp_profile"):
+        assert body["agp"] is None
+        assert body["agp_missing"] == "scoring.indicators.cgm.agp_profile"
+        pytest.skip("scoring.indicators.cgm.agp_profile is not there yet")
+    agp = body["agp"]
+    assert len(agp["minute_of_day"]) == 96 and agp["minute_of_day"][0] == 0
+    night = agp["minute_of_day"].index(3 * 60)
+    day = agp["minute_of_day"].index(12 * 60)
+    assert agp["p50"][night] == 100.0 and agp["p50"][day] == 200.0
+    assert sum(agp["n"]) == n
+
+
+def test_glucose_view_without_cgm_data(client: TestClient, world: World) -> None:
+    body = _get(client, world, "/clinic/patients/m3/glucose")
+    assert body["agp"] is None and body["agp_missing"] is None and body["agp_readings"] == 0
+    assert body["tir"] is None and body["smbg"] == [] and body["score_window"] is None
+
+
+def test_overview_control_rates_and_follow_up(
+    client: TestClient, world: World, conn: psycopg.Connection[Any]
+) -> None:
+    body = _get(client, world, "/clinic/overview")
+    assert body["managed"] == {"hypertension": 2, "diabetes": 2}
+    (ht,) = body["control"]["hypertension"]
+    assert (ht["managed"], ht["assessed"], ht["controlled"], ht["rate"]) == (2, 1, 0, 0.0)
+    # m3 controlled in the same window: half the managed hypertensive patients.
+    add_score(
+        conn,
+        "m3",
+        date(2026, 1, 1),
+        date(2026, 4, 1),
+        {"bp": {"sufficient": True, "controlled": True}, "cgm": {**FULL_CGM, "tir": 75.0}},
+    )
+    add_score(
+        conn,
+        "m1",
+        date(2026, 4, 1),
+        date(2026, 7, 1),
+        {"bp": {"sufficient": True, "controlled": True}},
+    )
+    body = _get(client, world, "/clinic/overview")
+    ht = body["control"]["hypertension"]
+    assert [(w["window_end"], w["controlled"], w["rate"]) for w in ht] == [
+        ("2026-04-01", 1, 50.0),
+        ("2026-07-01", 1, 50.0),
+    ]
+    assert [(w["assessed"], w["controlled"]) for w in body["control"]["diabetes"]] == [
+        (2, 1),
+        (0, 0),
+    ]
+    follow = {f["member_id"]: f["reasons"] for f in body["follow_up"]}
+    # m1: open critical alert (its newest score is now controlled); m3: no readings at all.
+    assert follow == {"m1": ["critical_alert"], "m3": ["no_data_7d"]}
+    assert body["follow_up_total"] == 2
+    other = _get(client, world, "/clinic/overview", who="clinic_b")
+    assert [f["member_id"] for f in other["follow_up"]] == ["m2"]
+    assert other["managed"] == {"hypertension": 1, "diabetes": 1}
+
+
+@pytest.mark.parametrize(
+    ("conditions", "indicators", "lights"),
+    [
+        (["hypertension"], {"bp": {"controlled": True}}, {"hypertension": "green"}),
+        (
+            ["hypertension", "diabetes"],
+            {"bp": {"controlled": False, "home_mean_sys": 132, "home_mean_dia": 82}},
+            {"hypertension": "amber", "diabetes": "grey"},
+        ),
+        (
+            ["hypertension"],
+            {"bp": {"controlled": False, "home_mean_sys": 132, "home_mean_dia": 88}},
+            {"hypertension": "red"},
+        ),
+        (["diabetes"], {"cgm": {"sufficient": True, "tir": 70.0}}, {"diabetes": "green"}),
+        (["diabetes"], {"cgm": {"sufficient": True, "tir": 49.9}}, {"diabetes": "red"}),
+        (["diabetes"], {"cgm": {"sufficient": False, "tir": None}}, {"diabetes": "grey"}),
+        (["ckd"], None, {}),
+    ],
+)
+def test_condition_lights(
+    conditions: list[str], indicators: dict[str, Any] | None, lights: dict[str, str]
+) -> None:
+    assert condition_lights(conditions, indicators) == lights
+
+
+def test_tir_bar_needs_sufficient_data() -> None:
+    assert tir_bar({**FULL_CGM, "sufficient": False}) is None
+    bar = tir_bar(FULL_CGM)
+    assert bar is not None and sum(bar.values()) == pytest.approx(100.0)
