@@ -3,7 +3,8 @@
 Windows are member-local calendar days, end exclusive. ``--window 2026-08-01..2026-11-01``
 scores exactly that; ``--days 90`` scores the 90 complete days before today (in the
 deployment's reporting zone, UTC+08:00 for Chinese cities); ``--every 3600`` repeats the
-``--days`` window every hour until SIGINT/SIGTERM.
+``--days`` window every hour until SIGINT/SIGTERM. ``--run NAME`` with ``--window`` lets
+several workers split one book through the database.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from types import FrameType
 
 from core import db
 from core.settings import get_settings
-from scoring.service import score_window
+from scoring.service import create_run, score_window, work_run
 
 log = logging.getLogger(__name__)
 REPORTING_OFFSET = timedelta(hours=8)  # China Standard Time; no daylight saving
@@ -49,6 +50,11 @@ def main(argv: Sequence[str]) -> int:
     g.add_argument("--days", type=int, help="the N complete days before today")
     p.add_argument("--every", type=float, help="with --days: repeat every N seconds")
     p.add_argument("--members", help="comma-separated member ids (default: everyone)")
+    p.add_argument(
+        "--run",
+        help="with --window: a run name shared by several workers (processes or hosts); "
+        "each one started with the same name claims chunks until the book is done",
+    )
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     settings = get_settings()
@@ -60,9 +66,13 @@ def main(argv: Sequence[str]) -> int:
         except ValueError as e:
             print(f"wellrate score: {e}", file=sys.stderr)
             return 2
-        out = score_window(
-            url, settings, start, end, member_ids=members, progress=not args.no_progress
-        )
+        if args.run:
+            rid = create_run(url, settings, start, end, run_id=args.run, member_ids=members)
+            out = work_run(url, settings, rid, progress=not args.no_progress)
+        else:
+            out = score_window(
+                url, settings, start, end, member_ids=members, progress=not args.no_progress
+            )
         print(json.dumps(out))
         return 0
     if args.days is None or args.days < 1:

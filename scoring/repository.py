@@ -48,6 +48,82 @@ def members(conn: Conn, member_ids: Sequence[str] | None = None) -> list[MemberR
     return [MemberRow(r[0], r[1], tuple(r[2]), r[3]) for r in rows]
 
 
+def member_ids(conn: Conn, only: Sequence[str] | None = None) -> list[str]:
+    sql = "SELECT member_id FROM members"
+    params: tuple[Any, ...] = ()
+    if only is not None:
+        sql += " WHERE member_id = ANY(%s)"
+        params = (list(only),)
+    return [r[0] for r in conn.execute(sql + " ORDER BY member_id", params)]
+
+
+# --- runs split across workers ------------------------------------------------------
+
+
+def insert_run(conn: Conn, run_id: str, start: date, end: date, version: str) -> bool:
+    """True when this call created the run (a concurrent creator waits, then sees it)."""
+    cur = conn.execute(
+        "INSERT INTO score_runs (run_id, window_start, window_end, algorithm_version)"
+        " VALUES (%s, %s, %s, %s) ON CONFLICT (run_id) DO NOTHING RETURNING run_id",
+        (run_id, start, end, version),
+    )
+    return cur.fetchone() is not None
+
+
+def insert_chunks(conn: Conn, run_id: str, chunks: Sequence[Sequence[str]]) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO score_run_chunks (run_id, chunk_no, member_ids) VALUES (%s, %s, %s)",
+            [(run_id, i, list(c)) for i, c in enumerate(chunks)],
+        )
+
+
+def run_window(conn: Conn, run_id: str) -> tuple[date, date, str] | None:
+    row = conn.execute(
+        "SELECT window_start, window_end, algorithm_version FROM score_runs WHERE run_id = %s",
+        (run_id,),
+    ).fetchone()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def run_size(conn: Conn, run_id: str) -> int:
+    row = conn.execute(
+        "SELECT coalesce(sum(cardinality(member_ids)), 0) FROM score_run_chunks"
+        " WHERE run_id = %s AND done_at IS NULL",
+        (run_id,),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def claim_chunk(conn: Conn, run_id: str) -> tuple[int, list[str]] | None:
+    """Lock the next chunk nobody holds; the lock lasts the caller's transaction."""
+    row = conn.execute(
+        "SELECT chunk_no, member_ids FROM score_run_chunks"
+        " WHERE run_id = %s AND done_at IS NULL ORDER BY chunk_no"
+        " LIMIT 1 FOR UPDATE SKIP LOCKED",
+        (run_id,),
+    ).fetchone()
+    return None if row is None else (int(row[0]), list(row[1]))
+
+
+def finish_chunk(
+    conn: Conn, run_id: str, chunk_no: int, worker: str, stats: Mapping[str, int]
+) -> None:
+    conn.execute(
+        "UPDATE score_run_chunks SET done_at = now(), worker = %s, stats = %s"
+        " WHERE run_id = %s AND chunk_no = %s",
+        (worker, json.dumps(dict(stats)), run_id, chunk_no),
+    )
+
+
+def finish_run_if_done(conn: Conn, run_id: str) -> None:
+    conn.execute(
+        "UPDATE score_runs SET finished_at = now() WHERE run_id = %s AND finished_at IS NULL"
+        " AND NOT EXISTS (SELECT 1 FROM score_run_chunks WHERE run_id = %s AND done_at IS NULL)",
+        (run_id, run_id),
+    )
+
+
 def _copy_array(
     conn: Conn, select: str, params: Mapping[str, Any], cols: Sequence[tuple[str, str]]
 ) -> npt.NDArray[Any]:

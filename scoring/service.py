@@ -14,8 +14,11 @@ margin either side, the widest UTC offsets, and filtered per reading).
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
-from collections.abc import Iterator, Sequence
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -183,9 +186,140 @@ def score_member(
     return repo.ScoreOut(m.member_id, res.composite, improvement, res.components, ind), alerts
 
 
-def _chunks(seq: Sequence[repo.MemberRow], n: int) -> Iterator[Sequence[repo.MemberRow]]:
-    for i in range(0, len(seq), n):
-        yield seq[i : i + n]
+def _window(window_start: date, window_end: date) -> _Window:
+    if window_end <= window_start:
+        raise ValueError("window_end must be after window_start")
+    epoch = date(1970, 1, 1)
+    return _Window(window_start, window_end, (window_start - epoch).days, (window_end - epoch).days)
+
+
+def score_chunk(
+    conn: repo.Conn, members: Sequence[repo.MemberRow], w: _Window, cfg: ScoringConfig
+) -> dict[str, int]:
+    """Load, score and write one chunk of members inside the caller's transaction."""
+    t0 = datetime(w.start.year, w.start.month, w.start.day, tzinfo=UTC) - MARGIN
+    t1 = datetime(w.end.year, w.end.month, w.end.day, tzinfo=UTC) + MARGIN
+    ids = [m.member_id for m in members]
+    bp = repo.load_bp(conn, ids, t0, t1)
+    glu = repo.load_glucose(conn, ids, t0, t1)
+    act = repo.load_activity(conn, ids, t0, t1)
+    bp, glu, act = bp[_in_window(bp, w)], glu[_in_window(glu, w)], act[_in_window(act, w)]
+    hosp = repo.hospitalisations(conn, ids, w.start, w.end)
+    base = repo.baselines(conn, ids, ALGORITHM_VERSION, w.start)
+    bb, gb, ab = (_bounds(a["idx"], len(ids)) for a in (bp, glu, act))
+    rows: list[repo.ScoreOut] = []
+    alerts: list[repo.AlertOut] = []
+    for i, m in enumerate(members):
+        row, al = score_member(
+            m,
+            w,
+            bp[bb[i] : bb[i + 1]],
+            glu[gb[i] : gb[i + 1]],
+            act[ab[i] : ab[i + 1]],
+            hosp.get(m.member_id, 0),
+            base.get(m.member_id),
+            cfg,
+        )
+        rows.append(row)
+        alerts.extend(al)
+    repo.upsert_scores(conn, w.start, w.end, ALGORITHM_VERSION, rows)
+    scored = sum(r.composite is not None for r in rows)
+    return {
+        "members": len(rows),
+        "scored": scored,
+        "insufficient": len(rows) - scored,
+        "readings": int(bp.size + glu.size + act.size),
+        "alerts": repo.insert_alerts(conn, alerts),
+    }
+
+
+def create_run(
+    url: str,
+    settings: Settings,
+    window_start: date,
+    window_end: date,
+    *,
+    run_id: str | None = None,
+    member_ids: Sequence[str] | None = None,
+    chunk: int | None = None,
+) -> str:
+    """Register a scoring run and its chunks; idempotent for a named ``run_id``.
+
+    Why a table of chunks: several worker processes (replicas, hosts) split one book
+    through the database (``FOR UPDATE SKIP LOCKED``), and a worker that dies leaves its
+    chunk to the others; no coordinator of our own (issue #8).
+    """
+    _window(window_start, window_end)
+    rid = run_id or uuid.uuid4().hex[:16]
+    size = chunk or settings.score_chunk_members
+    with db.connect(url) as conn, conn.transaction():
+        if repo.insert_run(conn, rid, window_start, window_end, ALGORITHM_VERSION):
+            ids = repo.member_ids(conn, member_ids)
+            repo.insert_chunks(conn, rid, [ids[i : i + size] for i in range(0, len(ids), size)])
+        else:
+            known = repo.run_window(conn, rid)
+            if known != (window_start, window_end, ALGORITHM_VERSION):
+                raise ValueError(f"run {rid!r} exists for another window or version: {known}")
+    return rid
+
+
+def work_run(
+    url: str,
+    settings: Settings,
+    run_id: str,
+    *,
+    worker: str | None = None,
+    progress: bool = False,
+    config: ScoringConfig | None = None,
+) -> dict[str, Any]:
+    """Claim and score chunks of ``run_id`` until none is left; returns this worker's counts.
+
+    Each chunk's scores, alerts and its ``done`` mark commit in one transaction, so a crash
+    rolls the chunk back and another worker (or a re-run) scores it again.
+    """
+    cfg = config or load_config(settings.scoring_config)
+    me = worker or f"{socket.gethostname()}:{os.getpid()}"
+    began = time.perf_counter()
+    stats = {"members": 0, "scored": 0, "insufficient": 0, "readings": 0, "alerts": 0}
+    with db.connect(url) as conn:
+        start, end, version = repo.run_window(conn, run_id) or (None, None, None)
+        if start is None or end is None:
+            raise LookupError(f"no scoring run {run_id!r}")
+        if version != ALGORITHM_VERSION:
+            raise ValueError(
+                f"run {run_id!r} is for algorithm {version}, this is {ALGORITHM_VERSION}"
+            )
+        conn.commit()
+        w = _window(start, end)
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=repo.run_size(conn, run_id), unit="member", desc="score", leave=True)
+            conn.commit()
+        while True:
+            with conn.transaction():
+                claim = repo.claim_chunk(conn, run_id)
+                if claim is None:
+                    break
+                chunk_no, ids = claim
+                part = repo.members(conn, ids)
+                got = score_chunk(conn, part, w, cfg)
+                repo.finish_chunk(conn, run_id, chunk_no, me, got)
+            for k, v in got.items():
+                stats[k] += v
+            if bar is not None:
+                bar.update(len(ids))
+        if bar is not None:
+            bar.close()
+        with conn.transaction():
+            repo.finish_run_if_done(conn, run_id)
+    out: dict[str, Any] = dict(stats)
+    out["seconds"] = round(time.perf_counter() - began, 3)
+    out["algorithm_version"] = ALGORITHM_VERSION
+    out["run_id"] = run_id
+    log.info("worker %s scored run %s (%s..%s): %s", me, run_id, start, end, out)
+    return out
 
 
 def score_window(
@@ -201,72 +335,9 @@ def score_window(
 ) -> dict[str, Any]:
     """Score every member (or ``member_ids``) over [window_start, window_end); idempotent.
 
-    Returns counts: members, scored (composite not None), insufficient, readings,
-    new alerts, seconds, and the algorithm version.
+    One process: a fresh run, worked to the end by this worker. Returns counts: members,
+    scored (composite not None), insufficient, readings, new alerts, seconds, the algorithm
+    version and the run id.
     """
-    if window_end <= window_start:
-        raise ValueError("window_end must be after window_start")
-    cfg = config or load_config(settings.scoring_config)
-    size = chunk or settings.score_chunk_members
-    epoch = date(1970, 1, 1)
-    w = _Window(window_start, window_end, (window_start - epoch).days, (window_end - epoch).days)
-    t0 = datetime(window_start.year, window_start.month, window_start.day, tzinfo=UTC) - MARGIN
-    t1 = datetime(window_end.year, window_end.month, window_end.day, tzinfo=UTC) + MARGIN
-    began = time.perf_counter()
-    stats = {"members": 0, "scored": 0, "insufficient": 0, "readings": 0, "alerts": 0}
-    with db.connect(url) as conn:
-        everyone = repo.members(conn, member_ids)
-        conn.commit()
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(everyone), unit="member", desc="score", leave=True)
-        for part in _chunks(everyone, size):
-            with conn.transaction():
-                ids = [m.member_id for m in part]
-                bp = repo.load_bp(conn, ids, t0, t1)
-                glu = repo.load_glucose(conn, ids, t0, t1)
-                act = repo.load_activity(conn, ids, t0, t1)
-                bp, glu, act = (
-                    bp[_in_window(bp, w)],
-                    glu[_in_window(glu, w)],
-                    act[_in_window(act, w)],
-                )
-                hosp = repo.hospitalisations(conn, ids, window_start, window_end)
-                base = repo.baselines(conn, ids, ALGORITHM_VERSION, window_start)
-                bb, gb, ab = (
-                    _bounds(bp["idx"], len(ids)),
-                    _bounds(glu["idx"], len(ids)),
-                    _bounds(act["idx"], len(ids)),
-                )
-                rows: list[repo.ScoreOut] = []
-                alerts: list[repo.AlertOut] = []
-                for i, m in enumerate(part):
-                    row, al = score_member(
-                        m,
-                        w,
-                        bp[bb[i] : bb[i + 1]],
-                        glu[gb[i] : gb[i + 1]],
-                        act[ab[i] : ab[i + 1]],
-                        hosp.get(m.member_id, 0),
-                        base.get(m.member_id),
-                        cfg,
-                    )
-                    rows.append(row)
-                    alerts.extend(al)
-                repo.upsert_scores(conn, window_start, window_end, ALGORITHM_VERSION, rows)
-                stats["alerts"] += repo.insert_alerts(conn, alerts)
-            stats["members"] += len(part)
-            stats["scored"] += sum(r.composite is not None for r in rows)
-            stats["readings"] += int(bp.size + glu.size + act.size)
-            if bar is not None:
-                bar.update(len(part))
-        if bar is not None:
-            bar.close()
-    stats["insufficient"] = stats["members"] - stats["scored"]
-    out: dict[str, Any] = dict(stats)
-    out["seconds"] = round(time.perf_counter() - began, 3)
-    out["algorithm_version"] = ALGORITHM_VERSION
-    log.info("scored window %s..%s: %s", window_start, window_end, out)
-    return out
+    rid = create_run(url, settings, window_start, window_end, member_ids=member_ids, chunk=chunk)
+    return work_run(url, settings, rid, progress=progress, config=config)

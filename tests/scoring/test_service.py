@@ -181,3 +181,59 @@ def test_hypo_level2_alerts_once_per_cgm_run_and_per_fingerstick(
     assert out["alerts"] == 3
     rows = conn.execute("SELECT detail->>'method', count(*) FROM alerts GROUP BY 1").fetchall()
     assert dict(rows) == {"cgm": 2, "smbg": 1}
+
+
+def test_workers_split_a_named_run_and_a_failed_chunk_is_redone(
+    conn: psycopg.Connection[Any], db_url: str, settings: Settings
+) -> None:
+    import threading
+
+    from scoring import service
+
+    _arrange(conn)
+    for i in range(9):
+        add_member(conn, f"x{i}")
+    rid = service.create_run(db_url, settings, W0, W1, run_id="book-1", chunk=2)
+    # Creating the same run again (a second worker starting) adds nothing.
+    assert service.create_run(db_url, settings, W0, W1, run_id="book-1", chunk=2) == rid
+    assert conn.execute("SELECT count(*) FROM score_run_chunks").fetchone() == (5,)
+    with pytest.raises(ValueError, match="another window"):
+        service.create_run(db_url, settings, W0, W1 + timedelta(days=1), run_id="book-1")
+
+    # A worker that fails inside a chunk rolls it back: nothing of that chunk is written.
+    real = service.score_chunk
+    calls = {"n": 0}
+
+    def flaky(*a: Any, **k: Any) -> dict[str, int]:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("worker died")
+        return real(*a, **k)
+
+    service.score_chunk = flaky  # type: ignore[assignment]
+    try:
+        with pytest.raises(RuntimeError):
+            service.work_run(db_url, settings, rid, worker="w0")
+    finally:
+        service.score_chunk = real  # type: ignore[assignment]
+    assert conn.execute("SELECT count(*) FROM scores").fetchone() == (2,)
+
+    results: list[dict[str, Any]] = []
+    threads = [
+        threading.Thread(
+            target=lambda n=n: results.append(
+                service.work_run(db_url, settings, rid, worker=f"w{n}")
+            )
+        )
+        for n in (1, 2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(r["members"] for r in results) == 8  # the 4 chunks left, each once
+    assert conn.execute("SELECT count(*) FROM scores").fetchone() == (10,)
+    assert conn.execute(
+        "SELECT count(*) FROM score_run_chunks WHERE done_at IS NULL"
+    ).fetchone() == (0,)
+    assert conn.execute("SELECT finished_at IS NOT NULL FROM score_runs").fetchone() == (True,)
