@@ -20,8 +20,14 @@ from scoring.config import ScoringConfig
 BP_UNCONTROLLED_START: float = 80.0
 BP_POINTS_PER_MMHG: float = 4.0
 BP_LEVEL_WEIGHT: float = 0.7  # the rest is the share of readings in target
-# Glucose, CGM: 100 - Glycemia Risk Index (Klonoff et al., J Diabetes Sci Technol 2022:
-# GRI ranks CGM tracings the way clinicians do, with hypoglycaemia weighted more).
+# Glucose, CGM: time in range against the consensus target (> 70%, Battelino et al.,
+# Diabetes Care 2019), full marks at 70%, minus 5 points per percentage point of time below
+# 70 mg/dL beyond the consensus limit of 4% (hypoglycaemia is the first safety goal).
+# TIR, not GRI, drives the score so that a what-if on TIR ("if time in range reaches 75%")
+# moves it; GRI is reported in the reason.
+CGM_TIR_TARGET: float = 70.0
+CGM_TBR_LIMIT: float = 4.0
+CGM_TBR_PENALTY: float = 5.0
 # Fingerstick: share of fasting checks in target (0.6) and of post-meal checks (0.4),
 # minus 20 points per level-2 hypoglycaemia (ADA 2025: clinically significant).
 SMBG_FASTING_WEIGHT: float = 0.6
@@ -48,40 +54,58 @@ def _dom(ind: dict[str, Any], name: str) -> dict[str, Any] | None:
     return d if isinstance(d, dict) and d.get("sufficient") else None
 
 
+def _num(d: dict[str, Any], key: str) -> float | None:
+    v = d.get(key)
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+
 def _bp(ind: dict[str, Any]) -> tuple[float | None, str, str]:
     bp = _dom(ind, "bp")
-    if bp is None:
+    if bp is None or bp.get("controlled") is None:
         return None, "home BP: too few protocol days", "居家血压：规范测量天数不足"
-    ms, md = float(bp["home_mean_sys"]), float(bp["home_mean_dia"])
-    ts, td = float(bp["target_sys"]), float(bp["target_dia"])
-    pct = float(bp["pct_in_target"])
-    if bp["controlled"]:
+    ok = bool(bp["controlled"])
+    ms, md = _num(bp, "home_mean_sys"), _num(bp, "home_mean_dia")
+    ts, td = _num(bp, "target_sys"), _num(bp, "target_dia")
+    pct = _num(bp, "pct_in_target")
+    # A what-if may state only "controlled"; then the level alone decides.
+    if ok:
         level = 100.0
+    elif None in (ms, md, ts, td):
+        level = BP_UNCONTROLLED_START
     else:
+        assert ms is not None and md is not None and ts is not None and td is not None
         excess = max(ms - ts, 2.0 * (md - td), 0.0)
         level = _clamp(BP_UNCONTROLLED_START - BP_POINTS_PER_MMHG * excess)
-    score = BP_LEVEL_WEIGHT * level + (1 - BP_LEVEL_WEIGHT) * pct
-    en = (
-        f"home BP {ms:.0f}/{md:.0f} vs target <{ts:.0f}/{td:.0f}"
-        f" ({'controlled' if bp['controlled'] else 'above target'});"
-        f" {pct:.0f}% of readings in target"
-    )
-    zh = (
-        f"居家血压{ms:.0f}/{md:.0f}，目标<{ts:.0f}/{td:.0f}"
-        f"（{'达标' if bp['controlled'] else '未达标'}）；{pct:.0f}%的读数达标"
-    )
+    score = level if pct is None else BP_LEVEL_WEIGHT * level + (1 - BP_LEVEL_WEIGHT) * pct
+    state_en, state_zh = ("controlled", "达标") if ok else ("above target", "未达标")
+    if None in (ms, md, ts, td):
+        en, zh = f"home BP {state_en}", f"居家血压{state_zh}"
+    else:
+        en = f"home BP {ms:.0f}/{md:.0f} vs target <{ts:.0f}/{td:.0f} ({state_en})"
+        zh = f"居家血压{ms:.0f}/{md:.0f}，目标<{ts:.0f}/{td:.0f}（{state_zh}）"
+    if pct is not None:
+        en += f"; {pct:.0f}% of readings in target"
+        zh += f"；{pct:.0f}%的读数达标"
     return score, en, zh
 
 
 def _glucose(ind: dict[str, Any]) -> tuple[float | None, str, str]:
     cgm = _dom(ind, "cgm")
-    if cgm is not None and cgm.get("gri") is not None:
-        gri, tir = float(cgm["gri"]), float(cgm["tir"])
+    tir = None if cgm is None else _num(cgm, "tir")
+    if cgm is not None and tir is not None:
+        tbr = _num(cgm, "tbr70") or 0.0
+        score = _clamp(
+            100.0 * tir / CGM_TIR_TARGET - CGM_TBR_PENALTY * max(0.0, tbr - CGM_TBR_LIMIT)
+        )
+        gri = _num(cgm, "gri")
+        extra_en = (
+            "" if gri is None else f", glycemia risk index {gri:.0f} (zone {cgm.get('gri_zone')})"
+        )
+        extra_zh = "" if gri is None else f"，血糖风险指数{gri:.0f}（{cgm.get('gri_zone')}区）"
         return (
-            _clamp(100.0 - gri),
-            f"CGM: time in range {tir:.0f}%,"
-            f" glycemia risk index {gri:.0f} (zone {cgm['gri_zone']})",
-            f"动态血糖：目标范围内时间{tir:.0f}%，血糖风险指数{gri:.0f}（{cgm['gri_zone']}区）",
+            score,
+            f"CGM: time in range {tir:.0f}% (target >70%), below range {tbr:.1f}% (<4%){extra_en}",
+            f"动态血糖：目标范围内时间{tir:.0f}%（目标>70%），低于范围{tbr:.1f}%（<4%）{extra_zh}",
         )
     smbg = _dom(ind, "smbg")
     if smbg is not None and smbg.get("pct_fasting_in_target") is not None:
@@ -102,9 +126,12 @@ def _glucose(ind: dict[str, Any]) -> tuple[float | None, str, str]:
 
 def _activity(ind: dict[str, Any]) -> tuple[float | None, str, str]:
     a = _dom(ind, "activity")
-    if a is None:
+    mv, steps = (
+        (None, None) if a is None else (_num(a, "mvpa_min_per_week"), _num(a, "median_steps"))
+    )
+    if a is None or mv is None or steps is None:
         return None, "activity: too few days with enough wear", "身体活动：佩戴时间足够的天数不足"
-    mv, steps, target = float(a["mvpa_min_per_week"]), float(a["median_steps"]), a["step_target"]
+    target = a.get("step_target") or 8000
     score = 50.0 * min(1.0, mv / WHO_MIN_PER_WEEK) + 50.0 * min(1.0, steps / float(target))
     return (
         score,

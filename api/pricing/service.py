@@ -9,9 +9,8 @@ transaction.
 from __future__ import annotations
 
 import copy
-import importlib
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -46,6 +45,9 @@ from api.pricing.quoting import (
     yuan,
 )
 from api.pricing.rulebook import parse
+from core.settings import get_settings
+from scoring.composite import composite_score
+from scoring.config import load_config
 
 log = logging.getLogger(__name__)
 
@@ -114,20 +116,24 @@ def apply_what_if(inp: QuoteInputs, what_if: dict[str, Any]) -> QuoteInputs:
             d["months_controlled"] = d["months_assessed"] if value else 0
     composite = latest.composite if latest else None
     improvement = latest.improvement if latest else None
+    days = (
+        (date.fromisoformat(latest.window_end) - date.fromisoformat(latest.window_start)).days
+        if latest
+        else 365
+    )
     try:
-        comp_mod: Any = importlib.import_module("scoring.composite")
-    except ImportError:  # scoring.composite not in the tree yet: keep the stored composite
-        comp_mod = None
-    new = composite
-    if comp_mod is not None:
-        try:
-            res = comp_mod.composite_score(ind, conditions=set(inp.conditions), age=inp.age)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidWhatIf(
-                "the overrides leave indicators scoring cannot use",
-                errors=[{"field": "what_if", "message": type(exc).__name__}],
-            ) from exc
-        new = res.composite
+        res = composite_score(
+            ind,
+            conditions=tuple(inp.conditions),
+            window_days=days,
+            config=load_config(get_settings().scoring_config),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidWhatIf(
+            "the overrides leave indicators scoring cannot use",
+            errors=[{"field": "what_if", "message": type(exc).__name__}],
+        ) from exc
+    new = res.composite
     if new is not None and composite is not None and improvement is not None:
         improvement = improvement + (new - composite)
     y = inp.plan_year - 1

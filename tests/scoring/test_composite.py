@@ -59,6 +59,13 @@ def test_insufficient_components_are_left_out_and_weights_renormalised() -> None
     assert r.composite == pytest.approx((0.5 * 100 + 0.25 * 50) / 0.75, abs=0.01)
 
 
+def test_a_what_if_stating_only_controlled_still_scores() -> None:
+    ind = {"bp": {"sufficient": True, "controlled": False}}
+    r = composite_score(ind, conditions=("hypertension",), window_days=28, config=ScoringConfig())
+    assert r.components["bp"]["score"] == 80.0
+    assert r.components["bp"]["reason_en"] == "home BP above target"
+
+
 def test_bp_score_falls_with_excess_over_target() -> None:
     cfg = ScoringConfig()
     at = composite_score(
@@ -77,13 +84,21 @@ def test_bp_score_falls_with_excess_over_target() -> None:
     assert above == pytest.approx(0.7 * 40 + 0.3 * 50)
 
 
-def test_glucose_uses_gri_for_cgm_and_fingerstick_otherwise() -> None:
-    cgm = {"sufficient": True, "gri": 30.0, "tir": 72.0, "gri_zone": "B"}
+def test_glucose_uses_tir_for_cgm_and_fingerstick_otherwise() -> None:
+    cgm = {"sufficient": True, "gri": 30.0, "tir": 56.0, "tbr70": 6.0, "gri_zone": "B"}
     r = composite_score(
         {"cgm": cgm}, conditions=("diabetes",), window_days=28, config=ScoringConfig()
     )
-    assert r.components["glucose"]["score"] == 70.0
-    assert "72%" in r.components["glucose"]["reason_en"]
+    assert r.components["glucose"]["score"] == 70.0  # 100 * 56/70 - 5 * (6 - 4)
+    assert (
+        "56%" in r.components["glucose"]["reason_en"]
+        and "zone B" in r.components["glucose"]["reason_en"]
+    )
+    cgm.update(tir=90.0, tbr70=4.0)
+    r = composite_score(
+        {"cgm": cgm}, conditions=("diabetes",), window_days=28, config=ScoringConfig()
+    )
+    assert r.components["glucose"]["score"] == 100.0
     smbg = {
         "sufficient": True,
         "pct_fasting_in_target": 80.0,

@@ -209,34 +209,22 @@ def test_clinic_taken_readings_earn_engagement_without_a_device(conn: Conn) -> N
     assert next(c for c in device.components if c.code == "engagement").pct == 0
 
 
-def test_what_if_recomputes_the_composite_with_scoring(
-    conn: Conn, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """With ``scoring.composite`` present, the improvement moves with the new composite."""
-    import sys
-    import types
-    from dataclasses import dataclass
+def test_what_if_recomputes_the_composite_with_scoring(conn: Conn) -> None:
+    """The what-if composite is scoring's own; the improvement moves with it."""
+    from scoring.composite import composite_score
+    from scoring.config import ScoringConfig
 
-    @dataclass
-    class Result:
-        composite: float | None
-        components: dict[str, Any]
-
-    seen: list[dict[str, Any]] = []
-
-    def composite_score(ind: dict[str, Any], *, conditions: set[str], age: int) -> Result:
-        seen.append(ind)
-        return Result(40.0 + float(ind["cgm"]["tir"]) / 2, {})
-
-    mod = types.ModuleType("scoring.composite")
-    mod.composite_score = composite_score  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "scoring.composite", mod)
     add_member(conn, "m1", conditions=("diabetes",))
-    add_score(conn, "m1", indicators(tir=40.0), composite=60.0, improvement=0.0)
+    ind = indicators(tir=40.0)
+    add_score(conn, "m1", ind, composite=60.0, improvement=0.0)
     sim = service.quote_member(conn, "m1", "demo-city", 2027, what_if={"cgm.tir": 80})
-    assert seen and seen[0]["cgm"]["tir"] == 80
     assert sim.inputs is not None
     row = sim.inputs.scores[-1]
-    assert row.composite == 80.0 and row.improvement == 20.0  # 0 + (80 - 60)
+    assert row.indicators["cgm"]["tir"] == 80
+    expected = composite_score(
+        row.indicators, conditions=("diabetes",), window_days=365, config=ScoringConfig()
+    ).composite
+    assert expected is not None and row.composite == expected
+    assert row.improvement == pytest.approx(expected - 60.0)
     imp = next(c for c in sim.components if c.code == "improvement")
     assert imp.pct < 0
