@@ -1,7 +1,7 @@
 """Insurer and member endpoints over the real pricing engine (``api.pricing.service``).
 
-Each test names the pricing functions it needs and skips, saying which are missing, until
-helper "pricing" provides them.
+Each test names the pricing functions it needs (``needs``), so a renamed service function
+fails loudly as a skip that names it rather than as an attribute error deep in a handler.
 """
 
 from __future__ import annotations
@@ -36,15 +36,6 @@ def _enroll(client: TestClient, world: World) -> None:
     ]
     resp = client.post("/insurer/enrollments", json={"rows": rows}, headers=world.auth("insurer"))
     assert resp.status_code == 200, resp.text
-
-
-def test_pricing_engine_absent_is_a_503_naming_it(client: TestClient, world: World) -> None:
-    missing = pricing_port.missing(["quote_member"])
-    if not missing:
-        pytest.skip("the pricing engine is present")
-    resp = client.post("/insurer/quotes", json={"member_id": "m1"}, headers=world.auth("insurer"))
-    assert resp.status_code == 503
-    assert "pricing" in resp.json()["detail"]
 
 
 @needs("quote_member", "get_quote")
