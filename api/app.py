@@ -28,6 +28,7 @@ from api import errors, metrics
 from api.admin.endpoints import router as admin_router
 from api.auth.endpoints import router as auth_router
 from api.clinic.endpoints import router as clinic_router
+from api.dashboard import router as dashboard_router
 from api.devices.endpoints import router as devices_router
 from api.insurer import pricing_port
 from api.insurer.endpoints import router as insurer_router
@@ -226,6 +227,7 @@ def create_app(settings: Settings) -> FastAPI:
         member_router,
         devices_router,
         admin_router,
+        dashboard_router,
     ):
         app.include_router(router)
     return app

@@ -187,9 +187,11 @@ def bp_view(tx: Tx, who: Principal, member_id: str, days: int) -> dict[str, Any]
         }
         for r in repo.bp_readings(tx.conn, member_id, since)
     ]
+    newest = repo.latest_score(tx.conn, member_id)
     return {
         "start": since,
         "end": now,
+        "lights": condition_lights(summary["conditions"], newest["indicators"] if newest else None),
         "readings": readings,
         "target": _bp_target(summary, latest_bp),
         "protocol_means": means,
