@@ -30,6 +30,17 @@ def insert_principal(
     return int(row[0]) if row else None
 
 
+def tenant_exists(conn: Conn, role: str, tenant_id: str) -> bool:
+    """A clinic principal needs its clinic, a member principal its member record."""
+    if role not in ("clinic", "member"):
+        return True  # insurers are identified by their own id; admins have no tenant
+    sql = {
+        "clinic": "SELECT 1 FROM clinics WHERE clinic_id = %s",
+        "member": "SELECT 1 FROM members WHERE member_id = %s",
+    }[role]
+    return conn.execute(sql, (tenant_id,)).fetchone() is not None
+
+
 def principal_by_token_id(conn: Conn, token_id: str) -> dict[str, Any] | None:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(

@@ -99,6 +99,15 @@ def create_principal(
             "admins have no tenant; every other role needs one",
             errors=[{"field": "tenant_id", "message": "required unless role is admin"}],
         )
+    if tenant_id is not None and (
+        not tenant_id.strip() or not repo.tenant_exists(conn, role, tenant_id)
+    ):
+        # An empty or unknown tenant would make a principal that sees nothing, or, worse,
+        # whatever is created later under that id.
+        raise InvalidInput(
+            f"no {role} {tenant_id!r} to attach this principal to",
+            errors=[{"field": "tenant_id", "message": f"an existing {role} id"}],
+        )
     token_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     pid = repo.insert_principal(

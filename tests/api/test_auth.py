@@ -46,6 +46,12 @@ def test_create_principal_refuses_bad_tenancy_and_duplicates(
         service.create_principal(conn, role="clinic", tenant_id=None, name="no-tenant")
     with pytest.raises(InvalidInput):
         service.create_principal(conn, role="admin", tenant_id="c1", name="tenant-admin")
+    with pytest.raises(InvalidInput):
+        service.create_principal(conn, role="clinic", tenant_id="", name="empty-tenant")
+    with pytest.raises(InvalidInput):
+        service.create_principal(conn, role="clinic", tenant_id="no-such-clinic", name="ghost")
+    with pytest.raises(InvalidInput):
+        service.create_principal(conn, role="member", tenant_id="no-such-member", name="ghost-m")
     with pytest.raises(Conflict):
         service.create_principal(conn, role="insurer", tenant_id="i", name="ins1")
 
