@@ -9,11 +9,14 @@ one error shape, whatever failed.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -193,6 +196,7 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 
 
 _NUL = "\x00"
+_NUL_ESCAPED = "\\u0000"
 _NUL_MESSAGE = "must not contain the NUL character (\\u0000)"
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -211,31 +215,55 @@ def _nul_path(value: Any) -> tuple[int | str, ...] | None:
         elif isinstance(v, dict):
             for k, item in v.items():
                 if _NUL in k:
-                    return (*loc, k.replace(_NUL, "\\u0000"))
+                    return (*loc, k)  # _nul_error shows the NUL escaped
                 stack.append(((*loc, k), item))
         elif isinstance(v, list):
             stack.extend(((*loc, i), item) for i, item in enumerate(v))
     return None
 
 
+def _nul_error(field: str) -> InvalidInput:
+    field = field.replace(_NUL, _NUL_ESCAPED)  # a NUL in a name is shown as its JSON escape
+    return InvalidInput(
+        f"invalid fields: {field}", errors=[{"field": field, "message": _NUL_MESSAGE}]
+    )
+
+
+def _basic_has_nul(authorization: str) -> bool:
+    """Whether ``Basic <base64>`` credentials decode to a name or password holding NUL."""
+    scheme, _, encoded = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        return b"\x00" in base64.b64decode(encoded.strip(), validate=True)
+    except (binascii.Error, ValueError):  # malformed: the Basic dependency answers 401
+        return False
+
+
 async def refuse_nul(request: Request) -> None:
-    """422 naming the field when a path, query or JSON body string holds NUL (U+0000).
+    """422 naming the field when a path, query, header or JSON body string holds NUL (U+0000).
 
     PostgreSQL text cannot store NUL, and psycopg refuses it with ``DataError`` at the
     moment a query is sent, deep inside a service: every text field of every endpoint
     would answer 500 (found by schemathesis, docs/faults.md). Installed once as an
     app-wide dependency, so it runs before any database work and covers new endpoints.
+    Headers count too: HTTP servers refuse a raw NUL in a header, but the name in
+    ``Authorization: Basic`` is base64 and reaches the sign-in query decoded.
     JSON is decoded here only when the raw body holds the ``\\u0000`` escape (a raw NUL
     byte is not valid JSON and is refused by the parser); CSV uploads are checked row by
     row in ``api.insurer.uploads``, which can name the line.
     """
-    for where, params in (("path", request.path_params), ("query", request.query_params)):
-        for name, value in params.items():
-            if isinstance(value, str) and (_NUL in value or _NUL in name):
-                raise InvalidInput(
-                    f"invalid fields: {where}.{name}",
-                    errors=[{"field": f"{where}.{name}", "message": _NUL_MESSAGE}],
-                )
+    for name, value in request.path_params.items():
+        if isinstance(value, str) and _NUL in value:
+            raise _nul_error(f"path.{name}")
+    for name, value in request.query_params.multi_items():
+        if _NUL in value or _NUL in name:
+            raise _nul_error(f"query.{name}")
+    for raw_name, raw_value in request.headers.raw:
+        if b"\x00" in raw_value or b"\x00" in raw_name:
+            raise _nul_error(f"header.{raw_name.decode('latin-1')}")
+    if _basic_has_nul(request.headers.get("authorization", "")):
+        raise _nul_error("header.authorization")
     if request.method in _NO_BODY_METHODS:
         return
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -249,10 +277,7 @@ async def refuse_nul(request: Request) -> None:
     except (ValueError, RecursionError):  # not JSON: the endpoint's own parsing says so
         return
     if loc is not None:
-        field = field_path(("body", *loc))
-        raise InvalidInput(
-            f"invalid fields: {field}", errors=[{"field": field, "message": _NUL_MESSAGE}]
-        )
+        raise _nul_error(field_path(("body", *loc)))
 
 
 _PROBLEM_SCHEMA: dict[str, Any] = {
@@ -318,9 +343,26 @@ def install_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    """Backstop for a NUL that :func:`refuse_nul` could not see (psycopg refuses it client-side).
+
+    Any other ``DataError`` is a bug (e.g. division by zero in SQL) and stays a logged 500.
+    """
+    if "NUL" in str(exc):
+        log.warning("NUL reached the database layer on %s %s", request.method, request.url.path)
+        return problem(
+            422,
+            "Invalid input",
+            "a text value contains the NUL character (\\u0000)",
+            code="invalid-input",
+        )
+    return await _unexpected(request, exc)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers: one per error family, all producing problem+json."""
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(psycopg.DataError, _data_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -9,13 +9,16 @@ headers). The test world is the API tests' (two clinics, three members, readings
 
 from __future__ import annotations
 
+import base64
 import json
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 import schemathesis
+from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -24,6 +27,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 
+from api import errors
 from api.app import create_app
 from core.settings import Settings
 from tests.api.conftest import World
@@ -187,3 +191,49 @@ def test_an_escaped_backslash_before_u0000_is_not_a_nul(client: TestClient, worl
     """The raw-body prefilter looks for the text ``\\u0000``; ``"\\\\u0000"`` is no NUL."""
     r = client.put("/admin/clinics/c9", json={"name": "a\\u0000b"}, headers=world.auth("admin"))
     assert r.status_code == 204, r.text
+
+
+@pytest.mark.parametrize(
+    ("headers", "path", "field"),
+    [
+        (
+            {"Authorization": "Basic " + base64.b64encode(b"clinic-a\x00:pw").decode()},
+            "/auth/sessions",
+            "header.authorization",
+        ),
+        ({"Authorization": "Bearer wr_a\x00b_c"}, "/auth/sessions", "header.authorization"),
+        ({"X-Trace": "a\x00"}, "/auth/sessions", "header.x-trace"),
+    ],
+    ids=["basic-name", "bearer-token", "other-header"],
+)
+def test_nul_in_a_header_is_422(
+    client: TestClient, headers: dict[str, str], path: str, field: str
+) -> None:
+    """Was 500: the Basic name is base64, so it reached the sign-in query decoded, NUL and all.
+
+    (uvicorn refuses a raw NUL in a header line; the test client does not, so the other two
+    cases are the backstop for servers that let one through.)
+    """
+    r = client.post(path, headers=headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == field
+
+
+def test_a_nul_data_error_is_422_and_any_other_data_error_stays_a_500() -> None:
+    """The backstop in api.errors: only psycopg's NUL refusal becomes a 4xx; bugs stay 500s."""
+    app = FastAPI()
+    errors.install(app)
+
+    @app.get("/nul")
+    def nul() -> None:
+        raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+
+    @app.get("/bug")
+    def bug() -> None:
+        raise psycopg.errors.DivisionByZero("division by zero")
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        nul_r, bug_r = c.get("/nul"), c.get("/bug")
+    assert nul_r.status_code == 422, nul_r.text
+    assert nul_r.headers["content-type"].startswith("application/problem+json")
+    assert bug_r.status_code == 500, bug_r.text
