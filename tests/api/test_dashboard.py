@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 from psycopg.types.json import Jsonb
 
 from api.clinic.views import condition_lights, tir_bar
+from api.dashboard import STATIC
 from scoring.indicators import cgm as cgm_module
 from tests.api.conftest import World, audit_rows
 
@@ -297,3 +299,28 @@ def test_tir_bar_needs_sufficient_data() -> None:
     assert tir_bar({**FULL_CGM, "sufficient": False}) is None
     bar = tir_bar(FULL_CGM)
     assert bar is not None and sum(bar.values()) == pytest.approx(100.0)
+
+
+def test_dashboard_pages_are_served_with_a_strict_policy(client: TestClient) -> None:
+    root = client.get("/dashboard", follow_redirects=False)
+    assert root.status_code == 308 and root.headers["location"] == "/dashboard/"
+    index = client.get("/dashboard/")
+    assert index.status_code == 200 and index.headers["content-type"].startswith("text/html")
+    csp = index.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "connect-src 'self'" in csp
+    assert '<script src="app.js"></script>' in index.text
+    js = client.get("/dashboard/app.js")
+    assert js.headers["content-type"].startswith("text/javascript")
+    for missing in ("/dashboard/nope.js", "/dashboard/__init__.py", "/dashboard/..%2Fapp.py"):
+        resp = client.get(missing)
+        assert resp.status_code == 404, missing
+        assert resp.headers["content-type"].startswith("application/problem+json")
+
+
+def test_dashboard_fetches_nothing_from_outside() -> None:
+    """Closed networks: no URL to another origin anywhere in the static files."""
+    allowed = {"http://www.w3.org/2000/svg"}  # the SVG namespace name, never fetched
+    found = set()
+    for path in STATIC.iterdir():
+        found |= set(re.findall(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\s\"')]*", path.read_text()))
+    assert found <= allowed

@@ -207,6 +207,46 @@ def _sign_in(driver: Any, base: str, name: str, password: str) -> None:
     driver.find_element(By.ID, "signin-password").send_keys(password + Keys.ENTER)
 
 
+# Accessibility checks run in the page: every form control has a label, every button a
+# name, and text meets WCAG 2.1 AA contrast (4.5:1) against its effective background.
+A11Y_JS = """
+const lum = (c) => {
+  const [r, g, b] = c.match(/[\\d.]+/g).slice(0, 3).map(Number).map((v) => {
+    v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+};
+const bg = (el) => {
+  for (let n = el; n; n = n.parentElement) {
+    const c = getComputedStyle(n).backgroundColor;
+    if (c && !c.startsWith("rgba(0, 0, 0, 0)") && c !== "transparent") return c;
+  }
+  return "rgb(255, 255, 255)";
+};
+const problems = [];
+for (const el of document.querySelectorAll("input, select")) {
+  if (!el.labels || el.labels.length === 0) problems.push("unlabelled " + el.id);
+}
+for (const el of document.querySelectorAll("button")) {
+  if (!(el.textContent.trim() || el.getAttribute("aria-label"))) problems.push("unnamed button");
+}
+const texts = document.querySelectorAll(
+  "main h2, main h3, main p, main td, main th, main a, main button, main label, main span,"
+  + " header *");
+for (const el of texts) {
+  if (!el.textContent.trim() || el.closest("[hidden], .sr-only, [aria-hidden='true']")) continue;
+  const a = lum(getComputedStyle(el).color), b = lum(bg(el));
+  const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  if (ratio < 4.5) problems.push(el.tagName + "." + el.className + " " + ratio.toFixed(2));
+}
+return problems;
+"""
+
+
+def _a11y(driver: Any) -> list[str]:
+    problems: list[str] = driver.execute_script(A11Y_JS)
+    return problems
+
+
 def _severe(driver: Any) -> list[str]:
     return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
@@ -222,6 +262,7 @@ def test_dashboard_in_headless_chromium(
     err = _wait(d, "#signin-error")
     WebDriverWait(d, WAIT_S).until(lambda _: err.text != "")
     assert err.text == "只有诊所账号可以使用本看板。"
+    assert _a11y(d) == []
 
     _sign_in(d, live_url, "clinic-a", CLINIC_A_PASSWORD)
     _wait(d, "#patients tbody tr")
@@ -232,6 +273,7 @@ def test_dashboard_in_headless_chromium(
     lights = rows[0].find_elements(By.CSS_SELECTOR, ".light")
     assert [x.text for x in lights] == ["■ 高血压：未达标", "▲ 糖尿病：接近目标"]
     assert d.find_element(By.ID, "page-info").text == "第 1 / 2 页，共 62 人"
+    assert _a11y(d) == []
     _shot(d, "01-patient-list")
 
     # Next page, then back: the server pages the list.
@@ -291,6 +333,7 @@ def test_dashboard_in_headless_chromium(
     steps = d.find_element(By.CSS_SELECTOR, "svg.steps-chart")
     assert steps.get_attribute("data-bars") == str(n["step_days"])
     assert _severe(d) == []
+    assert _a11y(d) == []
     _shot(d, "02-patient-zh-mmol")
 
     # Acknowledge the open alert from the page.
@@ -323,6 +366,7 @@ def test_dashboard_in_headless_chromium(
     assert rate.get_attribute("data-points") == "2"  # the fixture's window and the seeded one
     follow = [a.text for a in d.find_elements(By.CSS_SELECTOR, "#follow-table tbody th a")]
     assert "Patient m3" in follow and "Patient m1" in follow
+    assert _a11y(d) == []
     _shot(d, "04-overview")
     assert _severe(d) == []
 

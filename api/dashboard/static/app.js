@@ -109,6 +109,11 @@
       h("span", { "aria-hidden": "true", text: symbol + " " }), `${t(cond)}：${t("light_" + colour)}`);
   }
 
+  function key(cls, symbol, label) {
+    // The coloured swatch is decorative (aria-hidden); the label is ordinary text.
+    return h("span", { class: "key" }, h("span", { class: "swatch " + cls, "aria-hidden": "true", text: symbol + " " }), label);
+  }
+
   // ---- chrome: language, unit, navigation ------------------------------------------------
 
   function applyChrome() {
@@ -337,9 +342,9 @@
     });
     const means = bp.protocol_means.map((m) => h("li", { text: `${fmtDay(m.window_start)}–${fmtDay(m.window_end)}: ${num(m.home_mean_sys)}/${num(m.home_mean_dia)} mmHg` }));
     return section("bp", title,
-      h("p", { class: "legend" }, h("span", { class: "key sys", text: "● " + t("bp_systolic") }), " ",
-        h("span", { class: "key dia", text: "■ " + t("bp_diastolic") }), " ",
-        h("span", { class: "key mean", text: "— " + t("bp_home_mean") }), " · ", t("bp_target", { sys: bp.target.sys, dia: bp.target.dia }), " · ", t("bp_unvalidated")),
+      h("p", { class: "legend" }, key("sys", "●", t("bp_systolic")), " ",
+        key("dia", "■", t("bp_diastolic")), " ",
+        key("mean", "—", t("bp_home_mean")), " · ", t("bp_target", { sys: bp.target.sys, dia: bp.target.dia }), " · ", t("bp_unvalidated")),
       h("div", { class: "chart-wrap" }, svg), means.length ? h("ul", { class: "means" }, means) : null);
   }
 
@@ -351,8 +356,8 @@
         start: fmtDay(g.agp_start), end: fmtDay(g.agp_end), n: g.agp_readings, active: num(s.active_pct),
         mean: s.mean_mgdl === null ? "—" : `${fmtGlucose(s.mean_mgdl)} ${unitLabel()}`, gmi: num(s.gmi, 1), cv: num(s.cv, 1),
       }) }));
-      parts.push(h("p", { class: "legend" }, h("span", { class: "key median", text: "— " + t("agp_median") }), " ",
-        h("span", { class: "key iqr", text: "▮ " + t("agp_iqr") }), " ", h("span", { class: "key outer", text: "▮ " + t("agp_outer") }),
+      parts.push(h("p", { class: "legend" }, key("median", "—", t("agp_median")), " ",
+        key("iqr", "▮", t("agp_iqr")), " ", key("outer", "▮", t("agp_outer")),
         ` · ${unitLabel()} · 3.9–10.0 mmol/L (70–180 mg/dL)`));
       parts.push(h("div", { class: "chart-wrap" }, C.agp(g.agp, state.unit, { title: t("agp_title"), desc: t("agp_desc", { n: g.agp_readings }) })));
     } else {
