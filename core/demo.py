@@ -272,7 +272,8 @@ def _serve(settings: Settings, args: argparse.Namespace, steps: Steps) -> None:
     port = args.port or settings.api_port
     base = f"http://{host}:{port}"
     _say(f"API:       {base}/docs  (health {base}/health)")
-    _say(f"clinic:    {base}/clinic/patients  (sign in at {base}/auth with the login above)")
+    _say(f"dashboard: {base}/dashboard/  (sign in with the clinic login above)")
+    _say(f"clinic API: {base}/clinic/patients  (bearer: the clinic API token above)")
     _say("Ctrl-C stops the API, the ingestor, the broker and the database.")
     steps.done.append(f"served {base}")
     # log_config=None keeps core.logs' configuration; uvicorn handles Ctrl-C itself.
