@@ -120,6 +120,13 @@ def _seed(conn: psycopg.Connection[Any], world: World) -> dict[str, int]:
     now = world.now
     today = datetime.now(UTC).date()
     n_cgm = _cgm_days(conn, "m1", now, 14)
+    # A daily curve (peak in the local afternoon) with a spread, so the AGP bands show.
+    conn.execute(
+        "UPDATE glucose_readings SET value = round((125 + 55 * sin(2 * pi() *"
+        " (extract(epoch FROM measured_at) + 28800) / 86400 - 2.2)"
+        " + (floor(extract(epoch FROM measured_at) / 86400)::bigint % 9) * 9 - 36)::numeric, 1)"
+        " WHERE member_id = 'm1' AND method = 'cgm'"
+    )
     for i in range(20):
         conn.execute(
             "INSERT INTO bp_readings (device_id, measured_at, member_id, utc_offset_min,"
@@ -185,8 +192,12 @@ def _seed(conn: psycopg.Connection[Any], world: World) -> dict[str, int]:
 
 
 def _shot(driver: Any, name: str) -> None:
+    """A whole-page screenshot: the window grows to the page's height for the shot."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    height = int(driver.execute_script("return document.documentElement.scrollHeight"))
+    driver.set_window_size(1280, min(max(height, 800), 8000))
     driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+    driver.set_window_size(1280, 1800)
 
 
 def _wait(driver: Any, css: str) -> Any:

@@ -106,7 +106,7 @@
   function light(cond, colour) {
     const symbol = { green: "●", amber: "▲", red: "■", grey: "○" }[colour] || "○";
     return h("span", { class: `light light-${colour}`, "data-condition": cond, "data-light": colour },
-      h("span", { "aria-hidden": "true", text: symbol + " " }), `${t(cond)}：${t("light_" + colour)}`);
+      h("span", { "aria-hidden": "true", text: symbol + " " }), `${t(cond)}${t("colon")}${t("light_" + colour)}`);
   }
 
   function key(cls, symbol, label) {

@@ -4,6 +4,7 @@
 window.WR_I18N = {
   zh: {
     app_title: "Wellrate 慢病管理看板",
+    colon: "：",
     skip: "跳到主要内容",
     nav_patients: "患者列表",
     nav_overview: "诊所概览",
@@ -138,6 +139,7 @@ window.WR_I18N = {
   },
   en: {
     app_title: "Wellrate chronic care dashboard",
+    colon: ": ",
     skip: "Skip to main content",
     nav_patients: "Patients",
     nav_overview: "Clinic overview",
