@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from api.audit import service as audit
 from api.auth.service import Principal
@@ -24,7 +25,7 @@ from api.deps import Tx
 from api.tenancy import access_member
 from core.units import MGDL_PER_MMOLL
 from scoring.config import BpTargets
-from scoring.indicators import cgm as cgm_indicators
+from scoring.indicators import cgm as cgm_module
 
 # AGP: 14 days of CGM data (International Consensus, Battelino 2019; CLINICAL.md "AGP").
 AGP_DAYS = 14
@@ -202,15 +203,12 @@ def _finite(x: float | None) -> float | None:
     return round(float(x), 1) if x is not None and math.isfinite(x) else None
 
 
-def _agp(rows: list[tuple[Any, ...]]) -> dict[str, Any] | None:
-    """``scoring.indicators.cgm.agp_profile`` over the rows, or None when it is not there.
-
-    Imported lazily: the function belongs to scoring and may not be installed yet; the rest
-    of the glucose view works without it (``agp_missing`` says so).
-    """
-    fn = getattr(cgm_indicators, "agp_profile", None)
-    if fn is None:
-        return None
+def _cgm_arrays(
+    rows: list[tuple[Any, ...]],
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.int16]
+]:
+    """Epoch seconds, values in the reported unit (LO/HI as -inf/+inf), is_mmol, offsets."""
     t = np.array([int(r[0].timestamp()) for r in rows], dtype=np.int64)
     v = np.array(
         [-math.inf if r[4] == "LO" else math.inf if r[4] == "HI" else r[2] for r in rows],
@@ -218,12 +216,41 @@ def _agp(rows: list[tuple[Any, ...]]) -> dict[str, Any] | None:
     )
     mmol = np.array([r[3] == "mmol/L" for r in rows], dtype=np.bool_)
     off = np.array([r[1] for r in rows], dtype=np.int16)
+    return t, v, mmol, off
+
+
+def _agp(rows: list[tuple[Any, ...]]) -> dict[str, Any] | None:
+    """``scoring.indicators.cgm.agp_profile`` over the rows, or None when it is not there.
+
+    Looked up at call time: the function belongs to scoring and may be missing from an
+    older install; the rest of the glucose view works without it (``agp_missing`` says so).
+    """
+    fn = getattr(cgm_module, "agp_profile", None)
+    if fn is None:
+        return None
+    t, v, mmol, off = _cgm_arrays(rows)
     prof: dict[str, Any] = fn(t, v, mmol, off, bin_minutes=AGP_BIN_MINUTES)
     out: dict[str, Any] = {"minute_of_day": [int(m) for m in prof["minute_of_day"]]}
     for k in ("p05", "p25", "p50", "p75", "p95"):
         out[k] = [_finite(x) for x in prof[k]]
     out["n"] = [int(n) for n in prof["n"]]
     return out
+
+
+AGP_STATS = ("n_readings", "active_pct", "mean_mgdl", "gmi", "cv", "sufficient")
+
+
+def _agp_stats(rows: list[tuple[Any, ...]], start: datetime, end: datetime) -> dict[str, Any]:
+    """The AGP header over the same 14 days as the profile (CLINICAL.md "AGP": dates,
+    % time active, mean, GMI, CV), by the scoring definitions; None where data are too few.
+    """
+    if not rows:
+        return dict.fromkeys(AGP_STATS)
+    t, v, mmol, _ = _cgm_arrays(rows)
+    ind = cgm_module.cgm_indicators(
+        t, v, mmol, window_start_s=int(start.timestamp()), window_end_s=int(end.timestamp())
+    )
+    return {k: ind.get(k) for k in AGP_STATS}
 
 
 def _mgdl(value: float | None, unit: str) -> float | None:
@@ -260,7 +287,6 @@ def glucose_view(tx: Tx, who: Principal, member_id: str, days: int) -> dict[str,
     missing = agp is None and bool(cgm_rows)
     score = repo.latest_score(tx.conn, member_id)
     cgm_ind = ((score or {}).get("indicators") or {}).get("cgm") or {}
-    stats = {k: cgm_ind.get(k) for k in ("mean_mgdl", "gmi", "cv", "active_pct", "gri")}
     smbg = [
         {
             "t": r[0],
@@ -280,7 +306,7 @@ def glucose_view(tx: Tx, who: Principal, member_id: str, days: int) -> dict[str,
         "agp_end": now,
         "agp_readings": len(cgm_rows),
         "tir": tir_bar(cgm_ind),
-        "cgm_stats": stats,
+        "agp_stats": _agp_stats(cgm_rows, agp_start, now),
         "score_window": (
             {"start": score["window_start"], "end": score["window_end"]} if score else None
         ),

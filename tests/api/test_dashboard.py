@@ -206,7 +206,10 @@ def test_glucose_view_agp_tir_bar_and_fingersticks(
         "high": 26.0,
         "very_high": 9.0,
     }
-    assert body["cgm_stats"]["gmi"] == 7.3
+    # The AGP header is over the AGP's own 14 days: a quarter of readings at 100, the rest 200.
+    stats = body["agp_stats"]
+    assert stats["sufficient"] is True and stats["n_readings"] == n
+    assert stats["mean_mgdl"] == pytest.approx(175.0, abs=0.1)
     smbg = {s["meal_context"]: s for s in body["smbg"]}
     assert smbg["fasting"]["mgdl"] == pytest.approx(108.1, abs=0.05)  # 6.0 x 18.01559
     assert smbg["fasting"]["unit"] == "mmol/L" and smbg["after_lunch"]["mgdl"] == 190.0

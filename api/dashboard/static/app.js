@@ -350,7 +350,7 @@
 
   function glucoseSection(g) {
     const parts = [];
-    const s = g.cgm_stats;
+    const s = g.agp_stats;
     if (g.agp) {
       parts.push(h("p", { class: "muted", id: "agp-stats", text: t("agp_stats", {
         start: fmtDay(g.agp_start), end: fmtDay(g.agp_end), n: g.agp_readings, active: num(s.active_pct),
@@ -406,7 +406,9 @@
     if (!series.length) return section("steps", title, h("p", { text: t("steps_none") }));
     const act = ((detail.score || {}).indicators || {}).activity || {};
     const target = act.step_target || null;
-    const svg = C.steps(series, target, {
+    const end = new Date().toISOString();
+    const start = new Date(Date.now() - (days - 1) * 86400000).toISOString();
+    const svg = C.steps(series, target, start, end, {
       title: title, desc: t("steps_desc", { n: series.length }), dateFmt: fmtDate,
       target: target ? t("steps_target", { n: target }) : "",
     });

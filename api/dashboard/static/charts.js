@@ -256,24 +256,28 @@
     return svg;
   }
 
-  /* Daily steps as bars with the age-specific target line (Paluch 2022). */
-  function steps(days, target, i18n) {
-    const W = 760, H = 220, L = 56, R = 16, T = 16, B = 34;
+  /* Daily steps as bars on a continuous day axis (a day without data is a visible gap),
+   * with the age-specific target line (Paluch 2022). */
+  function steps(days, target, start, end, i18n) {
+    const W = 760, H = 220, L = 56, R = 16, T = 16, B = 34, DAY = 86400000;
+    const t0 = Math.floor(Date.parse(start) / DAY) * DAY, t1 = Math.ceil(Date.parse(end) / DAY) * DAY;
     const hi = Math.max(target || 0, ...days.map((d) => d.steps)) * 1.1 || 1000;
-    const y = scale(0, hi, H - B, T);
+    const x = scale(t0, t1, L, W - R), y = scale(0, hi, H - B, T);
     const svg = frame(W, H, i18n.title, i18n.desc, "steps-chart");
     yAxis(svg, y, ticks(0, hi, 4), L, W - R);
-    const bw = (W - R - L) / Math.max(days.length, 1);
-    days.forEach((d, i) => {
+    const bw = x(t0 + DAY) - x(t0);
+    for (const d of days) {
+      const day = Math.floor(Date.parse(d.day) / DAY) * DAY;
       const bar = el("rect", {
-        x: L + i * bw + 1, width: Math.max(bw - 2, 1), y: y(d.steps), height: y(0) - y(d.steps),
+        x: x(day) + 1, width: Math.max(bw - 2, 1), y: y(d.steps), height: y(0) - y(d.steps),
         class: "steps-bar" + (target && d.steps >= target ? " met" : ""),
       }, svg);
       el("title", {}, bar).textContent = `${i18n.dateFmt(new Date(d.day))}: ${Math.round(d.steps)}`;
-      if (days.length <= 14 || i % Math.ceil(days.length / 10) === 0) {
-        text(svg, L + i * bw + bw / 2, H - B + 16, i18n.dateFmt(new Date(d.day)), { "text-anchor": "middle" });
-      }
-    });
+    }
+    const every = Math.max(1, Math.round((t1 - t0) / DAY / 8));
+    for (let t = t0; t < t1; t += every * DAY) {
+      text(svg, x(t) + bw / 2, H - B + 16, i18n.dateFmt(new Date(t)), { "text-anchor": "middle" });
+    }
     if (target) {
       el("line", { x1: L, x2: W - R, y1: y(target), y2: y(target), class: "target-line dashed" }, svg);
       text(svg, W - R - 4, y(target) - 4, i18n.target, { "text-anchor": "end", class: "label" });
