@@ -1,0 +1,145 @@
+/* Wellrate clinic dashboard: the sign-in page and the patient list. */
+"use strict";
+
+(function () {
+  const { C, state, TOKEN_KEY, PAGE_SIZE, t, h, fmtDate, fmtDay, fmtTime, fmtGlucose, unitLabel, num, announce, token, api, go, show, section, light, key } = window.WR;
+
+  // ---- sign-in ---------------------------------------------------------------------------
+
+  function utf8Base64(s) {
+    const bytes = new TextEncoder().encode(s);
+    let bin = "";
+    bytes.forEach((b) => { bin += String.fromCharCode(b); });
+    return btoa(bin);
+  }
+
+  function signinView() {
+    const error = h("p", { id: "signin-error", class: "error", role: "alert" });
+    const name = h("input", { id: "signin-name", name: "username", autocomplete: "username", required: true });
+    const pw = h("input", { id: "signin-password", name: "password", type: "password", autocomplete: "current-password", required: true });
+    const form = h("form", { id: "signin-form", class: "card signin", novalidate: true },
+      h("label", { for: "signin-name", text: t("signin_name") }), name,
+      h("label", { for: "signin-password", text: t("signin_password") }), pw,
+      h("button", { type: "submit", id: "signin-submit", text: t("signin_submit") }), error);
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      error.textContent = "";
+      try {
+        const resp = await fetch("/auth/sessions", {
+          method: "POST",
+          headers: { Authorization: "Basic " + utf8Base64(`${name.value}:${pw.value}`) },
+        });
+        if (resp.status === 429) {
+          error.textContent = t("signin_locked", { s: resp.headers.get("Retry-After") || "60" });
+          return;
+        }
+        if (!resp.ok) { error.textContent = t("signin_failed"); return; }
+        const body = await resp.json();
+        if (body.role !== "clinic") { error.textContent = t("signin_not_clinic"); return; }
+        sessionStorage.setItem(TOKEN_KEY, body.token);
+        pw.value = "";
+        go("#/patients");
+      } catch (err) {
+        error.textContent = t("signin_error", { msg: err.message });
+      }
+    });
+    show(t("signin_title"), form);
+    name.focus();
+  }
+
+  // ---- patient list ----------------------------------------------------------------------
+
+  const FILTERS = ["all", "uncontrolled", "no_data_7d", "new_alerts"];
+  const SORTS = ["alerts", "name", "last_reading", "composite", "status"];
+  const DEFAULT_DESC = { alerts: true, name: false, last_reading: false, composite: false, status: false };
+
+  function listParams(query) {
+    const p = new URLSearchParams(query);
+    const sort = SORTS.includes(p.get("sort")) ? p.get("sort") : "alerts";
+    return {
+      status: FILTERS.includes(p.get("status")) ? p.get("status") : "all",
+      sort: sort,
+      desc: p.has("desc") ? p.get("desc") === "true" : DEFAULT_DESC[sort],
+      page: Math.max(1, parseInt(p.get("page") || "1", 10) || 1),
+      q: (p.get("q") || "").slice(0, 64),
+    };
+  }
+
+  function listHash(p) {
+    const q = new URLSearchParams({ status: p.status, sort: p.sort, desc: String(p.desc), page: String(p.page) });
+    if (p.q) q.set("q", p.q);
+    return "#/patients?" + q.toString();
+  }
+
+  function select(id, label, options, value, onChange) {
+    const s = h("select", { id: id, name: id }, options.map(([v, txt]) => h("option", { value: v, selected: v === value, text: txt })));
+    s.addEventListener("change", () => onChange(s.value));
+    return h("div", { class: "field" }, h("label", { for: id, text: label }), s);
+  }
+
+  async function listView(query) {
+    const p = listParams(query);
+    show(t("nav_patients"), h("p", { text: t("loading") }));
+    const qs = new URLSearchParams({
+      status: p.status, sort: p.sort, desc: String(p.desc),
+      offset: String((p.page - 1) * PAGE_SIZE), limit: String(PAGE_SIZE),
+    });
+    if (p.q) qs.set("q", p.q);
+    let body;
+    try {
+      body = await api("/clinic/worklist?" + qs.toString());
+    } catch (err) {
+      show(t("nav_patients"), h("p", { class: "error", role: "alert", text: t("load_failed", { msg: err.message }) }));
+      return;
+    }
+    const set = (change) => go(listHash(Object.assign({}, p, { page: 1 }, change)));
+    const search = h("input", { id: "search", type: "search", name: "q", value: p.q, maxlength: "64" });
+    const controls = h("form", { class: "controls", role: "search", "aria-label": t("filter") },
+      select("filter", t("filter"), FILTERS.map((f) => [f, t("f_" + f)]), p.status, (v) => set({ status: v })),
+      select("sort", t("sort_by"), SORTS.map((s) => [s, t("s_" + s)]), p.sort, (v) => set({ sort: v, desc: DEFAULT_DESC[v] })),
+      h("div", { class: "field" }, h("label", { for: "search", text: t("search") }), search),
+      h("button", { type: "submit", text: t("search") }));
+    controls.addEventListener("submit", (e) => { e.preventDefault(); set({ q: search.value.trim() }); });
+
+    const pages = Math.max(1, Math.ceil(body.total / PAGE_SIZE));
+    const sortHeader = (key, label) => {
+      const active = p.sort === key;
+      const btn = h("button", { type: "button", class: "sort-btn", "data-sort": key, text: label + (active ? (p.desc ? " ↓" : " ↑") : "") });
+      btn.addEventListener("click", () => set({ sort: key, desc: active ? !p.desc : DEFAULT_DESC[key] }));
+      return h("th", { scope: "col", "aria-sort": active ? (p.desc ? "descending" : "ascending") : "none" }, btn);
+    };
+    const rows = body.items.map((r) => {
+      const lights = Object.entries(r.lights).map(([c, col]) => light(c, col));
+      const others = r.conditions.filter((c) => !(c in r.lights)).map((c) => h("span", { class: "chip", text: t(c) }));
+      const suff = Object.entries(r.sufficiency).filter(([, v]) => v !== null).map(([k, v]) =>
+        h("span", { class: "suff " + (v ? "yes" : "no"), text: `${t("suff_" + k)} ${v ? "✓" : "✗"}`, title: t(v ? "suff_yes" : "suff_no") }));
+      return h("tr", { class: r.open_alerts ? "alerted" : "", "data-member": r.member_id },
+        h("th", { scope: "row" },
+          h("a", { href: "#/patient/" + encodeURIComponent(r.member_id), class: "patient-link", text: r.display_name || r.member_id }),
+          h("div", { class: "muted", text: r.member_id })),
+        h("td", {}, h("div", { class: "lights" }, lights, others)),
+        h("td", { class: "num", text: num(r.composite) }),
+        h("td", { text: r.last_data_at ? fmtTime(r.last_data_at) : t("never") }),
+        h("td", {}, suff.length ? suff : t("none")),
+        h("td", { class: "num" }, r.open_alerts
+          ? h("span", { class: "badge" + (r.critical_alerts ? " critical" : ""), text: String(r.open_alerts) })
+          : "0"));
+    });
+    const table = h("table", { id: "patients", class: "data" },
+      h("caption", { class: "sr-only", text: t("nav_patients") }),
+      h("thead", {}, h("tr", {},
+        sortHeader("name", t("col_patient")), sortHeader("status", t("col_conditions")),
+        sortHeader("composite", t("col_composite")), sortHeader("last_reading", t("col_last")),
+        h("th", { scope: "col", text: t("col_sufficiency") }), sortHeader("alerts", t("col_alerts")))),
+      h("tbody", {}, rows));
+    const prev = h("button", { type: "button", id: "prev-page", disabled: p.page <= 1, text: t("prev") });
+    const next = h("button", { type: "button", id: "next-page", disabled: p.page >= pages, text: t("next") });
+    prev.addEventListener("click", () => go(listHash(Object.assign({}, p, { page: p.page - 1 }))));
+    next.addEventListener("click", () => go(listHash(Object.assign({}, p, { page: p.page + 1 }))));
+    const pager = h("nav", { class: "pager", "aria-label": t("page_info", { page: p.page, pages: pages, total: body.total }) },
+      prev, h("span", { id: "page-info", text: t("page_info", { page: p.page, pages: pages, total: body.total }) }), next);
+    show(t("nav_patients"), controls, body.items.length ? h("div", { class: "table-wrap" }, table) : h("p", { text: t("no_patients") }), pager);
+  }
+
+  Object.assign(window.WR.pages, { signin: signinView, list: listView });
+})();

@@ -1,0 +1,206 @@
+/* Wellrate clinic dashboard: one patient's page and the clinic overview. */
+"use strict";
+
+(function () {
+  const { C, state, TOKEN_KEY, PAGE_SIZE, t, h, fmtDate, fmtDay, fmtTime, fmtGlucose, unitLabel, num, announce, token, api, go, show, section, light, key } = window.WR;
+
+  // ---- patient page ----------------------------------------------------------------------
+
+  const MEAL_GROUPS = [
+    // ADA Standards of Care 2025 / CLINICAL.md: before meals 80-130 mg/dL (4.4-7.2 mmol/L),
+    // peak after meals < 180 (10.0); each reading classified in its own unit.
+    { key: "pre", contexts: ["fasting", "before_breakfast", "before_lunch", "before_dinner", "before_meal"],
+      target: [80, 130], inTarget: (r) => r.value !== null && (r.unit === "mmol/L" ? r.value >= 4.4 && r.value <= 7.2 : r.value >= 80 && r.value <= 130) },
+    { key: "post", contexts: ["after_breakfast", "after_lunch", "after_dinner", "after_meal"],
+      target: [70, 180], inTarget: (r) => r.value !== null && (r.unit === "mmol/L" ? r.value >= 3.9 && r.value < 10.0 : r.value >= 70 && r.value < 180) },
+    { key: "bed", contexts: ["before_sleep"], target: null, inTarget: (r) => r.censored !== "LO" },
+    { key: "other", contexts: null, target: null, inTarget: (r) => r.censored !== "LO" },
+  ];
+
+  function alertsSection(alerts) {
+    if (!alerts.length) return section("alerts", t("alerts"), h("p", { text: t("no_alerts") }));
+    const items = alerts.map((a) => {
+      const btn = h("button", { type: "button", class: "ack", "data-alert": a.alert_id, text: t("acknowledge") });
+      btn.addEventListener("click", async () => {
+        btn.disabled = true;
+        try {
+          await api(`/clinic/alerts/${a.alert_id}/acknowledge`, { method: "POST" });
+          btn.textContent = t("acknowledged");
+          li.classList.add("done");
+          announce(t("acknowledged"));
+        } catch (err) {
+          btn.disabled = false;
+          announce(t("load_failed", { msg: err.message }));
+        }
+      });
+      const li = h("li", { class: "alert sev-" + a.severity },
+        h("span", { class: "sev", text: t("sev_" + a.severity) }), " ",
+        h("strong", { text: t("alert_" + a.kind) }), " · ", fmtTime(a.observed_at), " ", btn);
+      return li;
+    });
+    return section("alerts", t("alerts"), h("ul", { class: "alerts" }, items));
+  }
+
+  function scoreSection(score) {
+    if (!score) return section("score", t("score"), h("p", { text: t("no_score") }));
+    const comps = Object.entries(score.components || {}).map(([k, c]) =>
+      h("tr", {}, h("th", { scope: "row", text: t("comp_" + k) }), h("td", { class: "num", text: num(c.score) }),
+        h("td", { class: "num", text: num(c.weight, 2) }), h("td", { text: state.lang === "zh" ? c.reason_zh : c.reason_en })));
+    const imp = score.improvement === null || score.improvement === undefined ? "—" : (score.improvement > 0 ? "+" : "") + num(score.improvement, 1);
+    return section("score", t("score"),
+      h("p", { class: "big" }, h("span", { id: "composite", text: num(score.composite, 1) }), " / 100"),
+      h("p", { class: "muted", text: `${t("score_window", { start: fmtDay(score.window_start), end: fmtDay(score.window_end) })} · ${t("improvement")} ${imp}` }),
+      h("table", { class: "data", id: "components" },
+        h("thead", {}, h("tr", {}, ["component", "comp_score", "comp_weight", "comp_reason"].map((k) => h("th", { scope: "col", text: t(k) })))),
+        h("tbody", {}, comps)));
+  }
+
+  function bpSection(bp, days) {
+    const title = t("bp_title", { days: days });
+    if (!bp.readings.length) return section("bp", title, h("p", { text: t("bp_none") }));
+    const svg = C.bp(bp, {
+      title: title, desc: t("bp_desc", { n: bp.readings.length, sys: bp.target.sys }),
+      target: t("bp_target", { sys: bp.target.sys, dia: bp.target.dia }), homeMean: t("bp_home_mean"), dateFmt: fmtDate,
+    });
+    const means = bp.protocol_means.map((m) => h("li", { text: `${fmtDay(m.window_start)}–${fmtDay(m.window_end)}: ${num(m.home_mean_sys)}/${num(m.home_mean_dia)} mmHg` }));
+    return section("bp", title,
+      h("p", { class: "legend" }, key("sys", "●", t("bp_systolic")), " ",
+        key("dia", "■", t("bp_diastolic")), " ",
+        key("mean", "—", t("bp_home_mean")), " · ", t("bp_target", { sys: bp.target.sys, dia: bp.target.dia }), " · ", t("bp_unvalidated")),
+      h("div", { class: "chart-wrap" }, svg), means.length ? h("ul", { class: "means" }, means) : null);
+  }
+
+  function glucoseSection(g) {
+    const parts = [];
+    const s = g.agp_stats;
+    if (g.agp) {
+      parts.push(h("p", { class: "muted", id: "agp-stats", text: t("agp_stats", {
+        start: fmtDay(g.agp_start), end: fmtDay(g.agp_end), n: g.agp_readings, active: num(s.active_pct),
+        mean: s.mean_mgdl === null ? "—" : `${fmtGlucose(s.mean_mgdl)} ${unitLabel()}`, gmi: num(s.gmi, 1), cv: num(s.cv, 1),
+      }) }));
+      parts.push(h("p", { class: "legend" }, key("median", "—", t("agp_median")), " ",
+        key("iqr", "▮", t("agp_iqr")), " ", key("outer", "▮", t("agp_outer")),
+        ` · ${unitLabel()} · 3.9–10.0 mmol/L (70–180 mg/dL)`));
+      parts.push(h("div", { class: "chart-wrap" }, C.agp(g.agp, state.unit, { title: t("agp_title"), desc: t("agp_desc", { n: g.agp_readings }) })));
+    } else {
+      parts.push(h("p", { text: g.agp_missing ? t("agp_missing") : t("agp_none") }));
+    }
+    const tirPart = g.tir
+      ? h("div", { class: "tir-wrap" }, C.tir(g.tir, {
+        title: t("tir_title"), desc: Object.entries(g.tir).map(([k, v]) => `${t("tir_" + k)} ${C.pct(v)}`).join(", "),
+        names: { very_high: t("tir_very_high"), high: t("tir_high"), in_range: t("tir_in_range"), low: t("tir_low"), very_low: t("tir_very_low") },
+      }), g.score_window ? h("p", { class: "muted", text: t("score_window", { start: fmtDay(g.score_window.start), end: fmtDay(g.score_window.end) }) }) : null)
+      : h("p", { text: t("tir_none") });
+    return section("agp", t("agp_title"), h("div", { class: "agp-row" }, h("div", { class: "agp-main" }, parts),
+      h("div", { class: "agp-side" }, h("h4", { text: t("tir_title") }), tirPart)));
+  }
+
+  function smbgSection(g, days) {
+    const title = t("smbg_title", { days: days });
+    if (!g.smbg.length) return section("smbg", title, h("p", { text: t("smbg_none") }));
+    const groups = MEAL_GROUPS.map((mg) => ({
+      label: t("meal_" + mg.key), target: mg.target, inTarget: mg.inTarget,
+      items: g.smbg.filter((r) => (mg.contexts ? mg.contexts.includes(r.meal_context) : !MEAL_GROUPS.some((o) => o.contexts && o.contexts.includes(r.meal_context)))),
+    }));
+    const end = new Date().toISOString();
+    const start = new Date(Date.now() - days * 86400000).toISOString();
+    const svg = C.smbg(groups, start, end, state.unit, {
+      title: title, desc: groups.map((gr) => `${gr.label}: ${gr.items.length}`).join(", "),
+      pointLabel: (r) => `${fmtTime(r.t)} ${r.censored || fmtGlucose(r.mgdl)} ${r.censored ? "" : unitLabel()}`,
+    });
+    const rows = groups.filter((gr) => gr.items.length).map((gr) => {
+      const vals = gr.items.filter((r) => r.mgdl !== null).map((r) => r.mgdl);
+      const mean = vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : null;
+      const inT = gr.items.filter((r) => gr.inTarget(r)).length;
+      return h("tr", {}, h("th", { scope: "row", text: gr.label }), h("td", { class: "num", text: String(gr.items.length) }),
+        h("td", { class: "num", text: `${fmtGlucose(mean)} ${unitLabel()}` }),
+        h("td", { class: "num", text: gr.target ? C.pct((100 * inT) / gr.items.length) : "—" }));
+    });
+    return section("smbg", title, h("div", { class: "chart-wrap" }, svg),
+      h("table", { class: "data", id: "smbg-table" },
+        h("thead", {}, h("tr", {}, ["smbg_group", "smbg_n", "smbg_mean", "smbg_in_target"].map((k) => h("th", { scope: "col", text: t(k) })))),
+        h("tbody", {}, rows)));
+  }
+
+  function stepsSection(detail, days) {
+    const title = t("steps_title", { days: days });
+    const series = detail.trends.steps;
+    if (!series.length) return section("steps", title, h("p", { text: t("steps_none") }));
+    const act = ((detail.score || {}).indicators || {}).activity || {};
+    const target = act.step_target || null;
+    const end = new Date().toISOString();
+    const start = new Date(Date.now() - (days - 1) * 86400000).toISOString();
+    const svg = C.steps(series, target, start, end, {
+      title: title, desc: t("steps_desc", { n: series.length }), dateFmt: fmtDate,
+      target: target ? t("steps_target", { n: target }) : "",
+    });
+    return section("steps", title, h("div", { class: "chart-wrap" }, svg));
+  }
+
+  async function patientView(memberId) {
+    show(memberId, h("p", { text: t("loading") }));
+    const id = encodeURIComponent(memberId);
+    const days = 30, bpDays = 90;
+    let detail, bp, glucose;
+    try {
+      [detail, bp, glucose] = await Promise.all([
+        api(`/clinic/patients/${id}?days=${days}`),
+        api(`/clinic/patients/${id}/bp?days=${bpDays}`),
+        api(`/clinic/patients/${id}/glucose?days=${days}`),
+      ]);
+    } catch (err) {
+      show(memberId, h("p", { class: "error", role: "alert", text: t("load_failed", { msg: err.message }) }),
+        h("p", {}, h("a", { href: "#/patients", text: t("back") })));
+      return;
+    }
+    const p = detail.patient;
+    const lights = Object.entries(bp.lights).map(([c, col]) => light(c, col));
+    const others = p.conditions.filter((c) => !(c in bp.lights)).map((c) => h("span", { class: "chip", text: t(c) }));
+    const header = h("div", { class: "patient-head" },
+      h("p", {}, h("a", { href: "#/patients", id: "back-link", text: "← " + t("back") })),
+      h("p", { class: "muted", text: `${p.member_id} · ${p.sex} · ${p.birth_date}` }),
+      h("div", { class: "lights", id: "patient-lights" }, lights, others));
+    const hasCgm = Boolean(glucose.agp || glucose.tir || glucose.agp_readings);
+    show(p.display_name || p.member_id, header,
+      alertsSection(detail.alerts), scoreSection(detail.score), bpSection(bp, bpDays),
+      hasCgm ? glucoseSection(glucose) : null, smbgSection(glucose, days), stepsSection(detail, days));
+  }
+
+  // ---- clinic overview -------------------------------------------------------------------
+
+  async function overviewView() {
+    show(t("ov_title"), h("p", { text: t("loading") }));
+    let body;
+    try {
+      body = await api("/clinic/overview");
+    } catch (err) {
+      show(t("ov_title"), h("p", { class: "error", role: "alert", text: t("load_failed", { msg: err.message }) }));
+      return;
+    }
+    const sections = Object.entries(body.control).filter(([cond]) => (body.managed[cond] || 0) > 0).map(([cond, series]) => {
+      const title = t("ov_control", { cond: t(cond) });
+      if (!series.length) return section("ov-" + cond, title, h("p", { text: t("ov_no_windows") }));
+      const svg = C.rate(series.map((w) => ({ rate: w.rate, label: fmtDay(w.window_end) })), { title: title, desc: t("ov_control_desc") });
+      const rows = series.map((w) => h("tr", {},
+        h("th", { scope: "row", text: `${fmtDay(w.window_start)}–${fmtDay(w.window_end)}` }),
+        h("td", { class: "num", text: String(w.managed) }), h("td", { class: "num", text: String(w.assessed) }),
+        h("td", { class: "num", text: String(w.controlled) }), h("td", { class: "num", text: w.rate === null ? "—" : C.pct(w.rate) })));
+      return section("ov-" + cond, title, h("p", { class: "muted", text: t("ov_control_desc") }), h("div", { class: "chart-wrap" }, svg),
+        h("table", { class: "data" },
+          h("thead", {}, h("tr", {}, ["ov_window", "ov_managed", "ov_assessed", "ov_controlled", "ov_rate"].map((k) => h("th", { scope: "col", text: t(k) })))),
+          h("tbody", {}, rows)));
+    });
+    const follow = body.follow_up.map((f) => h("tr", {},
+      h("th", { scope: "row" }, h("a", { href: "#/patient/" + encodeURIComponent(f.member_id), text: f.display_name || f.member_id })),
+      h("td", {}, f.reasons.map((r) => h("span", { class: "chip reason-" + r, text: t("r_" + r) }))),
+      h("td", { text: f.last_data_at ? fmtTime(f.last_data_at) : t("never") })));
+    const followTitle = t("ov_follow", { n: body.follow_up_total });
+    show(t("ov_title"), ...sections, section("follow-up", followTitle, follow.length
+      ? h("table", { class: "data", id: "follow-table" },
+        h("thead", {}, h("tr", {}, ["col_patient", "ov_reasons", "col_last"].map((k) => h("th", { scope: "col", text: t(k) })))),
+        h("tbody", {}, follow))
+      : h("p", { text: t("ov_none") })));
+  }
+
+  Object.assign(window.WR.pages, { patient: patientView, overview: overviewView });
+})();
