@@ -129,6 +129,14 @@ class Settings(BaseSettings):
             and self.secret_key.get_secret_value() in _PLACEHOLDER_SECRETS
         ):
             raise ValueError("WELLRATE_SECRET_KEY must be set to a real secret in production")
+        token = self.api_metrics_token
+        if self.environment == "production" and token is not None:
+            value = token.get_secret_value()
+            if value.lower() in _PLACEHOLDER_SECRETS or len(value) < 16:
+                raise ValueError(
+                    "WELLRATE_API_METRICS_TOKEN must be a real secret (>= 16 characters)"
+                    " in production, or unset (loopback-only /metrics)"
+                )
         return self
 
 
