@@ -34,7 +34,11 @@ from tests.api.test_dashboard import FULL_CGM, _cgm_days, add_members
 webdriver = pytest.importorskip(
     "selenium.webdriver", reason="selenium is not installed (dev extra)"
 )
-from selenium.common.exceptions import TimeoutException  # noqa: E402
+from selenium.common.exceptions import (  # noqa: E402
+    NoSuchElementException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
@@ -211,6 +215,13 @@ def _wait(driver: Any, css: str) -> Any:
         pytest.fail(f"{css!r} did not appear; browser log: {logs}")
 
 
+def _until(driver: Any, check: Any) -> None:
+    """Wait for ``check(driver)``; elements replaced by a re-render are simply retried."""
+    WebDriverWait(
+        driver, WAIT_S, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+    ).until(check)
+
+
 def _sign_in(driver: Any, base: str, name: str, password: str) -> None:
     driver.get(base + "/dashboard/")
     _wait(driver, "#signin-form")
@@ -271,7 +282,7 @@ def test_dashboard_in_headless_chromium(
     # Only clinic principals may use the dashboard.
     _sign_in(d, live_url, "ins-web", "pw-insurer")
     err = _wait(d, "#signin-error")
-    WebDriverWait(d, WAIT_S).until(lambda _: err.text != "")
+    _until(d, lambda _: err.text != "")
     assert err.text == "只有诊所账号可以使用本看板。"
     assert _a11y(d) == []
 
@@ -289,14 +300,10 @@ def test_dashboard_in_headless_chromium(
 
     # Next page, then back: the server pages the list.
     d.find_element(By.ID, "next-page").click()
-    WebDriverWait(d, WAIT_S).until(
-        lambda _: d.find_element(By.ID, "page-info").text.startswith("第 2 / 2 页")
-    )
+    _until(d, lambda _: d.find_element(By.ID, "page-info").text.startswith("第 2 / 2 页"))
     assert len(d.find_elements(By.CSS_SELECTOR, "#patients tbody tr")) == 12
     d.back()
-    WebDriverWait(d, WAIT_S).until(
-        lambda _: d.find_element(By.ID, "page-info").text.startswith("第 1 / 2 页")
-    )
+    _until(d, lambda _: d.find_element(By.ID, "page-info").text.startswith("第 1 / 2 页"))
     _wait(d, "#patients tbody tr[data-member='m1']")
 
     # Keyboard only: Tab to the first patient link and open it with Enter.
@@ -309,7 +316,7 @@ def test_dashboard_in_headless_chromium(
         pytest.fail("Tab never reached a patient link")
     assert d.switch_to.active_element.text == "Patient m1"
     d.switch_to.active_element.send_keys(Keys.ENTER)
-    WebDriverWait(d, WAIT_S).until(lambda _: d.current_url.endswith("#/patient/m1"))
+    _until(d, lambda _: d.current_url.endswith("#/patient/m1"))
 
     agp = _wait(d, "svg.agp-chart")
     bp = d.find_element(By.CSS_SELECTOR, "svg.bp-chart")
@@ -350,7 +357,7 @@ def test_dashboard_in_headless_chromium(
     # Acknowledge the open alert from the page.
     ack = d.find_element(By.CSS_SELECTOR, "button.ack")
     ack.send_keys(Keys.ENTER)
-    WebDriverWait(d, WAIT_S).until(lambda _: ack.text == "已确认")
+    _until(d, lambda _: ack.text == "已确认")
     row = conn.execute(
         "SELECT acknowledged_by FROM alerts WHERE alert_id = %s", (world.alerts["m1"],)
     ).fetchone()
@@ -358,14 +365,10 @@ def test_dashboard_in_headless_chromium(
 
     # mg/dL, then English.
     Select(d.find_element(By.ID, "unit-select")).select_by_value("mgdl")
-    WebDriverWait(d, WAIT_S).until(
-        lambda _: "108 mg/dL" in d.find_element(By.ID, "smbg-table").text
-    )
+    _until(d, lambda _: "108 mg/dL" in d.find_element(By.ID, "smbg-table").text)
     _wait(d, "svg.agp-chart")
     d.find_element(By.ID, "lang-toggle").click()
-    WebDriverWait(d, WAIT_S).until(
-        lambda _: d.execute_script("return document.documentElement.lang") == "en"
-    )
+    _until(d, lambda _: d.execute_script("return document.documentElement.lang") == "en")
     label = _wait(d, "svg.tir-chart text.tir-label[data-band='in_range']")
     assert label.text == "In range 62%"
     _shot(d, "03-patient-en-mgdl")
