@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("device_sim.cli:main", "simulate wearables: backfill, real-time, load"),
     "demo": ("core.demo:main", "the whole pipeline on embedded defaults"),
     "pricing": ("api.pricing.cli:main", "rulebooks, batch quotes and portfolio reports"),
+    "model": ("scoring.models.cli:main", "risk model: `wellrate model train|report`"),
     "provision-device": ("api.devices.cli:main", "register a device, create its broker login"),
 }
 

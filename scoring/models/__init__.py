@@ -1,0 +1,1 @@
+"""Risk model: next-year hospitalisation probability and expected claim cost (issue #7)."""
