@@ -94,6 +94,13 @@ class Settings(BaseSettings):
     api_pool_check_after_s: float = Field(
         default=2.0, ge=0, description="Pooled connections idle longer are checked on checkout."
     )
+    pricing_budget_margin_pct: float = Field(
+        default=10.0,
+        ge=0,
+        le=100,
+        description="Discount-budget check: a cohort passes when expected claim savings cover"
+        " its data-dependent discounts within this margin (docs/pricing.md).",
+    )
     api_default_product: str = "demo-city"
     api_default_plan_year: int = 2027
     # --- api: /metrics (helper "hardening", api/metrics.py) ---------------------------

@@ -174,6 +174,19 @@ async def upload_claims(request: Request, tx: TxDep, who: Insurer) -> UploadOut:
     return UploadOut(rows=n)
 
 
+@router.get("/budget-check")
+def budget_check(
+    tx: TxDep,
+    who: Insurer,
+    settings: SettingsDep,
+    product_id: Annotated[str | None, Query(max_length=64)] = None,
+    plan_year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+) -> dict[str, Any]:
+    """By cohort: do the risk model's expected claim savings cover the discounts granted?"""
+    product, year = _product(settings, product_id, plan_year)
+    return service.budget_check(tx, who, product, year, settings.pricing_budget_margin_pct)
+
+
 @router.get("/portfolio")
 def portfolio(
     tx: TxDep,

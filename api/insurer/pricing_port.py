@@ -69,6 +69,12 @@ def iter_batch_results(conn: Any, job_id: str, fmt: str) -> Iterator[str]:
     return service.iter_batch_results(conn, job_id, fmt)
 
 
+def budget_check(
+    conn: Any, product_id: str, plan_year: int, *, margin_pct: float
+) -> dict[str, Any]:
+    return service.budget_check(conn, product_id, plan_year, margin_pct=margin_pct)
+
+
 def portfolio_report(conn: Any, product_id: str, plan_year: int) -> dict[str, Any]:
     return service.portfolio_report(conn, product_id, plan_year)
 

@@ -137,6 +137,20 @@ def upload_claims(tx: Tx, who: Principal, rows: list[Any]) -> int:
     return n
 
 
+def budget_check(
+    tx: Tx, who: Principal, product_id: str, plan_year: int, margin_pct: float
+) -> dict[str, Any]:
+    report = pricing.budget_check(tx.conn, product_id, plan_year, margin_pct=margin_pct)
+    audit.record(
+        tx.conn,
+        who,
+        "insurer.budget_check.read",
+        None,
+        detail={"product_id": product_id, "plan_year": plan_year},
+    )
+    return report
+
+
 def portfolio(tx: Tx, who: Principal, product_id: str, plan_year: int) -> dict[str, Any]:
     report = pricing.portfolio_report(tx.conn, product_id, plan_year)
     audit.record(

@@ -23,6 +23,7 @@ from api.pricing.exceptions import ApiError, BatchNotFound
 from api.pricing.quoting import gather_inputs, get_rulebook, new_quote_id, quote_row
 from core import db
 from core.settings import Settings
+from scoring.models.repository import current_version as current_model_version
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ def quote_chunk(
     """Quote and store these members (caller's transaction); returns (done, failures)."""
     rb = get_rulebook(conn, product_id, plan_year)
     inputs = gather_inputs(conn, ids, product_id, plan_year)
+    model_version = current_model_version(conn)
     rows, ledger, failures = [], [], []
     for m in ids:
         inp = inputs.get(m)
@@ -89,7 +91,7 @@ def quote_chunk(
             failures.append((m, exc.detail))
             continue
         qid = new_quote_id()
-        rows.append(quote_row(rb, inp, p, qid, job_id))
+        rows.append(quote_row(rb, inp, p, qid, job_id, model_version))
         ledger.append((product_id, plan_year, m, qid, p.ledger_fen))
     if rows:
         repo.lock_rulebook(conn, product_id, plan_year)

@@ -65,3 +65,10 @@ __all__ = [
     "RulebookNotFound",
     "UnknownMembers",
 ]
+
+
+class NoRiskModel(Conflict):
+    """The discount-budget check needs a registered risk model and there is none yet."""
+
+    code = "no-risk-model"
+    title = "No risk model"

@@ -50,6 +50,9 @@ class Quote:
     smoothing: dict[str, Any]
     created_at: datetime | None
     inputs: QuoteInputs | None = field(default=None, repr=False)
+    # The risk model in force when the quote was made (issue #7): it does not change the
+    # premium, it is what the discount-budget check of this quote's cohort used.
+    model_version: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +73,7 @@ class Quote:
             "smoothing": self.smoothing,
             "created_at": self.created_at,
             "stored": self.quote_id is not None,
+            "model_version": self.model_version,
         }
 
 
@@ -113,6 +117,7 @@ def quote_from_row(row: dict[str, Any]) -> Quote:
         smoothing=row["smoothing"],
         created_at=row["created_at"],
         inputs=QuoteInputs.from_json(row["inputs"]),
+        model_version=row.get("model_version"),
     )
 
 
@@ -199,7 +204,12 @@ def new_quote_id() -> str:
 
 
 def quote_row(
-    rb: Rulebook, inp: QuoteInputs, p: engine.Priced, quote_id: str, job_id: str | None
+    rb: Rulebook,
+    inp: QuoteInputs,
+    p: engine.Priced,
+    quote_id: str,
+    job_id: str | None,
+    model_version: str | None = None,
 ) -> tuple[Any, ...]:
     return (
         quote_id,
@@ -218,4 +228,5 @@ def quote_row(
         json.dumps(components_json(rb, p), ensure_ascii=False),
         json.dumps(p.smoothing, ensure_ascii=False),
         json.dumps(inp.to_json(), ensure_ascii=False),
+        model_version,
     )

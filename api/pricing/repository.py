@@ -171,6 +171,7 @@ QUOTE_COLUMNS = (
     "components",
     "smoothing",
     "inputs",
+    "model_version",
 )
 
 
@@ -431,3 +432,36 @@ def job_failures(conn: Conn, job_id: str) -> list[tuple[str, str]]:
 
 def jsonb(value: Any) -> Jsonb:
     return Jsonb(value)
+
+
+def budget_rows(conn: Conn, product_id: str, plan_year: int) -> list[dict[str, Any]]:
+    """Each member's newest stored quote for the plan year, with baseline and current scores.
+
+    Baseline: the member's first scored window (any version); current: the newest score
+    row among the quote's own stored inputs (what the quote was computed from).
+    """
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            """
+            WITH q AS (
+                SELECT DISTINCT ON (member_id) member_id, age, conditions, components, inputs
+                  FROM quotes WHERE product_id = %s AND plan_year = %s
+                 ORDER BY member_id, created_at DESC
+            ), b AS (
+                SELECT DISTINCT ON (s.member_id) s.member_id, s.indicators
+                  FROM scores s JOIN q USING (member_id)
+                 ORDER BY s.member_id, s.window_start, s.window_end
+            )
+            SELECT q.member_id, q.age, q.conditions, q.components, q.inputs, m.sex,
+                   b.indicators AS baseline
+              FROM q JOIN members m USING (member_id) LEFT JOIN b USING (member_id)
+             ORDER BY q.member_id
+            """,
+            (product_id, plan_year),
+        ).fetchall()
+    for r in rows:
+        scores = sorted(
+            r.pop("inputs").get("scores", []), key=lambda s: (s["window_end"], s["window_start"])
+        )
+        r["current"] = scores[-1]["indicators"] if scores else None
+    return rows

@@ -23,6 +23,7 @@ from api.pricing.batch import (
     quote_book,
     run_batch_job,
 )
+from api.pricing.budget import budget_check
 from api.pricing.exceptions import (
     InvalidWhatIf,
     MemberNotFound,
@@ -48,12 +49,14 @@ from api.pricing.rulebook import parse
 from core.settings import get_settings
 from scoring.composite import composite_score
 from scoring.config import load_config
+from scoring.models.repository import current_version as current_model_version
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "Quote",
     "batch_job_status",
+    "budget_check",
     "create_batch_job",
     "get_quote",
     "iter_batch_results",
@@ -171,10 +174,11 @@ def quote_member(
         inp, store = apply_what_if(inp, what_if), False
     p = engine.price(rb, inp)
     qid, created = None, None
+    model_version = current_model_version(conn)
     if store:
         qid = new_quote_id()
         repo.lock_rulebook(conn, product_id, plan_year)
-        repo.copy_quotes(conn, [quote_row(rb, inp, p, qid, None)])
+        repo.copy_quotes(conn, [quote_row(rb, inp, p, qid, None, model_version)])
         repo.upsert_ledger(conn, [(product_id, plan_year, member_id, qid, p.ledger_fen)])
         created = datetime.now(UTC)
     comps = components_json(rb, p)
@@ -203,6 +207,7 @@ def quote_member(
         smoothing=p.smoothing,
         created_at=created,
         inputs=inp,
+        model_version=model_version,
     )
 
 

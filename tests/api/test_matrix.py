@@ -60,6 +60,7 @@ ENDPOINTS: list[tuple[str, str, str, Any, set[str]]] = [
         {"insurer"},
     ),
     ("GET", "/insurer/portfolio", "/insurer/portfolio", None, {"insurer"}),
+    ("GET", "/insurer/budget-check", "/insurer/budget-check", None, {"insurer"}),
     ("GET", "/clinic/patients", "/clinic/patients", None, {"clinic"}),
     ("GET", "/clinic/patients/{member_id}", "/clinic/patients/m1", None, {"clinic"}),
     (
