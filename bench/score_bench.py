@@ -1,0 +1,294 @@
+"""Scoring benchmark (issue #3): score a whole book, against a plain-Python loop baseline.
+
+    python -m bench.score_bench                      # 100,000 members, 90 days, 2,000 CGMs
+    python -m bench.score_bench --members 5000 --cgm-members 100   # a quick run
+
+Loads a synthetic book server-side (INSERT ... SELECT generate_series; deterministic values
+from hashes), reports the LOAD time separately, then scores the 90-day window with the real
+service (``scoring.service.score_window``) in a child process and reports its wall time,
+throughput and peak RSS; scores a quarter of the book the same way to show memory does not
+grow with the number of members (members are streamed in chunks). The baseline computes the
+same core metrics member by member in plain Python (one query per member and kind, Python
+loops, no numpy) on a random sample, scaled to the book. Targets: whole book < 10 min,
+>= 20x the loop baseline, memory independent of the number of members.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import multiprocessing as mp
+import os
+import random
+import resource
+import statistics
+import time
+from datetime import date, timedelta
+from typing import Any
+
+import psycopg
+
+from core import db
+from core.settings import Settings
+
+WINDOW_END = date(2026, 11, 1)
+
+
+def _url(admin: str, name: str) -> str:
+    base, _, _ = admin.rpartition("/")
+    return f"{base}/{name}"
+
+
+def _load(url: str, members: int, cgm: int, days: int) -> dict[str, Any]:
+    start = WINDOW_END - timedelta(days=days)
+    t0 = time.perf_counter()
+    counts: dict[str, int] = {}
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute(
+            "INSERT INTO members (member_id, birth_date, sex, conditions)"
+            " SELECT 'b' || lpad(i::text, 7, '0'), date '1945-01-01' + (abs(hashint4(i)) %% 18000),"
+            "  CASE WHEN i %% 2 = 0 THEN 'F' ELSE 'M' END,"
+            "  CASE WHEN i <= %(cgm)s THEN ARRAY['diabetes', 'hypertension']"
+            "       WHEN i %% 3 = 0 THEN ARRAY['hypertension']"
+            "       WHEN i %% 7 = 0 THEN ARRAY['diabetes']"
+            "       ELSE '{}'::text[] END"
+            " FROM generate_series(1, %(n)s::int) i",
+            {"n": members, "cgm": cgm},
+        )
+        c.execute(
+            "INSERT INTO devices (device_id, device_type, validated)"
+            " SELECT 'cuff-' || i, 'bp_cuff', true FROM generate_series(1, %(n)s::int) i"
+            " UNION ALL SELECT 'band-' || i, 'activity_tracker', true"
+            "  FROM generate_series(1, %(n)s::int) i"
+            " UNION ALL SELECT 'cgm-' || i, 'cgm', true FROM generate_series(1, %(cgm)s::int) i",
+            {"n": members, "cgm": cgm},
+        )
+        step = 10_000
+        for lo in range(1, members + 1, step):
+            hi = min(members, lo + step - 1)
+            p = {"lo": lo, "hi": hi, "start": start, "days": days}
+            # BP twice a day, 07:xx and 19:xx member-local (UTC+08:00), per-member level.
+            c.execute(
+                "INSERT INTO bp_readings (device_id, measured_at, member_id, utc_offset_min,"
+                " systolic, diastolic, pulse, validated)"
+                " SELECT 'cuff-' || i, %(start)s::timestamptz + d * interval '1 day'"
+                "   + (h - 8) * interval '1 hour'"
+                "   + (abs(hashint4(i * 7 + d)) %% 50) * interval '1 minute',"
+                "  'b' || lpad(i::text, 7, '0'), 480,"
+                "  115 + abs(hashint4(i)) %% 40 + abs(hashint4(i * 31 + d * 2 + h)) %% 15,"
+                "  70 + abs(hashint4(i)) %% 20 + abs(hashint4(i * 17 + d + h)) %% 8,"
+                "  60 + abs(hashint4(i + d)) %% 30, true"
+                " FROM generate_series(%(lo)s::int, %(hi)s::int) i,"
+                "  generate_series(0, %(days)s::int - 1) d,"
+                "  (VALUES (7), (19)) AS hh(h)",
+                p,
+            )
+            # One daily activity summary per member and day.
+            c.execute(
+                "INSERT INTO activity_readings (device_id, start_at, duration_s, member_id,"
+                " utc_offset_min, steps, active_minutes, vigorous_minutes)"
+                " SELECT 'band-' || i, %(start)s::timestamptz + d * interval '1 day'"
+                "   - interval '8 hours', 86400, 'b' || lpad(i::text, 7, '0'), 480,"
+                "  2000 + abs(hashint4(i * 13 + d)) %% 9000, abs(hashint4(i + d * 3)) %% 60,"
+                "  abs(hashint4(i * 5 + d)) %% 10"
+                " FROM generate_series(%(lo)s::int, %(hi)s::int) i,"
+                "  generate_series(0, %(days)s::int - 1) d",
+                p,
+            )
+        # CGM every 5 minutes, mmol/L for most, mg/dL for every 7th device.
+        for lo in range(1, cgm + 1, 100):
+            hi = min(cgm, lo + 99)
+            c.execute(
+                "INSERT INTO glucose_readings (device_id, measured_at, member_id, utc_offset_min,"
+                " value, unit, method)"
+                " SELECT 'cgm-' || i, %(start)s::timestamptz + k * interval '5 minutes',"
+                "  'b' || lpad(i::text, 7, '0'), 480,"
+                "  CASE WHEN i %% 7 = 0 THEN round(g::numeric)::float8"
+                "       ELSE round((g / 18.01559)::numeric, 1)::float8 END,"
+                "  CASE WHEN i %% 7 = 0 THEN 'mg/dL' ELSE 'mmol/L' END, 'cgm'"
+                " FROM generate_series(%(lo)s::int, %(hi)s::int) i,"
+                "  generate_series(0, %(days)s::int * 288 - 1) k,"
+                "  LATERAL (SELECT 90 + abs(hashint4(i)) %% 60"
+                "    + 50 * sin(k * 2 * pi() / 288 + i) + abs(hashint4(i * 101 + k)) %% 25 AS g) v",
+                {"lo": lo, "hi": hi, "start": start, "days": days},
+            )
+        for t in ("bp_readings", "activity_readings", "glucose_readings"):
+            row = c.execute(f"SELECT count(*) FROM {t}").fetchone()
+            counts[t] = int(row[0]) if row else 0
+        c.execute("ANALYZE")
+        size = c.execute("SELECT pg_size_pretty(pg_database_size(current_database()))").fetchone()
+    secs = time.perf_counter() - t0
+    total = sum(counts.values())
+    return {"rows": counts, "total": total, "seconds": secs, "db_size": size[0] if size else "?"}
+
+
+def _score_child(url: str, start: date, end: date, ids: list[str] | None, q: Any) -> None:
+    from scoring.service import score_window
+
+    settings = Settings(database_url=url)
+    t0 = time.perf_counter()
+    out = score_window(url, settings, start, end, member_ids=ids)
+    out["wall"] = time.perf_counter() - t0
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    q.put(out)
+
+
+def _score(url: str, start: date, end: date, ids: list[str] | None) -> dict[str, Any]:
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=_score_child, args=(url, start, end, ids, q))
+    p.start()
+    out: dict[str, Any] = q.get()
+    p.join()
+    return out
+
+
+# --- the plain-Python baseline: one query per member and kind, loops, no numpy -------------
+
+
+def _mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs)
+
+
+def _loop_member(c: psycopg.Connection[Any], mid: str, t0: Any, t1: Any) -> int:
+    bp = c.execute(
+        "SELECT measured_at, utc_offset_min, systolic, diastolic FROM bp_readings"
+        " WHERE member_id = %s AND measured_at >= %s AND measured_at < %s AND validated"
+        " ORDER BY measured_at",
+        (mid, t0, t1),
+    ).fetchall()
+    n = len(bp)
+    if n > 1:
+        s = [float(r[2]) for r in bp]
+        m = _mean(s)
+        sd = math.sqrt(sum((x - m) ** 2 for x in s) / (n - 1))
+        _ = (sd, 100 * sd / m, sum(abs(s[k + 1] - s[k]) for k in range(n - 1)) / (n - 1))
+        days: dict[Any, set[str]] = {}
+        for r in bp:
+            local = r[0] + timedelta(minutes=r[1])
+            slot = "m" if 4 <= local.hour < 12 else "e" if local.hour >= 16 else "x"
+            days.setdefault(local.date(), set()).add(slot)
+        proto = sorted(d for d, v in days.items() if {"m", "e"} <= v)
+        kept = [float(r[2]) for r in bp if (r[0] + timedelta(minutes=r[1])).date() in proto[1:]]
+        _ = _mean(kept) if kept else None
+        _ = sum(1 for r in bp if r[2] < 135 and r[3] < 85) / n
+    act = c.execute(
+        "SELECT start_at, utc_offset_min, steps, active_minutes, vigorous_minutes"
+        " FROM activity_readings WHERE member_id = %s AND start_at >= %s AND start_at < %s",
+        (mid, t0, t1),
+    ).fetchall()
+    if act:
+        _ = statistics.median([r[2] for r in act])
+        _ = sum(r[3] + r[4] for r in act) / len(act) * 7
+    g = c.execute(
+        "SELECT value, unit FROM glucose_readings WHERE member_id = %s AND measured_at >= %s"
+        " AND measured_at < %s AND method = 'cgm' ORDER BY measured_at",
+        (mid, t0, t1),
+    ).fetchall()
+    if g:
+        tir = tbr = tar = 0
+        mg = []
+        for v, unit in g:
+            lo, hi = (3.9, 10.0) if unit == "mmol/L" else (70.0, 180.0)
+            tir += lo <= v <= hi
+            tbr += v < lo
+            tar += v > hi
+            mg.append(v * 18.01559 if unit == "mmol/L" else v)
+        m = _mean(mg)
+        sd = math.sqrt(sum((x - m) ** 2 for x in mg) / (len(mg) - 1))
+        f = [1.509 * (math.log(x) ** 1.084 - 5.381) for x in mg]
+        _ = (tir, tbr, tar, sd / m, sum(10 * x * x for x in f if x < 0) / len(f))
+    return n + len(act) + len(g)
+
+
+def _baseline(url: str, sample: list[str], start: date, end: date) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    rows = 0
+    lo = start - timedelta(days=1)
+    hi = end + timedelta(days=1)
+    with psycopg.connect(url) as c:
+        for mid in sample:
+            rows += _loop_member(c, mid, lo, hi)
+    return {"members": len(sample), "seconds": time.perf_counter() - t0, "rows": rows}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--members", type=int, default=100_000)
+    ap.add_argument("--cgm-members", type=int, default=2_000)
+    ap.add_argument("--days", type=int, default=90)
+    ap.add_argument("--sample", type=int, default=1_000, help="baseline sample (members)")
+    ap.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    ap.add_argument("--db", default="wellrate_bench_score")
+    ap.add_argument("--reuse", action="store_true", help="keep an already loaded database")
+    ap.add_argument("--keep", action="store_true", help="do not drop the database at the end")
+    a = ap.parse_args()
+    url = _url(a.admin_url, a.db)
+    start, end = WINDOW_END - timedelta(days=a.days), WINDOW_END
+    with psycopg.connect(a.admin_url, autocommit=True) as c:
+        exists = c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (a.db,)).fetchone()
+        if exists and not a.reuse:
+            c.execute(f'DROP DATABASE "{a.db}"')
+            exists = None
+        if not exists:
+            c.execute(f'CREATE DATABASE "{a.db}"')
+    try:
+        if not exists:
+            db.upgrade(url, Settings(database_url=url))
+            ld = _load(url, a.members, a.cgm_members, a.days)
+            print(
+                f"load: {ld['total']:,} readings {ld['rows']} in {ld['seconds']:.1f} s"
+                f" ({ld['total'] / ld['seconds']:,.0f} rows/s), database {ld['db_size']}"
+            )
+        with psycopg.connect(url) as c:
+            ids = [r[0] for r in c.execute("SELECT member_id FROM members ORDER BY member_id")]
+            cgm_ids = [r[0] for r in c.execute("SELECT DISTINCT member_id FROM glucose_readings")]
+        n, n_cgm = len(ids), len(cgm_ids)
+        full = _score(url, start, end, None)
+        print(
+            f"score, whole book: {full['members']:,} members, {full['readings']:,} readings in"
+            f" {full['wall']:.1f} s ({full['members'] / full['wall']:,.0f} members/s,"
+            f" {full['readings'] / full['wall']:,.0f} readings/s),"
+            f" peak RSS {full['peak_rss_mb']:.0f} MB"
+        )
+        quarter_ids = ids[: max(1, n // 4)]
+        quarter = _score(url, start, end, quarter_ids)
+        print(
+            f"score, quarter book: {quarter['members']:,} members in {quarter['wall']:.1f} s,"
+            f" peak RSS {quarter['peak_rss_mb']:.0f} MB (memory vs members:"
+            f" x{full['peak_rss_mb'] / quarter['peak_rss_mb']:.2f} for x{n / len(quarter_ids):.1f})"
+        )
+        rng = random.Random(1)
+        share = n_cgm / n
+        k_cgm = max(1, round(a.sample * share)) if n_cgm else 0
+        plain = [m for m in ids if m not in set(cgm_ids)]
+        s_cgm = rng.sample(cgm_ids, min(k_cgm, n_cgm))
+        s_plain = rng.sample(plain, min(a.sample - len(s_cgm), len(plain)))
+        b_cgm = _baseline(url, s_cgm, start, end) if s_cgm else {"seconds": 0.0, "members": 0}
+        b_plain = _baseline(url, s_plain, start, end)
+        per_cgm = b_cgm["seconds"] / max(1, b_cgm["members"])
+        per_plain = b_plain["seconds"] / max(1, b_plain["members"])
+        est = per_cgm * n_cgm + per_plain * (n - n_cgm)
+        print(
+            f"baseline (plain Python loops, one query per member and kind): sample"
+            f" {b_plain['members']:,} + {b_cgm['members']:,} CGM members in"
+            f" {b_plain['seconds'] + b_cgm['seconds']:.1f} s ->"
+            f" {per_plain * 1e3:.1f} ms/member, {per_cgm * 1e3:.0f} ms/CGM member;"
+            f" scaled to the book: {est:.0f} s"
+        )
+        speedup = est / full["wall"]
+        print(
+            f"summary: whole book {full['wall']:.0f} s (target < 600 s: "
+            f"{'met' if full['wall'] < 600 else 'NOT met'}); speed-up vs loops x{speedup:.1f}"
+            f" (target >= 20: {'met' if speedup >= 20 else 'NOT met'}); peak RSS"
+            f" {full['peak_rss_mb']:.0f} MB whole vs {quarter['peak_rss_mb']:.0f} MB quarter"
+            f" (cpu count {os.cpu_count()})"
+        )
+    finally:
+        if not a.keep:
+            with psycopg.connect(a.admin_url, autocommit=True) as c:
+                c.execute(f'DROP DATABASE IF EXISTS "{a.db}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
