@@ -1,10 +1,10 @@
 """All of scoring's SQL: bulk loads of readings for a chunk of members, score and alert writes.
 
-Why binary COPY into numpy: scoring a city book reads tens of millions of readings, and
-building a Python tuple per row would cost more than the scoring itself. Every column is
-fixed-width and non-NULL (censored glucose becomes +-infinity, a missing meal context 0),
-so each row of PostgreSQL's binary COPY format has the same size and the whole stream is
-read with one ``np.frombuffer`` over a structured big-endian dtype.
+Why columns as bytea into numpy: scoring a city book reads tens of millions of readings,
+and building a Python object per row would cost more than the scoring itself. Every column
+is fixed-width and non-NULL (censored glucose becomes +-infinity, a missing meal context 0),
+so the server packs each column into one big-endian bytea and the client views it with
+``np.frombuffer`` (see ``_column_arrays``).
 
 The caller owns the transaction (STYLE.md); nothing here commits.
 """
@@ -25,7 +25,6 @@ from core.payload_format import MEAL_CONTEXTS
 
 Conn = psycopg.Connection[Any]
 
-_HEADER = 19  # PGCOPY signature (11) + flags (4) + header extension length (4)
 _PG = {"i2": (">i2", 2), "i4": (">i4", 4), "i8": (">i8", 8), "f8": (">f8", 8), "b": ("?", 1)}
 
 
@@ -124,48 +123,76 @@ def finish_run_if_done(conn: Conn, run_id: str) -> None:
     )
 
 
-def _copy_array(
+_SEND = {"i2": "int2send", "i4": "int4send", "i8": "int8send", "f8": "float8send", "b": "boolsend"}
+
+
+def _column_arrays(
     conn: Conn, select: str, params: Mapping[str, Any], cols: Sequence[tuple[str, str]]
 ) -> npt.NDArray[Any]:
-    """Run ``COPY (select) TO STDOUT (FORMAT BINARY)`` and view it as a structured array."""
-    fields: list[tuple[str, str]] = [("_n", ">i2")]
-    for name, kind in cols:
-        typ, size = _PG[kind]
-        fields += [(f"_l_{name}", ">i4"), (name, typ)]
-        del size
-    dtype = np.dtype(fields)
-    buf = bytearray()
-    with conn.cursor() as cur, cur.copy(f"COPY ({select}) TO STDOUT (FORMAT BINARY)", params) as cp:
-        for chunk in cp:
-            buf += chunk
-    body = memoryview(buf)[_HEADER : len(buf) - 2]  # minus the trailer (int16 -1)
-    if len(body) % dtype.itemsize:
-        raise RuntimeError("binary COPY rows are not fixed-width; a column was NULL")
-    return np.frombuffer(body, dtype=dtype)
+    """Run ``select`` and return its rows as a structured array, one bytea per column.
+
+    Why not one Python object per row (or per COPY row: psycopg reads COPY data a row at a
+    time): the server packs each column into one big-endian bytea (``string_agg`` of
+    ``<type>send``), the client views it with ``np.frombuffer``; millions of readings cost
+    a few large values on the wire instead of millions of small reads.
+    """
+    names = [f"c{i}" for i in range(len(cols))]
+    aggs = ", ".join(
+        f"string_agg({_SEND[kind]}({n}), ''::bytea)"
+        for n, (_, kind) in zip(names, cols, strict=True)
+    )
+    sql = f"SELECT count(*), {aggs} FROM ({select}) AS q({', '.join(names)})"  # noqa: S608
+    row = conn.execute(sql, params, binary=True).fetchone()
+    assert row is not None
+    n = int(row[0])
+    out = np.empty(
+        n, dtype=[(name, np.dtype(_PG[kind][0]).newbyteorder("=")) for name, kind in cols]
+    )
+    for (name, kind), data in zip(cols, row[1:], strict=True):
+        if n:
+            out[name] = np.frombuffer(data, dtype=_PG[kind][0])
+    fields = out.dtype.names or ()
+    if n > 1 and "idx" in fields and "t" in fields:
+        # An aggregate over an ordered subquery keeps its order in practice; check, not trust.
+        i, t = out["idx"], out["t"]
+        if not bool(np.all((i[1:] > i[:-1]) | ((i[1:] == i[:-1]) & (t[1:] >= t[:-1])))):
+            out = out[np.lexsort((t, i))]
+    return out
 
 
 _MEMBERS_JOIN = """
-    FROM unnest(%(ids)s::text[]) WITH ORDINALITY AS u(member_id, idx)
+    FROM unnest(%(ids)b::text[]) WITH ORDINALITY AS u(member_id, idx)
     JOIN members m ON m.member_id = u.member_id
     JOIN {table} r ON r.member_id = u.member_id
      AND r.{ts} >= %(t0)s AND r.{ts} < %(t1)s
-   WHERE m.consent_withdrawn_at IS NULL OR r.{ts} < m.consent_withdrawn_at
+   WHERE (m.consent_withdrawn_at IS NULL OR r.{ts} < m.consent_withdrawn_at)
+     -- the member-local calendar day of the reading (its own UTC offset) is in the window
+     AND floor((extract(epoch FROM r.{ts}) + r.utc_offset_min * 60) / 86400)
+         BETWEEN %(d0)s AND %(d1)s - 1
    ORDER BY u.idx, r.{ts}
 """
 
 
-def load_bp(conn: Conn, ids: Sequence[str], t0: datetime, t1: datetime) -> npt.NDArray[Any]:
-    """BP readings of ``ids`` in [t0, t1), before any consent withdrawal; ``idx`` is 1-based."""
+def load_bp(
+    conn: Conn, ids: Sequence[str], t0: datetime, t1: datetime, d0: int, d1: int
+) -> npt.NDArray[Any]:
+    """BP readings of ``ids`` on member-local days [d0, d1) (days since 1970-01-01), before
+    any consent withdrawal; [t0, t1) is the UTC range that contains them (index range).
+    ``idx`` is the member's 0-based position in ``ids``."""
     sel = (
         "SELECT (u.idx - 1)::int4, floor(extract(epoch FROM r.measured_at))::int8,"  # noqa: S608
         " r.utc_offset_min, r.systolic, r.diastolic, r.validated"
         + _MEMBERS_JOIN.format(table="bp_readings", ts="measured_at")
     )
     cols = [("idx", "i4"), ("t", "i8"), ("off", "i2"), ("sys", "i2"), ("dia", "i2"), ("ok", "b")]
-    return _copy_array(conn, sel, {"ids": list(ids), "t0": t0, "t1": t1}, cols)
+    return _column_arrays(
+        conn, sel, {"ids": list(ids), "t0": t0, "t1": t1, "d0": d0, "d1": d1}, cols
+    )
 
 
-def load_glucose(conn: Conn, ids: Sequence[str], t0: datetime, t1: datetime) -> npt.NDArray[Any]:
+def load_glucose(
+    conn: Conn, ids: Sequence[str], t0: datetime, t1: datetime, d0: int, d1: int
+) -> npt.NDArray[Any]:
     """Glucose readings: LO/HI as -inf/+inf, ``meal`` is 1 + index in MEAL_CONTEXTS or 0."""
     sel = (
         "SELECT (u.idx - 1)::int4, floor(extract(epoch FROM r.measured_at))::int8,"  # noqa: S608
@@ -185,11 +212,20 @@ def load_glucose(conn: Conn, ids: Sequence[str], t0: datetime, t1: datetime) -> 
         ("cgm", "b"),
         ("meal", "i2"),
     ]
-    params = {"ids": list(ids), "t0": t0, "t1": t1, "meals": list(MEAL_CONTEXTS)}
-    return _copy_array(conn, sel, params, cols)
+    params = {
+        "ids": list(ids),
+        "t0": t0,
+        "t1": t1,
+        "d0": d0,
+        "d1": d1,
+        "meals": list(MEAL_CONTEXTS),
+    }
+    return _column_arrays(conn, sel, params, cols)
 
 
-def load_activity(conn: Conn, ids: Sequence[str], t0: datetime, t1: datetime) -> npt.NDArray[Any]:
+def load_activity(
+    conn: Conn, ids: Sequence[str], t0: datetime, t1: datetime, d0: int, d1: int
+) -> npt.NDArray[Any]:
     sel = (
         "SELECT (u.idx - 1)::int4, floor(extract(epoch FROM r.start_at))::int8,"  # noqa: S608
         " r.utc_offset_min, r.duration_s, r.steps, r.active_minutes, r.vigorous_minutes"
@@ -204,7 +240,9 @@ def load_activity(conn: Conn, ids: Sequence[str], t0: datetime, t1: datetime) ->
         ("act", "i4"),
         ("vig", "i4"),
     ]
-    return _copy_array(conn, sel, {"ids": list(ids), "t0": t0, "t1": t1}, cols)
+    return _column_arrays(
+        conn, sel, {"ids": list(ids), "t0": t0, "t1": t1, "d0": d0, "d1": d1}, cols
+    )
 
 
 def hospitalisations(conn: Conn, ids: Sequence[str], start: date, end: date) -> dict[str, int]:
@@ -253,7 +291,7 @@ def upsert_scores(
         "INSERT INTO scores (member_id, window_start, window_end, algorithm_version,"
         " composite, improvement, components, indicators)"
         " SELECT u.m, %s, %s, %s, u.c, u.i, u.comp::jsonb, u.ind::jsonb"
-        " FROM unnest(%s::text[], %s::float8[], %s::float8[], %s::text[], %s::text[])"
+        " FROM unnest(%b::text[], %b::float8[], %b::float8[], %b::text[], %b::text[])"
         "   AS u(m, c, i, comp, ind)"
         " ON CONFLICT (member_id, window_start, window_end, algorithm_version) DO UPDATE"
         " SET computed_at = now(), composite = EXCLUDED.composite,"
@@ -288,8 +326,8 @@ def insert_alerts(conn: Conn, alerts: Sequence[AlertOut]) -> int:
         return 0
     cur = conn.execute(
         "INSERT INTO alerts (member_id, kind, severity, observed_at, detail)"
-        " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[],"
-        "   %s::text[]::jsonb[])"
+        " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::timestamptz[],"
+        "   %b::text[]::jsonb[])"
         " ON CONFLICT (member_id, kind, observed_at) DO NOTHING RETURNING alert_id",
         (
             [a.member_id for a in alerts],

@@ -1,0 +1,207 @@
+"""Blood-pressure and activity indicators for MANY members at once (grouped numpy).
+
+Why: a city book has 10^5-10^6 members with a few hundred readings each; a Python call per
+member costs more than the arithmetic. These functions take one chunk's readings sorted by
+member index (and time), compute every member's indicators with grouped reductions
+(``bincount``, ``unique`` over (member, day) keys), and return one stored-contract dict per
+member. The per-member functions in ``bp.py`` and ``activity.py`` are the readable
+reference definitions; tests check that both give the same numbers on random books.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from scoring.indicators import activity as act_def
+from scoring.indicators import bp as bp_def
+
+DAY_S = 86_400
+_SHIFT = np.int64(1) << np.int64(32)  # (member, day) and (member, month) keys
+
+
+def _div(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: npt.NDArray[np.float64] = np.where(b > 0, a / np.maximum(b, 1), np.nan)
+    return out
+
+
+def _f(x: float) -> float | None:
+    return None if x != x else float(x)
+
+
+def home_bp_many(
+    idx: npt.NDArray[np.int32],
+    t: npt.NDArray[np.int64],
+    off: npt.NDArray[np.int16],
+    systolic: npt.NDArray[Any],
+    diastolic: npt.NDArray[Any],
+    targets: npt.NDArray[np.float64],
+) -> list[dict[str, object]]:
+    """:func:`scoring.indicators.bp.home_bp` for members 0..M-1 (``targets`` is M x 2).
+
+    Readings must be validated, in the window, and sorted by (member, time).
+    """
+    m = int(targets.shape[0])
+    i64 = idx.astype(np.int64)
+    systolic = systolic.astype(np.float64, copy=False)
+    diastolic = diastolic.astype(np.float64, copy=False)
+    local = t + off.astype(np.int64) * 60
+    day = local // DAY_S
+    hour = (local % DAY_S) // 3600
+    morning = (hour >= bp_def.MORNING_HOURS[0]) & (hour < bp_def.MORNING_HOURS[1])
+    evening = (hour >= bp_def.EVENING_HOURS[0]) & (hour < bp_def.EVENING_HOURS[1])
+    ts, td = targets[:, 0], targets[:, 1]
+
+    n = np.bincount(i64, minlength=m)
+    severe = np.bincount(i64, weights=bp_def.severe_mask(systolic, diastolic), minlength=m)
+    in_target = (systolic < ts[i64]) & (diastolic < td[i64])
+    pct = 100.0 * _div(np.bincount(i64, weights=in_target, minlength=m).astype(float), n)
+
+    # Variability (sample SD, CV, ARV) per member, two passes for a stable SD.
+    stats = {}
+    same = np.concatenate(([False], i64[1:] == i64[:-1]))
+    for name, x in (("sys", systolic), ("dia", diastolic)):
+        mean = _div(np.bincount(i64, weights=x, minlength=m), n)
+        dev2 = np.bincount(i64, weights=(x - mean[i64]) ** 2, minlength=m)
+        sd = np.sqrt(_div(dev2, n - 1))
+        step = np.abs(np.diff(x, prepend=x[:1])) * same
+        arv = _div(np.bincount(i64, weights=step, minlength=m), n - 1)
+        stats[name] = (sd, 100.0 * sd / mean, arv)
+
+    # (member, day) groups: protocol days have a morning and an evening reading.
+    key = i64 * _SHIFT + day
+    ukey, inv = np.unique(key, return_inverse=True)
+    umember = ukey // _SHIFT
+    uday = ukey - umember * _SHIFT
+    has_m = np.bincount(inv, weights=morning) > 0
+    has_e = np.bincount(inv, weights=evening) > 0
+    pday = has_m & has_e
+    valid_days = np.bincount(umember, minlength=m)
+    protocol_days = np.bincount(umember[pday], minlength=m)
+    pweeks_key = np.unique(umember[pday] * _SHIFT + (uday[pday] + 3) // 7)
+    protocol_weeks = np.bincount(pweeks_key // _SHIFT, minlength=m)
+    first_pday = np.full(m, np.iinfo(np.int64).min)
+    pm, pd_ = umember[pday], uday[pday]
+    if pm.size:
+        firsts = np.concatenate(([True], pm[1:] != pm[:-1]))
+        first_pday[pm[firsts]] = pd_[firsts]
+
+    proto = pday[inv] & (morning | evening)
+    used = proto & (day != first_pday[i64])
+    n_used = np.bincount(i64[used], minlength=m)
+    mean_s = _div(np.bincount(i64[used], weights=systolic[used], minlength=m), n_used)
+    mean_d = _div(np.bincount(i64[used], weights=diastolic[used], minlength=m), n_used)
+
+    # Months (member-local calendar months) with >= 3 protocol days.
+    month = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    umonth = uday.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    mkey_days = umember[pday] * _SHIFT + umonth[pday]
+    mk, mk_count = np.unique(mkey_days, return_counts=True)
+    rkey = i64[proto] * _SHIFT + month[proto]
+    pos = np.searchsorted(mk, rkey)
+    nk = max(1, mk.size)
+    cnt = np.bincount(pos, minlength=nk)[: mk.size]
+    ms = _div(np.bincount(pos, weights=systolic[proto], minlength=nk)[: mk.size], cnt)
+    md = _div(np.bincount(pos, weights=diastolic[proto], minlength=nk)[: mk.size], cnt)
+    mmember = mk // _SHIFT
+    assessed_mask = mk_count >= bp_def.MIN_PROTOCOL_DAYS_MONTH
+    ctl_mask = assessed_mask & (ms < ts[mmember]) & (md < td[mmember])
+    months_assessed = np.bincount(mmember[assessed_mask], minlength=m)
+    months_controlled = np.bincount(mmember[ctl_mask], minlength=m)
+
+    sufficient = protocol_days >= bp_def.MIN_PROTOCOL_DAYS_WINDOW
+    out: list[dict[str, object]] = []
+    for k in range(m):
+        ok = bool(sufficient[k])
+        sds, cvs, arvs = stats["sys"]
+        sdd, cvd, arvd = stats["dia"]
+        nk_ = int(n[k])
+        ma = int(months_assessed[k])
+        out.append(
+            {
+                "n_readings": nk_,
+                "valid_days": int(valid_days[k]),
+                "home_mean_sys": _f(mean_s[k]) if ok else None,
+                "home_mean_dia": _f(mean_d[k]) if ok else None,
+                "target_sys": float(ts[k]),
+                "target_dia": float(td[k]),
+                "pct_in_target": _f(pct[k]) if ok else None,
+                "controlled": bool(mean_s[k] < ts[k] and mean_d[k] < td[k]) if ok else None,
+                "sd_sys": _f(sds[k]) if ok else None,
+                "cv_sys": _f(cvs[k]) if ok else None,
+                "arv_sys": _f(arvs[k]) if ok else None,
+                "sd_dia": _f(sdd[k]) if ok else None,
+                "cv_dia": _f(cvd[k]) if ok else None,
+                "arv_dia": _f(arvd[k]) if ok else None,
+                "protocol_days": int(protocol_days[k]),
+                "protocol_weeks": int(protocol_weeks[k]),
+                "severe_count": int(severe[k]),
+                "months_controlled": int(months_controlled[k]) if ma else None,
+                "months_assessed": ma,
+                "sufficient": ok,
+            }
+        )
+    return out
+
+
+def activity_many(
+    idx: npt.NDArray[np.int32],
+    start: npt.NDArray[np.int64],
+    off: npt.NDArray[np.int16],
+    duration_s: npt.NDArray[Any],
+    steps: npt.NDArray[Any],
+    active_min: npt.NDArray[Any],
+    vigorous_min: npt.NDArray[Any],
+    *,
+    window_days: int,
+    ages: npt.NDArray[np.int64],
+) -> list[dict[str, object]]:
+    """:func:`scoring.indicators.activity.activity_indicators` for members 0..M-1."""
+    m = int(ages.size)
+    targets = np.where(
+        ages >= act_def.OLDER_AGE, act_def.STEP_TARGET_OLDER, act_def.STEP_TARGET_YOUNGER
+    )
+    i64 = idx.astype(np.int64)
+    day = (start + off.astype(np.int64) * 60) // DAY_S
+    ukey, inv = np.unique(i64 * _SHIFT + day, return_inverse=True)
+    umember = ukey // _SHIFT
+    wear = np.bincount(inv, weights=np.minimum(duration_s, DAY_S).astype(np.float64))
+    dsteps = np.bincount(inv, weights=steps.astype(np.float64))
+    modeq = active_min + (act_def.VIGOROUS_WEIGHT - 1) * vigorous_min
+    dmod = np.bincount(inv, weights=modeq.astype(np.float64))
+    valid = (wear >= act_def.MIN_WEAR_S) & (dsteps > 0)
+    vm, vs, vmod = umember[valid], dsteps[valid], dmod[valid]
+    nv = np.bincount(vm, minlength=m)
+    # Medians per member: sort valid days by (member, steps), take the middle of each run.
+    order = np.lexsort((vs, vm))
+    s_sorted = vs[order]
+    begin = np.concatenate(([0], np.cumsum(nv)[:-1]))
+    lo = begin + np.maximum(nv - 1, 0) // 2
+    hi = begin + nv // 2
+    safe = nv > 0
+    median = np.full(m, np.nan)
+    if s_sorted.size:
+        median[safe] = (s_sorted[lo[safe]] + s_sorted[hi[safe]]) / 2.0
+    at_target = np.bincount(vm, weights=vs >= targets[vm], minlength=m)
+    per_week = _div(np.bincount(vm, weights=vmod, minlength=m), nv) * 7.0
+    active = np.bincount(vm, weights=vmod >= act_def.ACTIVE_DAY_MIN, minlength=m)
+    need = max(act_def.MIN_VALID_DAYS, act_def.MIN_VALID_DAYS_SHARE * window_days)
+    out: list[dict[str, object]] = []
+    for k in range(m):
+        ok = bool(nv[k] >= need)
+        out.append(
+            {
+                "valid_days": int(nv[k]),
+                "median_steps": float(median[k]) if ok else None,
+                "step_target": int(targets[k]),
+                "days_at_target": int(at_target[k]) if ok else None,
+                "mvpa_min_per_week": float(per_week[k]) if ok else None,
+                "meets_who": bool(per_week[k] >= act_def.WHO_MIN_PER_WEEK) if ok else None,
+                "active_days": int(active[k]) if ok else None,
+                "sufficient": ok,
+            }
+        )
+    return out
