@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("core.demo:main", "the whole pipeline on embedded defaults"),
     "pricing": ("api.pricing.cli:main", "rulebooks, batch quotes and portfolio reports"),
     "model": ("scoring.models.cli:main", "risk model: `wellrate model train|report`"),
+    "integrity": ("scoring.integrity.cli:main", "anti-gaming: `wellrate integrity scan|review`"),
     "provision-device": ("api.devices.cli:main", "register a device, create its broker login"),
 }
 

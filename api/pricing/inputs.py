@@ -37,6 +37,10 @@ class QuoteInputs:
     claims_count: int = 0
     last_premium_fen: int | None = None
     clinic_months: int = 0  # months of the experience year with a clinic-taken reading
+    # Data-integrity flags (scoring.integrity): open ones HOLD the data-dependent components
+    # for review; windows overlapping an upheld one are left out (counted here).
+    integrity_holds: tuple[dict[str, Any], ...] = ()
+    windows_excluded_by_review: int = 0
     what_if: dict[str, Any] | None = field(default=None)
 
     def to_json(self) -> dict[str, Any]:
@@ -46,6 +50,7 @@ class QuoteInputs:
         d["scores"] = [dict(s.__dict__) for s in self.scores]
         d["enrolled_years"] = list(self.enrolled_years)
         d["claim_years"] = list(self.claim_years)
+        d["integrity_holds"] = [dict(h) for h in self.integrity_holds]
         return d
 
     @classmethod
@@ -64,5 +69,7 @@ class QuoteInputs:
             claims_count=int(d.get("claims_count", 0)),
             last_premium_fen=d.get("last_premium_fen"),
             clinic_months=int(d.get("clinic_months", 0)),
+            integrity_holds=tuple(d.get("integrity_holds", ())),
+            windows_excluded_by_review=int(d.get("windows_excluded_by_review", 0)),
             what_if=d.get("what_if"),
         )

@@ -18,6 +18,7 @@ from api.pricing import repository as repo
 from api.pricing.exceptions import RulebookNotFound
 from api.pricing.inputs import QuoteInputs, ScoreRow
 from api.pricing.rulebook import Rulebook, packaged_text, parse
+from scoring.integrity.service import held_periods
 
 
 def yuan(fen: int) -> Decimal:
@@ -74,18 +75,31 @@ class Quote:
             "created_at": self.created_at,
             "stored": self.quote_id is not None,
             "model_version": self.model_version,
+            "integrity_holds": list(self.inputs.integrity_holds) if self.inputs else [],
         }
 
 
-def components_json(rb: Rulebook, p: engine.Priced) -> list[dict[str, Any]]:
+def components_json(
+    rb: Rulebook, p: engine.Priced, inp: QuoteInputs | None = None
+) -> list[dict[str, Any]]:
+    """Each priced line; with open integrity flags, data-dependent lines are marked held.
+
+    A hold neither cuts nor silently grants: the amount is shown, marked as waiting for a
+    reviewer's decision on the flagged data (issue #7).
+    """
+    held = bool(inp is not None and inp.integrity_holds)
+    flags = ", ".join(f"#{h['flag_id']}" for h in inp.integrity_holds) if inp and held else ""
     return [
         {
             "code": ln.code,
             "pct": engine.money(ln.bp),  # basis points -> percent with 2 decimals
             "yuan": engine.money(engine.fen_of(p.base_fen, ln.bp)),
-            "reason_en": ln.reason_en,
-            "reason_zh": ln.reason_zh,
+            "reason_en": ln.reason_en
+            + (f" [held for review of data flags {flags}]" if held and ln.data_dependent else ""),
+            "reason_zh": ln.reason_zh
+            + (f"［数据核查中：{flags}］" if held and ln.data_dependent else ""),
             "data_dependent": ln.data_dependent,
+            "held": held and ln.data_dependent,
         }
         for ln in p.lines
     ]
@@ -157,15 +171,28 @@ def gather_inputs(
     claims = repo.claim_years(conn, ids)
     quoted = repo.last_quoted_premium(conn, ids, product_id, plan_year - 1)
     clinic = repo.clinic_months(conn, ids, y0, y1)
+    flags = held_periods(conn, ids)
     out: dict[str, QuoteInputs] = {}
     for p in people:
         m = p["member_id"]
         withdrawn: datetime | None = p["consent_withdrawn_at"]
-        rows, excluded = [], 0
+        rows, excluded, by_review = [], 0, 0
+        mine = flags.get(m, [])
+        upheld = [f for f in mine if f["status"] == "upheld"]
+        holds = tuple(
+            {"flag_id": f["flag_id"], "kind": f["kind"], "start": f["start"].isoformat(),
+             "end": f["end"].isoformat()}
+            for f in mine
+            if f["status"] == "open" and f["start"] < y1 and f["end"] > y0
+        )  # fmt: skip
         for s in scores.get(m, []):
             # Consent withdrawal is not retroactive: windows that ended before it still count.
             if withdrawn is not None and s["window_end"] > withdrawn.astimezone(UTC).date():
                 excluded += 1
+                continue
+            # A reviewer upheld a flag: the data of that period is not the member's own.
+            if any(f["start"] < s["window_end"] and f["end"] > s["window_start"] for f in upheld):
+                by_review += 1
                 continue
             rows.append(
                 ScoreRow(
@@ -193,6 +220,8 @@ def gather_inputs(
             claims_count=len(claims.get(m, [])),
             last_premium_fen=paid if paid is not None else quoted.get(m),
             clinic_months=clinic.get(m, 0),
+            integrity_holds=holds,
+            windows_excluded_by_review=by_review,
         )
     return out
 
@@ -225,7 +254,7 @@ def quote_row(
         p.base_fen - engine.fen_of(p.base_fen, 10000 - p.discount_bp),
         inp.age,
         list(inp.conditions),
-        json.dumps(components_json(rb, p), ensure_ascii=False),
+        json.dumps(components_json(rb, p, inp), ensure_ascii=False),
         json.dumps(p.smoothing, ensure_ascii=False),
         json.dumps(inp.to_json(), ensure_ascii=False),
         model_version,

@@ -181,7 +181,7 @@ def quote_member(
         repo.copy_quotes(conn, [quote_row(rb, inp, p, qid, None, model_version)])
         repo.upsert_ledger(conn, [(product_id, plan_year, member_id, qid, p.ledger_fen)])
         created = datetime.now(UTC)
-    comps = components_json(rb, p)
+    comps = components_json(rb, p, inp)
     return Quote(
         quote_id=qid,
         member_id=member_id,
