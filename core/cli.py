@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pricing": ("api.pricing.cli:main", "rulebooks, batch quotes and portfolio reports"),
     "model": ("scoring.models.cli:main", "risk model: `wellrate model train|report`"),
     "integrity": ("scoring.integrity.cli:main", "anti-gaming: `wellrate integrity scan|review`"),
+    "portfolio": ("core.portfolio_cli:main", "5-year city simulation: does the design pay?"),
     "provision-device": ("api.devices.cli:main", "register a device, create its broker login"),
 }
 
