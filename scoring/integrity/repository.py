@@ -35,17 +35,21 @@ def bp_by_device(
         " AND measured_at < %s ORDER BY member_id, device_id, measured_at",
         (t0, t1),
     ).fetchall()
-    out: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+    grouped: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
     for r in rows:
-        out.setdefault((r[0], r[1]), []).append(r[2:])
+        grouped.setdefault((r[0], r[1]), []).append(r[2:])
     types = (np.int64, np.int16, np.float64, np.float64, np.float64)
-    return {
-        k: tuple(
-            np.array([np.nan if x is None else x for x in col], dtype=t)
-            for col, t in zip(zip(*v, strict=True), types, strict=True)
-        )
-        for k, v in out.items()
-    }
+    return {k: _columns(v, types) for k, v in grouped.items()}
+
+
+def _columns(
+    rows: Sequence[tuple[Any, ...]], types: tuple[Any, ...]
+) -> tuple[npt.NDArray[Any], ...]:
+    """Row tuples -> one array per column (None -> NaN)."""
+    return tuple(
+        np.array([np.nan if x is None else x for x in col], dtype=t)
+        for col, t in zip(zip(*rows, strict=True), types, strict=True)
+    )
 
 
 def _split(
@@ -54,13 +58,7 @@ def _split(
     grouped: dict[str, list[tuple[Any, ...]]] = {}
     for r in rows:
         grouped.setdefault(r[0], []).append(r[1:])
-    return {
-        m: tuple(
-            np.array([np.nan if x is None else x for x in col], dtype=t)
-            for col, t in zip(zip(*v, strict=True), types, strict=True)
-        )
-        for m, v in grouped.items()
-    }
+    return {m: _columns(v, types) for m, v in grouped.items()}
 
 
 def upsert_flag(
