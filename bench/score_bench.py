@@ -19,6 +19,7 @@ import argparse
 import math
 import multiprocessing as mp
 import os
+import queue
 import random
 import resource
 import statistics
@@ -138,7 +139,13 @@ def _score(url: str, start: date, end: date, ids: list[str] | None) -> dict[str,
     q = ctx.Queue()
     p = ctx.Process(target=_score_child, args=(url, start, end, ids, q))
     p.start()
-    out: dict[str, Any] = q.get()
+    while True:
+        try:
+            out: dict[str, Any] = q.get(timeout=2)
+            break
+        except queue.Empty:
+            if not p.is_alive():
+                raise RuntimeError(f"the scoring process died (exit code {p.exitcode})") from None
     p.join()
     return out
 

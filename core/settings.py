@@ -117,6 +117,11 @@ class Settings(BaseSettings):
     score_chunk_members: int = Field(
         default=2000, ge=1, description="Members scored per transaction; bounds memory."
     )
+    score_chunk_readings: int = Field(
+        default=2_000_000,
+        ge=10_000,
+        description="And at most about this many readings per chunk (CGM wearers weigh more).",
+    )
 
     # --- demo ----------------------------------------------------------------------
     data_dir: str = Field(

@@ -245,6 +245,34 @@ def score_chunk(
     }
 
 
+# Readings a member without a CGM brings to a window (BP twice a day, hourly activity for
+# a 90-day window is ~2,000; a rough weight is enough to bound a chunk).
+LIGHT_MEMBER_READINGS = 500
+
+
+def pack_chunks(
+    ids: Sequence[str], glucose: dict[str, int], max_members: int, max_readings: int
+) -> list[list[str]]:
+    """Consecutive members, cut when a chunk reaches ``max_members`` or ``max_readings``.
+
+    >>> pack_chunks(["a", "b", "c", "d"], {"b": 9_600}, 3, 10_000)
+    [['a'], ['b'], ['c', 'd']]
+    """
+    out: list[list[str]] = []
+    cur: list[str] = []
+    load = 0
+    for m in ids:
+        w = glucose.get(m, 0) + LIGHT_MEMBER_READINGS
+        if cur and (len(cur) >= max_members or load + w > max_readings):
+            out.append(cur)
+            cur, load = [], 0
+        cur.append(m)
+        load += w
+    if cur:
+        out.append(cur)
+    return out
+
+
 def create_run(
     url: str,
     settings: Settings,
@@ -267,7 +295,12 @@ def create_run(
     with db.connect(url) as conn, conn.transaction():
         if repo.insert_run(conn, rid, window_start, window_end, ALGORITHM_VERSION):
             ids = repo.member_ids(conn, member_ids)
-            repo.insert_chunks(conn, rid, [ids[i : i + size] for i in range(0, len(ids), size)])
+            heavy = repo.glucose_counts(
+                conn, window_start - timedelta(days=1), window_end + timedelta(days=1)
+            )
+            repo.insert_chunks(
+                conn, rid, pack_chunks(ids, heavy, size, settings.score_chunk_readings)
+            )
         else:
             known = repo.run_window(conn, rid)
             if known != (window_start, window_end, ALGORITHM_VERSION):

@@ -237,3 +237,16 @@ def test_workers_split_a_named_run_and_a_failed_chunk_is_redone(
         "SELECT count(*) FROM score_run_chunks WHERE done_at IS NULL"
     ).fetchone() == (0,)
     assert conn.execute("SELECT finished_at IS NOT NULL FROM score_runs").fetchone() == (True,)
+
+
+def test_chunks_are_cut_by_readings_as_well_as_members() -> None:
+    from scoring.service import LIGHT_MEMBER_READINGS, pack_chunks
+
+    ids = [f"m{i}" for i in range(10)]
+    heavy = {"m0": 26_000, "m1": 26_000, "m2": 26_000}  # three CGM wearers
+    chunks = pack_chunks(ids, heavy, max_members=6, max_readings=60_000)
+    assert [len(c) for c in chunks] == [2, 6, 2]
+    assert [m for c in chunks for m in c] == ids  # every member once, in order
+    for c in chunks:
+        load = sum(heavy.get(m, 0) + LIGHT_MEMBER_READINGS for m in c)
+        assert load <= 60_000 or len(c) == 1
