@@ -1,0 +1,108 @@
+"""The grouped (many-member) BP and activity paths equal the per-member reference definitions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scoring.indicators.activity import activity_indicators
+from scoring.indicators.bp import home_bp
+from scoring.indicators.bulk import activity_many, home_bp_many
+
+DAY = 86_400
+JAN_2026 = 20454  # day number of 2026-01-01
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        if isinstance(a[k], float) or isinstance(b[k], float):
+            assert a[k] == pytest.approx(b[k], rel=1e-9, abs=1e-9), k
+        else:
+            assert a[k] == b[k], k
+
+
+def _bp_book(seed: int, members: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    parts = []
+    for k in range(members):
+        n = int(rng.choice([0, 3, 20, 60, 120]))
+        days = rng.integers(0, 75, n)
+        hours = rng.choice([6, 7, 8, 12, 13, 18, 19, 21, 23, 2], n)
+        off = rng.choice([480, 480, 540, -300])
+        t = (JAN_2026 + days) * DAY + hours * 3600 + rng.integers(0, 3600, n) - off * 60
+        t = np.sort(t)
+        parts.append(
+            (
+                np.full(n, k, dtype=np.int32),
+                t.astype(np.int64),
+                np.full(n, off, dtype=np.int16),
+                rng.integers(100, 190, n).astype(np.float64),
+                rng.integers(60, 115, n).astype(np.float64),
+            )
+        )
+    cols = [np.concatenate([p[i] for p in parts]) for i in range(5)]
+    return dict(zip(("idx", "t", "off", "sys", "dia"), cols, strict=True))
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), members=st.integers(1, 12))
+def test_home_bp_many_equals_the_reference(seed: int, members: int) -> None:
+    b = _bp_book(seed, members)
+    rng = np.random.default_rng(seed + 1)
+    targets = np.array([[135.0, 85.0], [130.0, 80.0], [145.0, 85.0]])[rng.integers(0, 3, members)]
+    many = home_bp_many(b["idx"], b["t"], b["off"], b["sys"], b["dia"], targets)
+    for k in range(members):
+        sel = b["idx"] == k
+        ref = home_bp(
+            b["t"][sel], b["off"][sel], b["sys"][sel], b["dia"][sel],
+            target=(targets[k, 0], targets[k, 1]),
+        )  # fmt: skip
+        _same(many[k], ref)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), members=st.integers(1, 12), window=st.sampled_from([7, 30]))
+def test_activity_many_equals_the_reference(seed: int, members: int, window: int) -> None:
+    rng = np.random.default_rng(seed)
+    parts = []
+    for k in range(members):
+        n = int(rng.choice([0, 5, 40, 300]))
+        daily = rng.random() < 0.3
+        t = JAN_2026 * DAY + np.sort(rng.integers(0, window * DAY, n)) - 480 * 60
+        dur = np.full(n, DAY if daily else 3600)
+        steps = rng.integers(0, 12_000 if daily else 1_500, n)
+        actm = rng.integers(0, 60, n)
+        parts.append(
+            (np.full(n, k, dtype=np.int32), t.astype(np.int64), np.full(n, 480, dtype=np.int16),
+             dur.astype(np.int64), steps.astype(np.int64), actm.astype(np.int64),
+             (actm // 3).astype(np.int64))
+        )  # fmt: skip
+    c = [np.concatenate([p[i] for p in parts]) for i in range(7)]
+    ages = rng.integers(30, 85, members)
+    many = activity_many(*c, window_days=window, ages=ages)
+    for k in range(members):
+        sel = c[0] == k
+        ref = activity_indicators(
+            c[1][sel], c[2][sel], c[3][sel], c[4][sel], c[5][sel], c[6][sel],
+            window_days=window, age=int(ages[k]),
+        )  # fmt: skip
+        _same(many[k], ref)
+
+
+def test_empty_chunk() -> None:
+    e = np.zeros(0, dtype=np.int64)
+    out = home_bp_many(
+        e.astype(np.int32), e, e.astype(np.int16), e.astype(float), e.astype(float),
+        np.array([[135.0, 85.0]]),
+    )  # fmt: skip
+    assert out[0]["n_readings"] == 0 and out[0]["sufficient"] is False
+    a = activity_many(
+        e.astype(np.int32), e, e.astype(np.int16), e, e, e, e, window_days=7,
+        ages=np.array([40]),
+    )  # fmt: skip
+    assert a[0]["valid_days"] == 0 and a[0]["median_steps"] is None
