@@ -2,8 +2,9 @@
 
 Every endpoint that returns or changes one member's data calls :func:`access_member`
 first. A clinic sees only members whose ``clinic_id`` is its tenant, a member only
-themself, an insurer and an admin any member (an insurer's endpoints never return raw
-readings; that is enforced by which endpoints it may call, see ``api.app``). A refused
+themself, an insurer only members enrolled in one of its products, an admin any member (an
+insurer's endpoints never return raw readings; that is enforced by which endpoints it may
+call, see ``api.app``). :func:`require_product` is the insurer's gate to a product. A refused
 access answers 404, not 403, so a caller cannot probe which member ids exist elsewhere,
 and it is still audited.
 """
@@ -17,6 +18,7 @@ from api.audit import service as audit
 from api.auth.service import Principal
 from api.deps import Tx
 from api.errors import NotFound
+from api.insurer import repository as insurer_repo
 
 
 def access_member(
@@ -39,3 +41,15 @@ def access_member(
     if outcome != "allowed":
         # The row just written rolls back with the request; refuse() writes it again after.
         audit.refuse(tx, principal, action, member_id, NotFound("no such member"), outcome=outcome)
+
+
+def require_product(tx: Tx, principal: Principal, product_id: str, action: str) -> None:
+    """An insurer acts only on its own products; others' (and unknown ones) answer 404.
+
+    404, not 403, for the same reason as members: a caller cannot probe another insurer's
+    products. Admins pass (they operate the platform); the refusal is audited.
+    """
+    if principal.role != "insurer":
+        return
+    if insurer_repo.product_owner(tx.conn, product_id) != principal.tenant_id:
+        audit.refuse(tx, principal, action, None, NotFound(f"no product {product_id!r}"))

@@ -55,6 +55,12 @@ def create_principal(body: PrincipalIn, tx: TxDep, _: Admin) -> PrincipalOut:
     return PrincipalOut(name=body.name, role=body.role, tenant_id=body.tenant_id, token=token)
 
 
+@router.put("/insurers/{insurer_id}/products/{product_id}", status_code=204)
+def put_insurer_product(insurer_id: Id, product_id: Id, tx: TxDep, admin: Admin) -> None:
+    """Assign a product to the insurer that runs it (409 if another insurer does)."""
+    service.assign_product(tx, admin, insurer_id, product_id)
+
+
 @router.put("/clinics/{clinic_id}", status_code=204)
 def put_clinic(clinic_id: Id, body: ClinicIn, tx: TxDep, _: Admin) -> None:
     service.upsert_clinic(tx, clinic_id, body.name, body.name_zh)

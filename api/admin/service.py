@@ -9,7 +9,8 @@ from api.auth import service as auth_service
 from api.auth.service import Principal
 from api.deps import Tx
 from api.devices import repository as devices_repo
-from api.errors import InvalidInput
+from api.errors import Conflict, InvalidInput
+from api.insurer import repository as insurer_repo
 
 
 def create_principal(
@@ -60,3 +61,18 @@ def upsert_member(
         display_name=display_name,
     )
     audit.record(tx.conn, admin, "admin.member.upsert", member_id)
+
+
+def assign_product(tx: Tx, admin: Principal, insurer_id: str, product_id: str) -> None:
+    if not insurer_repo.assign_product(tx.conn, insurer_id, product_id):
+        raise Conflict(
+            f"product {product_id!r} is run by another insurer",
+            errors=[{"field": "product_id", "message": "already assigned"}],
+        )
+    audit.record(
+        tx.conn,
+        admin,
+        "admin.insurer_product.assign",
+        None,
+        detail={"insurer_id": insurer_id, "product_id": product_id},
+    )

@@ -42,14 +42,18 @@ def record_member_access(
 
     One statement instead of a lookup and an insert: the audit row is written on the hot
     path of every member-level request. The rule (docs/api.md, "Roles and tenancy"):
-    admins and insurers see any member, a clinic only members whose clinic_id is its
-    tenant, a member only themself.
+    admins see any member, an insurer only members enrolled in one of its products
+    (``insurer_products``), a clinic only members whose clinic_id is its tenant, a member
+    only themself.
     """
     row = conn.execute(
         "INSERT INTO audit_log (principal_id, role, tenant_id, action, member_id, outcome, detail)"
         " SELECT %(pid)s, %(role)s, %(tenant)s, %(action)s, %(member)s,"
         "  CASE WHEN m.member_id IS NULL THEN 'not_found'"
-        "       WHEN %(role)s IN ('admin', 'insurer')"
+        "       WHEN %(role)s = 'admin'"
+        "         OR (%(role)s = 'insurer' AND EXISTS (SELECT 1 FROM enrollments e"
+        "             JOIN insurer_products p USING (product_id)"
+        "             WHERE e.member_id = m.member_id AND p.insurer_id = %(tenant)s))"
         "         OR (%(role)s = 'clinic' AND m.clinic_id = %(tenant)s)"
         "         OR (%(role)s = 'member' AND m.member_id = %(tenant)s) THEN 'allowed'"
         "       ELSE 'denied' END, %(detail)s"

@@ -18,9 +18,10 @@ from api.audit import service as audit
 from api.auth.service import Principal
 from api.clinic import repository as clinic_repo
 from api.deps import Tx
-from api.errors import NotFound
+from api.errors import InvalidInput, NotFound
 from api.insurer import pricing_port as pricing
-from api.tenancy import access_member
+from api.insurer import repository as insurer_repo
+from api.tenancy import access_member, require_product
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ def quote(
     what_if: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     action = "insurer.quote.what_if" if what_if else "insurer.quote.create"
+    require_product(tx, who, product_id, action)
     access_member(tx, who, member_id, action, {"product_id": product_id, "plan_year": plan_year})
     q = pricing.quote_member(
         tx.conn, member_id, product_id, plan_year, what_if=what_if, store=what_if is None
@@ -48,6 +50,7 @@ def get_quote(tx: Tx, who: Principal, quote_id: str) -> dict[str, Any]:
     if q is None:
         raise NotFound("no such quote")
     out = pricing.quote_dict(q)
+    require_product(tx, who, str(out["product_id"]), "insurer.quote.read")
     access_member(tx, who, str(out["member_id"]), "insurer.quote.read", {"quote_id": quote_id})
     return out
 
@@ -71,6 +74,18 @@ def start_batch(
     member_ids: list[str] | None,
 ) -> str:
     """Create the job in this request's transaction; start its worker once that commits."""
+    require_product(tx, who, product_id, "insurer.batch.create")
+    if member_ids is not None and who.role == "insurer":
+        outside = insurer_repo.members_outside_book(tx.conn, str(who.tenant_id), member_ids)
+        if outside:
+            # Named by position only: whether an id exists elsewhere is not the caller's.
+            raise InvalidInput(
+                f"{len(outside)} member(s) are not enrolled in your products",
+                errors=[
+                    {"field": f"member_ids[{member_ids.index(m)}]", "message": "not in your book"}
+                    for m in outside[:20]
+                ],
+            )
     job_id = pricing.create_batch_job(tx.conn, product_id, plan_year, member_ids)
     audit.record(
         tx.conn,
@@ -102,6 +117,7 @@ def batch_status(tx: Tx, who: Principal, job_id: str) -> dict[str, Any]:
     status = pricing.batch_job_status(tx.conn, job_id)
     if status is None:
         raise NotFound("no such batch job")
+    require_product(tx, who, str(status["product_id"]), "insurer.batch.status")
     audit.record(tx.conn, who, "insurer.batch.status", None, detail={"job_id": job_id})
     return status
 
@@ -110,6 +126,7 @@ def check_batch_results(tx: Tx, who: Principal, job_id: str, fmt: str) -> None:
     status = pricing.batch_job_status(tx.conn, job_id)
     if status is None:
         raise NotFound("no such batch job")
+    require_product(tx, who, str(status["product_id"]), "insurer.batch.results")
     audit.record(
         tx.conn, who, "insurer.batch.results", None, detail={"job_id": job_id, "format": fmt}
     )
@@ -126,12 +143,26 @@ def stream_batch_results(pool: ConnectionPool, job_id: str, fmt: str) -> Iterato
 
 
 def upload_enrollments(tx: Tx, who: Principal, rows: list[Any]) -> int:
+    for product in sorted({r.product_id for r in rows}):
+        require_product(tx, who, product, "insurer.enrollments.upload")
     n = pricing.upsert_enrollments(tx.conn, rows)
     audit.record(tx.conn, who, "insurer.enrollments.upload", None, detail={"rows": n})
     return n
 
 
 def upload_claims(tx: Tx, who: Principal, rows: list[Any]) -> int:
+    if who.role == "insurer":
+        ids = [r.member_id for r in rows]
+        outside = set(insurer_repo.members_outside_book(tx.conn, str(who.tenant_id), ids))
+        if outside:
+            raise InvalidInput(
+                f"{len(outside)} row(s) name members not enrolled in your products",
+                errors=[
+                    {"field": f"rows[{i}].member_id", "message": "not in your book"}
+                    for i, m in enumerate(ids)
+                    if m in outside
+                ][:20],
+            )
     n = pricing.upsert_claims(tx.conn, rows)
     audit.record(tx.conn, who, "insurer.claims.upload", None, detail={"rows": n})
     return n
@@ -140,6 +171,7 @@ def upload_claims(tx: Tx, who: Principal, rows: list[Any]) -> int:
 def budget_check(
     tx: Tx, who: Principal, product_id: str, plan_year: int, margin_pct: float
 ) -> dict[str, Any]:
+    require_product(tx, who, product_id, "insurer.budget_check.read")
     report = pricing.budget_check(tx.conn, product_id, plan_year, margin_pct=margin_pct)
     audit.record(
         tx.conn,
@@ -152,6 +184,7 @@ def budget_check(
 
 
 def portfolio(tx: Tx, who: Principal, product_id: str, plan_year: int) -> dict[str, Any]:
+    require_product(tx, who, product_id, "insurer.portfolio.read")
     report = pricing.portfolio_report(tx.conn, product_id, plan_year)
     audit.record(
         tx.conn,

@@ -163,6 +163,16 @@ def world(conn: psycopg.Connection[Any]) -> World:
     _score(conn, "m2", controlled=True, tir=80.0)
     w.tokens["admin"] = create_principal(conn, role="admin", tenant_id=None, name="root")
     w.tokens["insurer"] = create_principal(conn, role="insurer", tenant_id="ins1", name="ins1")
+    # ins1 runs demo-city; its book is the members enrolled there (the insurer tenancy rule).
+    conn.execute(
+        "INSERT INTO insurer_products (product_id, insurer_id) VALUES ('demo-city', 'ins1')"
+    )
+    for mid in ("m1", "m2", "m3"):
+        conn.execute(
+            "INSERT INTO enrollments (member_id, product_id, plan_year, enrolled_on)"
+            " VALUES (%s, 'demo-city', 2026, '2026-01-01')",
+            (mid,),
+        )
     w.tokens["clinic"] = create_principal(
         conn, role="clinic", tenant_id="c1", name="clinic-a", password=CLINIC_A_PASSWORD
     )

@@ -61,6 +61,13 @@ ENDPOINTS: list[tuple[str, str, str, Any, set[str]]] = [
     ),
     ("GET", "/insurer/portfolio", "/insurer/portfolio", None, {"insurer"}),
     ("GET", "/insurer/budget-check", "/insurer/budget-check", None, {"insurer"}),
+    (
+        "PUT",
+        "/admin/insurers/{insurer_id}/products/{product_id}",
+        "/admin/insurers/ins1/products/demo-city",
+        None,
+        {"admin"},
+    ),
     ("GET", "/clinic/patients", "/clinic/patients", None, {"clinic"}),
     ("GET", "/clinic/patients/{member_id}", "/clinic/patients/m1", None, {"clinic"}),
     (

@@ -33,7 +33,10 @@ def test_pricing_errors_are_problem_json_with_the_field(
         headers=h,
     )
     assert claims.status_code == 422
-    assert claims.json()["errors"] == [{"field": "rows[0].member_id", "message": "unknown member"}]
+    # For an insurer an unknown member is just "not in your book" (no probing of other ids).
+    assert claims.json()["errors"] == [
+        {"field": "rows[0].member_id", "message": "not in your book"}
+    ]
     assert conn.execute("SELECT count(*) FROM hospitalisations").fetchone() == (0,)
     # A quote locks the rulebook; the lock is visible in the table.
     assert client.post("/insurer/quotes", json={"member_id": "m1"}, headers=h).status_code == 201

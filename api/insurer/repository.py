@@ -1,0 +1,39 @@
+"""The insurer context's own SQL: which products an insurer runs, which members it may see."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+
+Conn = psycopg.Connection[Any]
+
+
+def product_owner(conn: Conn, product_id: str) -> str | None:
+    row = conn.execute(
+        "SELECT insurer_id FROM insurer_products WHERE product_id = %s", (product_id,)
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def assign_product(conn: Conn, insurer_id: str, product_id: str) -> bool:
+    """True when assigned (or already this insurer's); False when another insurer runs it."""
+    row = conn.execute(
+        "INSERT INTO insurer_products (product_id, insurer_id) VALUES (%s, %s)"
+        " ON CONFLICT (product_id) DO UPDATE SET insurer_id = insurer_products.insurer_id"
+        " RETURNING insurer_id",
+        (product_id, insurer_id),
+    ).fetchone()
+    return row is not None and row[0] == insurer_id
+
+
+def members_outside_book(conn: Conn, insurer_id: str, member_ids: Sequence[str]) -> list[str]:
+    """Those of ``member_ids`` not enrolled in any product of this insurer."""
+    rows = conn.execute(
+        "SELECT m FROM unnest(%s::text[]) AS u(m) WHERE NOT EXISTS ("
+        " SELECT 1 FROM enrollments e JOIN insurer_products p USING (product_id)"
+        " WHERE e.member_id = u.m AND p.insurer_id = %s)",
+        (list(member_ids), insurer_id),
+    ).fetchall()
+    return [r[0] for r in rows]
