@@ -187,6 +187,20 @@ def budget_check(
     return service.budget_check(tx, who, product, year, settings.pricing_budget_margin_pct)
 
 
+@router.get("/disclosure")
+def disclosure(
+    tx: TxDep,
+    who: Insurer,
+    settings: SettingsDep,
+    product_id: Annotated[str | None, Query(max_length=64)] = None,
+    plan_year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+) -> dict[str, Any]:
+    """By age band and condition: quarterly indicators, discounts, loss ratio (small cells
+    suppressed), for the members enrolled in the plan year."""
+    product, year = _product(settings, product_id, plan_year)
+    return service.disclosure(tx, who, product, year)
+
+
 @router.get("/portfolio")
 def portfolio(
     tx: TxDep,

@@ -75,6 +75,10 @@ def budget_check(
     return service.budget_check(conn, product_id, plan_year, margin_pct=margin_pct)
 
 
+def disclosure_report(conn: Any, product_id: str, plan_year: int) -> dict[str, Any]:
+    return service.disclosure_report(conn, product_id, plan_year)
+
+
 def portfolio_report(conn: Any, product_id: str, plan_year: int) -> dict[str, Any]:
     return service.portfolio_report(conn, product_id, plan_year)
 

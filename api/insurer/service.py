@@ -183,6 +183,19 @@ def budget_check(
     return report
 
 
+def disclosure(tx: Tx, who: Principal, product_id: str, plan_year: int) -> dict[str, Any]:
+    require_product(tx, who, product_id, "insurer.disclosure.read")
+    report = pricing.disclosure_report(tx.conn, product_id, plan_year)
+    audit.record(
+        tx.conn,
+        who,
+        "insurer.disclosure.read",
+        None,
+        detail={"product_id": product_id, "plan_year": plan_year},
+    )
+    return report
+
+
 def portfolio(tx: Tx, who: Principal, product_id: str, plan_year: int) -> dict[str, Any]:
     require_product(tx, who, product_id, "insurer.portfolio.read")
     report = pricing.portfolio_report(tx.conn, product_id, plan_year)

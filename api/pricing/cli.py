@@ -4,6 +4,8 @@
 * ``wellrate pricing rulebook load FILE`` stores it (refused once its plan year has quotes);
 * ``wellrate pricing quote-book [--product P] [--year Y]`` quotes the book as a batch job;
 * ``wellrate pricing portfolio [--product P] [--year Y]``;
+* ``wellrate pricing disclosure [--product P] [--year Y]``: by age band and condition,
+  quarterly indicators, discounts and loss ratio, small cells suppressed;
 * ``wellrate pricing budget-check [--product P] [--year Y]``: by cohort, do the risk
   model's expected claim savings cover the data-dependent discounts (within
   ``WELLRATE_PRICING_BUDGET_MARGIN_PCT``)?
@@ -32,7 +34,7 @@ def main(argv: Sequence[str]) -> int:
     rb = sub.add_parser("rulebook")
     rb.add_argument("action", choices=["check", "load"])
     rb.add_argument("files", nargs="+", type=Path)
-    for name in ("quote-book", "portfolio", "budget-check"):
+    for name in ("quote-book", "portfolio", "budget-check", "disclosure"):
         p = sub.add_parser(name)
         p.add_argument("--product", default=settings.api_default_product)
         p.add_argument("--year", type=int, default=settings.api_default_plan_year)
@@ -55,6 +57,9 @@ def main(argv: Sequence[str]) -> int:
                 for f in args.files:
                     res = service.load_rulebook(conn, f.read_text(encoding="utf-8"), source=str(f))
                     print(json.dumps(res))
+            elif args.cmd == "disclosure":
+                res = service.disclosure_report(conn, args.product, args.year)
+                print(json.dumps(res, default=str, ensure_ascii=False, indent=2))
             elif args.cmd == "budget-check":
                 res = service.budget_check(
                     conn, args.product, args.year, margin_pct=settings.pricing_budget_margin_pct

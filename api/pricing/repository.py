@@ -465,3 +465,49 @@ def budget_rows(conn: Conn, product_id: str, plan_year: int) -> list[dict[str, A
         )
         r["current"] = scores[-1]["indicators"] if scores else None
     return rows
+
+
+def disclosure_rows(conn: Conn, product_id: str, year: int) -> list[dict[str, Any]]:
+    """Per member enrolled in ``year``: age, conditions, the premium paid (else the newest
+    quote's), the discount granted, and per quarter the newest score and the claims paid."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            WITH book AS (
+                SELECT e.member_id, e.premium_paid_fen, m.birth_date, m.conditions
+                  FROM enrollments e JOIN members m USING (member_id)
+                 WHERE e.product_id = %(p)s AND e.plan_year = %(y)s
+            ), q AS (
+                SELECT DISTINCT ON (member_id) member_id, premium_fen, discount_fen
+                  FROM quotes WHERE product_id = %(p)s AND plan_year = %(y)s
+                 ORDER BY member_id, created_at DESC
+            ), s AS (
+                SELECT DISTINCT ON (member_id, qtr) member_id, qtr, composite,
+                       (indicators->'bp'->>'controlled')::boolean AS bp_controlled,
+                       (indicators->'cgm'->>'tir')::float8 AS tir
+                  FROM (SELECT sc.*, extract(quarter FROM sc.window_end - 1)::int AS qtr
+                          FROM scores sc JOIN book USING (member_id)
+                         WHERE sc.window_end > make_date(%(y)s, 1, 1)
+                           AND sc.window_end <= make_date(%(y)s + 1, 1, 1)) x
+                 ORDER BY member_id, qtr, window_end DESC, computed_at DESC
+            ), c AS (
+                SELECT h.member_id, extract(quarter FROM h.admitted_on)::int AS qtr,
+                       sum(h.amount_yuan)::float8 AS paid
+                  FROM hospitalisations h JOIN book USING (member_id)
+                 WHERE h.admitted_on >= make_date(%(y)s, 1, 1)
+                   AND h.admitted_on < make_date(%(y)s + 1, 1, 1)
+                 GROUP BY 1, 2
+            )
+            SELECT b.member_id, b.birth_date, b.conditions,
+                   coalesce(b.premium_paid_fen, q.premium_fen) AS premium_fen,
+                   q.discount_fen,
+                   coalesce((SELECT jsonb_object_agg(s.qtr, jsonb_build_object(
+                       'composite', s.composite, 'bp_controlled', s.bp_controlled, 'tir', s.tir))
+                       FROM s WHERE s.member_id = b.member_id), '{}') AS scores,
+                   coalesce((SELECT jsonb_object_agg(c.qtr, c.paid)
+                       FROM c WHERE c.member_id = b.member_id), '{}') AS claims
+              FROM book b LEFT JOIN q USING (member_id)
+             ORDER BY b.member_id
+            """,
+            {"p": product_id, "y": year},
+        ).fetchall()

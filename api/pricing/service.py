@@ -24,6 +24,7 @@ from api.pricing.batch import (
     run_batch_job,
 )
 from api.pricing.budget import budget_check
+from api.pricing.disclosure import disclosure_report
 from api.pricing.exceptions import (
     InvalidWhatIf,
     MemberNotFound,
@@ -58,6 +59,7 @@ __all__ = [
     "batch_job_status",
     "budget_check",
     "create_batch_job",
+    "disclosure_report",
     "get_quote",
     "iter_batch_results",
     "load_rulebook",

@@ -61,6 +61,7 @@ ENDPOINTS: list[tuple[str, str, str, Any, set[str]]] = [
     ),
     ("GET", "/insurer/portfolio", "/insurer/portfolio", None, {"insurer"}),
     ("GET", "/insurer/budget-check", "/insurer/budget-check", None, {"insurer"}),
+    ("GET", "/insurer/disclosure", "/insurer/disclosure", None, {"insurer"}),
     (
         "PUT",
         "/admin/insurers/{insurer_id}/products/{product_id}",

@@ -1,0 +1,64 @@
+"""The disclosure report: quarterly indicators and loss ratio by age band and condition."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from api.pricing import service
+
+Conn = psycopg.Connection[Any]
+
+
+def _member(conn: Conn, mid: str, birth: date, conds: list[str], paid_fen: int) -> None:
+    conn.execute(
+        "INSERT INTO members (member_id, birth_date, sex, conditions) VALUES (%s, %s, 'F', %s)",
+        (mid, birth, conds),
+    )
+    conn.execute(
+        "INSERT INTO enrollments (member_id, product_id, plan_year, enrolled_on, premium_paid_fen)"
+        " VALUES (%s, 'demo-city', 2027, '2027-01-01', %s)",
+        (mid, paid_fen),
+    )
+
+
+def _score(conn: Conn, mid: str, end: date, composite: float, controlled: bool) -> None:
+    conn.execute(
+        "INSERT INTO scores (member_id, window_start, window_end, algorithm_version, composite,"
+        " components, indicators) VALUES (%s, '2027-01-01', %s, 't', %s, '{}', %s)",
+        (mid, end, composite, Jsonb({"bp": {"sufficient": True, "controlled": controlled}})),
+    )
+
+
+def test_quarters_by_cell_with_small_cells_suppressed(conn: Conn) -> None:
+    for i in range(12):  # 12 hypertensive members aged 65: a cell that is shown
+        mid = f"h{i}"
+        _member(conn, mid, date(1961, 6, 1), ["hypertension"], 15_900)
+        _score(conn, mid, date(2027, 4, 1), 60.0 + i, controlled=i < 3)  # Q1: 3 of 12
+        _score(conn, mid, date(2027, 7, 1), 70.0, controlled=i < 6)  # Q2: 6 of 12
+    for i in range(3):  # 3 young members: suppressed
+        _member(conn, f"y{i}", date(1995, 1, 1), [], 9_900)
+    conn.execute(
+        "INSERT INTO hospitalisations (claim_id, member_id, admitted_on, amount_yuan)"
+        " VALUES ('k1', 'h0', '2027-05-10', 954.00), ('k2', 'y0', '2027-05-11', 50.00)"
+    )
+    rep = service.disclosure_report(conn, "demo-city", 2027)
+    assert rep["members"] == 15
+    bands = {c["cell"]: c for c in rep["by_age_band"]}
+    assert bands["0-59"] == {"cell": "0-59", "members": None, "suppressed": True}
+    old = bands["60-69"]
+    assert old["members"] == 12 and old["premium_yuan"] == 1908.0
+    q1, q2, q3, _ = old["quarters"]
+    assert q1["bp_controlled_share"] == 25.0 and q2["bp_controlled_share"] == 50.0
+    assert q1["mean_composite"] == 65.5 and q2["mean_composite"] == 70.0
+    assert q3["scored"] == 0 and q3["mean_composite"] is None
+    # Q2 claims 954 yuan against a quarter of 1,908 yuan of premiums.
+    assert q2["claims_paid_yuan"] == 954.0 and q2["loss_ratio"] == 2.0
+    assert q1["loss_ratio"] == 0.0
+    conds = {c["cell"]: c for c in rep["by_condition"]}
+    assert conds["none"]["suppressed"] and conds["hypertension"]["members"] == 12
+    total_q2 = rep["total"]["quarters"][1]
+    assert total_q2["claims_paid_yuan"] == 1004.0  # the suppressed cell still counts in the total
