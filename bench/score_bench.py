@@ -151,9 +151,10 @@ def _score(url: str, start: date, end: date, ids: list[str] | None) -> dict[str,
 
 
 # --- the plain-Python baseline: fetch a member's rows, then loops, no numpy ----------------
-# It computes the same stored metrics as the service (BP home protocol, months, weeks,
-# variability of both pressures; activity valid days, median, WHO minutes; CGM bands in the
-# device unit, mean/SD/CV/GMI, LBGI/HBGI, GRI, events with the 45-minute gap rule).
+# It computes the same stored metrics as the service, on the same readings (BP home
+# protocol, months, weeks, variability of both pressures; activity valid days, median, WHO
+# minutes; CGM over the last 14 days: bands in the device unit, mean/SD/CV/GMI, LBGI/HBGI,
+# GRI, events with the 45-minute gap rule).
 
 
 def _mean(xs: list[float]) -> float:
@@ -177,10 +178,11 @@ def _fetch(c: psycopg.Connection[Any], mid: str, t0: Any, t1: Any) -> tuple[Any,
         " FROM activity_readings WHERE member_id = %s AND start_at >= %s AND start_at < %s",
         (mid, t0, t1),
     ).fetchall()
+    # CGM over the window's last 14 days, like the service (the consensus reporting period).
     g = c.execute(
         "SELECT measured_at, value, unit FROM glucose_readings WHERE member_id = %s"
         " AND measured_at >= %s AND measured_at < %s AND method = 'cgm' ORDER BY measured_at",
-        (mid, t0, t1),
+        (mid, t1 - timedelta(days=15), t1),
     ).fetchall()
     return bp, act, g
 

@@ -182,7 +182,7 @@ _MEMBERS_JOIN = """
    WHERE (m.consent_withdrawn_at IS NULL OR r.{ts} < m.consent_withdrawn_at)
      -- the member-local calendar day of the reading (its own UTC offset) is in the window
      AND floor((extract(epoch FROM r.{ts}) + r.utc_offset_min * 60) / 86400)
-         BETWEEN %(d0)s AND %(d1)s - 1
+         BETWEEN %(d0)s AND %(d1)s - 1{extra}
    ORDER BY u.idx, r.{ts}
 """
 
@@ -196,7 +196,7 @@ def load_bp(
     sel = (
         "SELECT (u.idx - 1)::int4, floor(extract(epoch FROM r.measured_at))::int8,"  # noqa: S608
         " r.utc_offset_min, r.systolic, r.diastolic, r.validated"
-        + _MEMBERS_JOIN.format(table="bp_readings", ts="measured_at")
+        + _MEMBERS_JOIN.format(table="bp_readings", ts="measured_at", extra="")
     )
     cols = [("idx", "i4"), ("t", "i8"), ("off", "i2"), ("sys", "i2"), ("dia", "i2"), ("ok", "b")]
     return _column_arrays(
@@ -205,9 +205,20 @@ def load_bp(
 
 
 def load_glucose(
-    conn: Conn, ids: Sequence[str], t0: datetime, t1: datetime, d0: int, d1: int
+    conn: Conn,
+    ids: Sequence[str],
+    t0: datetime,
+    t1: datetime,
+    d0: int,
+    d1: int,
+    cgm_d0: int,
 ) -> npt.NDArray[Any]:
-    """Glucose readings: LO/HI as -inf/+inf, ``meal`` is 1 + index in MEAL_CONTEXTS or 0."""
+    """Glucose readings: LO/HI as -inf/+inf, ``meal`` is 1 + index in MEAL_CONTEXTS or 0.
+
+    CGM readings only from local day ``cgm_d0`` on: the CGM metrics use the last 14 days
+    of the window, and reading the other 76 days of a 90-day window would be ~80 % of all
+    rows scoring reads.
+    """
     sel = (
         "SELECT (u.idx - 1)::int4, floor(extract(epoch FROM r.measured_at))::int8,"  # noqa: S608
         " r.utc_offset_min,"
@@ -215,7 +226,13 @@ def load_glucose(
         "   ELSE 'Infinity'::float8 END),"
         " r.unit = 'mmol/L', r.method = 'cgm',"
         " coalesce(array_position(%(meals)s::text[], r.meal_context), 0)::int2"
-        + _MEMBERS_JOIN.format(table="glucose_readings", ts="measured_at")
+        + _MEMBERS_JOIN.format(
+            table="glucose_readings",
+            ts="measured_at",
+            # CGM only from cgm_d0 (the consensus 14-day reporting period); fingersticks all.
+            extra="\n     AND (r.method <> 'cgm' OR floor((extract(epoch FROM r.measured_at)"
+            " + r.utc_offset_min * 60) / 86400) >= %(cgm_d0)s)",
+        )
     )
     cols = [
         ("idx", "i4"),
@@ -232,6 +249,7 @@ def load_glucose(
         "t1": t1,
         "d0": d0,
         "d1": d1,
+        "cgm_d0": cgm_d0,
         "meals": list(MEAL_CONTEXTS),
     }
     return _column_arrays(conn, sel, params, cols)
@@ -243,7 +261,7 @@ def load_activity(
     sel = (
         "SELECT (u.idx - 1)::int4, floor(extract(epoch FROM r.start_at))::int8,"  # noqa: S608
         " r.utc_offset_min, r.duration_s, r.steps, r.active_minutes, r.vigorous_minutes"
-        + _MEMBERS_JOIN.format(table="activity_readings", ts="start_at")
+        + _MEMBERS_JOIN.format(table="activity_readings", ts="start_at", extra="")
     )
     cols = [
         ("idx", "i4"),

@@ -177,7 +177,7 @@ def score_chunk(
     n = len(ids)
     clock = time.perf_counter()
     bp = repo.load_bp(conn, ids, t0, t1, w.d0, w.d1)
-    glu = repo.load_glucose(conn, ids, t0, t1, w.d0, w.d1)
+    glu = repo.load_glucose(conn, ids, t0, t1, w.d0, w.d1, max(w.d0, w.d1 - CGM_DAYS))
     act = repo.load_activity(conn, ids, t0, t1, w.d0, w.d1)
     hosp = repo.hospitalisations(conn, ids, w.start, w.end)
     base = repo.baselines(conn, ids, ALGORITHM_VERSION, w.start)

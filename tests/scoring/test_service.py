@@ -162,7 +162,7 @@ def test_hypo_level2_alerts_once_per_cgm_run_and_per_fingerstick(
     add_member(conn, "d1", conditions=("diabetes",))
     add_device(conn, "cgm1", "cgm")
     add_device(conn, "meter1", "glucometer")
-    start = _local(W0 + timedelta(days=2), 3)
+    start = _local(W0 + timedelta(days=20), 3)  # CGM is read for the last 14 days
     values = [100, 60, 50, 48, 52, 70, 90, 53, 40]  # two runs below 54 (readings 2-3, 7-8)
     for i, v in enumerate(values):
         conn.execute(
