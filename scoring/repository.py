@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -215,25 +215,30 @@ def load_glucose(
 ) -> npt.NDArray[Any]:
     """Glucose readings: LO/HI as -inf/+inf, ``meal`` is 1 + index in MEAL_CONTEXTS or 0.
 
-    CGM readings only from local day ``cgm_d0`` on: the CGM metrics use the last 14 days
-    of the window, and reading the other 76 days of a 90-day window would be ~80 % of all
-    rows scoring reads.
+    Two reads, concatenated per member (CGM first, then fingersticks, each in time order):
+    CGM only from local day ``cgm_d0`` on (the CGM metrics use the window's last 14 days;
+    the other 76 days of a 90-day window would be ~80 % of all the rows scoring reads), and
+    fingersticks over the whole window through the partial index of migration 0012, so the
+    older CGM rows are never touched.
     """
-    sel = (
-        "SELECT (u.idx - 1)::int4, floor(extract(epoch FROM r.measured_at))::int8,"  # noqa: S608
-        " r.utc_offset_min,"
-        " coalesce(r.value, CASE r.censored WHEN 'LO' THEN '-Infinity'::float8"
-        "   ELSE 'Infinity'::float8 END),"
-        " r.unit = 'mmol/L', r.method = 'cgm',"
-        " coalesce(array_position(%(meals)s::text[], r.meal_context), 0)::int2"
-        + _MEMBERS_JOIN.format(
-            table="glucose_readings",
-            ts="measured_at",
-            # CGM only from cgm_d0 (the consensus 14-day reporting period); fingersticks all.
-            extra="\n     AND (r.method <> 'cgm' OR floor((extract(epoch FROM r.measured_at)"
-            " + r.utc_offset_min * 60) / 86400) >= %(cgm_d0)s)",
+
+    def sel(method: str) -> str:
+        # The method is a literal, not a parameter, so the planner can use the partial
+        # index (a generic plan could not prove method = 'smbg').
+        return (
+            "SELECT (u.idx - 1)::int4, floor(extract(epoch FROM r.measured_at))::int8,"  # noqa: S608
+            " r.utc_offset_min,"
+            " coalesce(r.value, CASE r.censored WHEN 'LO' THEN '-Infinity'::float8"
+            "   ELSE 'Infinity'::float8 END),"
+            " r.unit = 'mmol/L', r.method = 'cgm',"
+            " coalesce(array_position(%(meals)s::text[], r.meal_context), 0)::int2"
+            + _MEMBERS_JOIN.format(
+                table="glucose_readings",
+                ts="measured_at",
+                extra=f"\n     AND r.method = '{method}'",
+            )
         )
-    )
+
     cols = [
         ("idx", "i4"),
         ("t", "i8"),
@@ -243,16 +248,14 @@ def load_glucose(
         ("cgm", "b"),
         ("meal", "i2"),
     ]
-    params = {
-        "ids": list(ids),
-        "t0": t0,
-        "t1": t1,
-        "d0": d0,
-        "d1": d1,
-        "cgm_d0": cgm_d0,
-        "meals": list(MEAL_CONTEXTS),
-    }
-    return _column_arrays(conn, sel, params, cols)
+    base = {"ids": list(ids), "t1": t1, "d1": d1, "meals": list(MEAL_CONTEXTS)}
+    cgm_t0 = datetime(1970, 1, 1, tzinfo=t0.tzinfo) + timedelta(days=cgm_d0, hours=-14)
+    cgm = _column_arrays(conn, sel("cgm"), {**base, "t0": max(t0, cgm_t0), "d0": cgm_d0}, cols)
+    smbg = _column_arrays(conn, sel("smbg"), {**base, "t0": t0, "d0": d0}, cols)
+    both = np.concatenate([cgm, smbg])
+    # Group by member, keeping each part's time order (stable sort on the member index).
+    out: npt.NDArray[Any] = both[np.argsort(both["idx"], kind="stable")]
+    return out
 
 
 def load_activity(
