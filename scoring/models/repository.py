@@ -27,7 +27,10 @@ def training_rows(conn: Conn, year: int) -> list[TrainingRow]:
     """Members with a score in ``year`` (their newest window ending in it) and next year's claims.
 
     Members who withdrew consent before the end of the year are left out (PIPL: their data
-    after withdrawal is not used, and a partial year would bias the label).
+    after withdrawal is not used, and a partial year would bias the label). When the
+    insurer has uploaded enrollments for the outcome year, only members enrolled then are
+    used: a member who left has no claims in the feed, and counting them as "not admitted"
+    would bias the model toward low risk.
     """
     y0, y1, y2 = date(year, 1, 1), date(year + 1, 1, 1), date(year + 2, 1, 1)
     rows = conn.execute(
@@ -48,10 +51,13 @@ def training_rows(conn: Conn, year: int) -> list[TrainingRow]:
           FROM latest l
           JOIN members m USING (member_id)
           LEFT JOIN claims c USING (member_id)
-         WHERE m.consent_withdrawn_at IS NULL OR m.consent_withdrawn_at >= %(y2)s
+         WHERE (m.consent_withdrawn_at IS NULL OR m.consent_withdrawn_at >= %(y2)s)
+           AND (NOT EXISTS (SELECT 1 FROM enrollments WHERE plan_year = %(out)s)
+                OR EXISTS (SELECT 1 FROM enrollments e
+                            WHERE e.member_id = m.member_id AND e.plan_year = %(out)s))
          ORDER BY m.member_id
         """,
-        {"y0": y0, "y1": y1, "y2": y2},
+        {"y0": y0, "y1": y1, "y2": y2, "out": year + 1},
     ).fetchall()
     return [TrainingRow(r[0], r[1], r[2], tuple(r[3]), r[4], bool(r[5]), float(r[6])) for r in rows]
 

@@ -68,3 +68,16 @@ def test_too_little_data_is_refused_with_the_counts(conn: psycopg.Connection[Any
     _load_book(conn, 50, seed=12)
     with pytest.raises(service.NotEnoughData, match="50 scored members"):
         service.train(conn, 2025)
+
+
+def test_only_members_enrolled_in_the_outcome_year_train(conn: psycopg.Connection[Any]) -> None:
+    _load_book(conn, 400, seed=13)
+    assert len(service.dataset(conn, 2025).admitted) == 400  # no enrollments uploaded: all
+    ids = [r[0] for r in conn.execute("SELECT member_id FROM members ORDER BY 1 LIMIT 250")]
+    for m in ids:
+        conn.execute(
+            "INSERT INTO enrollments (member_id, product_id, plan_year, enrolled_on)"
+            " VALUES (%s, 'demo-city', 2026, '2026-01-01')",
+            (m,),
+        )
+    assert len(service.dataset(conn, 2025).admitted) == 250  # the leavers' silence is not data
