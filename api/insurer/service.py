@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from psycopg_pool import ConnectionPool
@@ -168,42 +168,53 @@ def upload_claims(tx: Tx, who: Principal, rows: list[Any]) -> int:
     return n
 
 
+def _product_report(
+    tx: Tx,
+    who: Principal,
+    product_id: str,
+    plan_year: int,
+    action: str,
+    make: Callable[[], dict[str, Any]],
+) -> dict[str, Any]:
+    """A product-level report: the product gate, the report, one audit row."""
+    require_product(tx, who, product_id, action)
+    report = make()
+    audit.record(
+        tx.conn, who, action, None, detail={"product_id": product_id, "plan_year": plan_year}
+    )
+    return report
+
+
 def budget_check(
     tx: Tx, who: Principal, product_id: str, plan_year: int, margin_pct: float
 ) -> dict[str, Any]:
-    require_product(tx, who, product_id, "insurer.budget_check.read")
-    report = pricing.budget_check(tx.conn, product_id, plan_year, margin_pct=margin_pct)
-    audit.record(
-        tx.conn,
+    return _product_report(
+        tx,
         who,
+        product_id,
+        plan_year,
         "insurer.budget_check.read",
-        None,
-        detail={"product_id": product_id, "plan_year": plan_year},
+        lambda: pricing.budget_check(tx.conn, product_id, plan_year, margin_pct=margin_pct),
     )
-    return report
 
 
 def disclosure(tx: Tx, who: Principal, product_id: str, plan_year: int) -> dict[str, Any]:
-    require_product(tx, who, product_id, "insurer.disclosure.read")
-    report = pricing.disclosure_report(tx.conn, product_id, plan_year)
-    audit.record(
-        tx.conn,
+    return _product_report(
+        tx,
         who,
+        product_id,
+        plan_year,
         "insurer.disclosure.read",
-        None,
-        detail={"product_id": product_id, "plan_year": plan_year},
+        lambda: pricing.disclosure_report(tx.conn, product_id, plan_year),
     )
-    return report
 
 
 def portfolio(tx: Tx, who: Principal, product_id: str, plan_year: int) -> dict[str, Any]:
-    require_product(tx, who, product_id, "insurer.portfolio.read")
-    report = pricing.portfolio_report(tx.conn, product_id, plan_year)
-    audit.record(
-        tx.conn,
+    return _product_report(
+        tx,
         who,
+        product_id,
+        plan_year,
         "insurer.portfolio.read",
-        None,
-        detail={"product_id": product_id, "plan_year": plan_year},
+        lambda: pricing.portfolio_report(tx.conn, product_id, plan_year),
     )
-    return report
