@@ -94,6 +94,23 @@ def load(conn: repo.Conn, version: str | None = None) -> tuple[str, RiskModel] |
     return v, loads(data, sha)
 
 
+def load_current_model(conn: repo.Conn) -> tuple[str, RiskModel] | None:
+    """The registered model pricing should use: ``(version, model)``, None when none exists.
+
+    Named entry point for pricing, so a quote can record the version it was priced with.
+    """
+    return load(conn)
+
+
+def predict(
+    model: RiskModel, feature_rows: Sequence[MemberFeatures]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """``(p_hosp, expected_cost_yuan)`` per member, in the order of ``feature_rows``."""
+    x = feature_matrix(feature_rows)
+    ages = np.array([r.age for r in feature_rows], dtype=np.int64)
+    return model.predict_proba(x), model.expected_cost(x, ages)
+
+
 def _metrics(y: npt.NDArray[np.bool_], p: npt.NDArray[np.float64]) -> dict[str, Any]:
     both = 0 < int(y.sum()) < y.size
     return {

@@ -81,3 +81,33 @@ def test_only_members_enrolled_in_the_outcome_year_train(conn: psycopg.Connectio
             (m,),
         )
     assert len(service.dataset(conn, 2025).admitted) == 250  # the leavers' silence is not data
+
+
+def test_predict_wrapper_matches_model_methods() -> None:
+    """`predict` returns the model's own probability and expected cost, row for row."""
+    import numpy as np
+
+    from scoring.models.risk import MemberFeatures, RiskModel, feature_matrix
+    from scoring.models.service import predict
+
+    rng = np.random.default_rng(0)
+    rows = [
+        MemberFeatures(
+            age=int(a),
+            sex="F",
+            conditions=("hypertension",),
+            indicators={
+                "bp": {"sufficient": True, "home_mean_sys": float(s)},
+                "activity": {"sufficient": True, "median_steps": 6000.0 + float(a)},
+            },
+        )
+        for a, s in zip(rng.integers(30, 80, 400), rng.normal(140, 15, 400), strict=True)
+    ]
+    x = feature_matrix(rows)
+    y = rng.random(400) < 0.2
+    ages = np.array([r.age for r in rows], dtype=np.int64)
+    model = RiskModel().fit(x, y, np.where(y, 20000.0, 0.0), ages)
+    p, cost = predict(model, rows)
+    assert np.allclose(p, model.predict_proba(x))
+    assert np.allclose(cost, model.expected_cost(x, ages))
+    assert ((p > 0) & (p < 1)).all()
