@@ -2,5 +2,5 @@
 
 Rules with stated physiology behind them, plus an unsupervised model (IsolationForest) over
 member-day activity features. A flag never cuts a discount by itself: it HOLDS the flagged
-period for review, with its evidence; the review outcome is recorded (docs/integrity.md).
+period for review, with its evidence; the review outcome is recorded (docs/models.md).
 """

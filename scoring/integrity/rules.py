@@ -1,7 +1,7 @@
 """Explicit integrity rules: each has a threshold, the physiology behind it, and evidence.
 
 The thresholds are deliberately far from ordinary variation; they are measured against
-clean simulated members (false-positive rate in docs/integrity.md) and every hit is held for
+clean simulated members (false-positive rate in docs/models.md) and every hit is held for
 review by a person, never acted on automatically.
 """
 

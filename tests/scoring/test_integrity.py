@@ -49,7 +49,7 @@ def cohort() -> list[Any]:
 
 
 def test_clean_members_are_rarely_flagged(cohort: list[Any]) -> None:
-    """False-positive rate on clean simulated members, rules and model (docs/integrity.md)."""
+    """False-positive rate on clean simulated members, rules and model (docs/models.md)."""
     flagged_rule = flagged_model = 0
     days_by_member = {}
     bp_members = 0
