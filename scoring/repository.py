@@ -36,28 +36,30 @@ class MemberRow:
     consent_withdrawn_at: datetime | None
 
 
-def members(conn: Conn, member_ids: Sequence[str] | None = None) -> list[MemberRow]:
-    """Members to score, in a stable order (so chunks and progress are repeatable)."""
-    sql = "SELECT member_id, birth_date, conditions, consent_withdrawn_at FROM members"
-    params: tuple[Any, ...] = ()
-    if member_ids is not None:
-        sql += " WHERE member_id = ANY(%s)"
-        params = (list(member_ids),)
-    rows = conn.execute(sql + " ORDER BY member_id", params).fetchall()
-    return [MemberRow(r[0], r[1], tuple(r[2]), r[3]) for r in rows]
-
-
-def member_ids(conn: Conn, only: Sequence[str] | None = None) -> list[str]:
-    sql = "SELECT member_id FROM members"
+def _select_members(conn: Conn, columns: str, only: Sequence[str] | None) -> list[tuple[Any, ...]]:
+    """``columns`` of every member (or of ``only``), in a stable order."""
+    sql = f"SELECT {columns} FROM members"  # noqa: S608  # columns are constants below
     params: tuple[Any, ...] = ()
     if only is not None:
         sql += " WHERE member_id = ANY(%s)"
         params = (list(only),)
-    return [r[0] for r in conn.execute(sql + " ORDER BY member_id", params)]
+    return conn.execute(sql + " ORDER BY member_id", params).fetchall()
+
+
+def members(conn: Conn, member_ids: Sequence[str] | None = None) -> list[MemberRow]:
+    """Members to score, in a stable order (so chunks and progress are repeatable)."""
+    rows = _select_members(
+        conn, "member_id, birth_date, conditions, consent_withdrawn_at", member_ids
+    )
+    return [MemberRow(r[0], r[1], tuple(r[2]), r[3]) for r in rows]
+
+
+def member_ids(conn: Conn, only: Sequence[str] | None = None) -> list[str]:
+    return [r[0] for r in _select_members(conn, "member_id", only)]
 
 
 def glucose_counts(conn: Conn, start: date, end: date) -> dict[str, int]:
-    """Glucose readings per member in a UTC date range: CGM members weigh ~300x the others.
+    """Glucose readings per member in a UTC date range (a CGM wearer has 288 a day).
 
     Used to cut a run into chunks of bounded size (readings, not members), so one chunk
     full of CGM wearers cannot exhaust memory.
