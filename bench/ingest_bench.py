@@ -321,7 +321,8 @@ def _run(args: argparse.Namespace, url: str, host: str, port: int, core_db: Any,
     devices = [f"bench-{i:05d}" for i in range(args.devices)]
     _seed(url, devices)
     prefix = f"wr-bench-{uuid.uuid4().hex[:8]}"
-    base = datetime.now(UTC).replace(microsecond=0) - timedelta(days=20)
+    # a minute apart, ending a day ago: inside the ingestor's age horizon and clock-skew bound
+    base = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=n, days=1)
     # The stream: readings come in runs of 50 per device (so (e) can send each run as one
     # message), a minute apart; (a)-(d) send the very same readings one per message.
     stream = [(devices[(i // 50) % len(devices)], base + timedelta(minutes=i), i)

@@ -47,7 +47,7 @@ class IngestMetrics:
         )
         self.lag_seconds = Histogram(
             "wellrate_ingest_lag_seconds",
-            "Receive time minus measurement time of stored readings",
+            "Receive time minus the newest reading's measurement time, per stored message",
             buckets=_LAG_BUCKETS,
             registry=r,
         )

@@ -27,6 +27,7 @@ from ingest.readings import (
     Reading,
     Reject,
     Rejection,
+    fast_compact,
     infer_kind,
     parse_compact,
     parse_omh_body,
@@ -53,8 +54,14 @@ class ParsedMessage:
     device_id: str | None
     kind: Kind | None
     readings: list[Reading] = field(default_factory=list)
-    paths: list[str] = field(default_factory=list)  # JSON path of each accepted reading
+    items: list[int] = field(default_factory=list)  # payload item index of each reading
     rejections: list[Rejection] = field(default_factory=list)
+    base: str = ""  # JSON path of the readings array ("" for a bare array or one object)
+    single: bool = False  # one bare object: its path is "" rather than "/0"
+
+    def path(self, k: int) -> str:
+        """The JSON path of accepted reading ``k`` (built only when a dead letter needs it)."""
+        return "" if self.single else f"{self.base}/{self.items[k]}"
 
 
 def parse_topic(topic: str, prefix: str) -> tuple[str, Kind]:
@@ -158,12 +165,19 @@ def parse_message(
     except Reject as rej:
         out.rejections.append(rej.rejection())
         return out
-    single = base == "" and len(items) == 1 and not payload.lstrip().startswith(b"[")
+    out.base = base
+    out.single = single = base == "" and len(items) == 1 and not payload.lstrip().startswith(b"[")
+    readings, indices = out.readings, out.items
+    earliest, latest = received_at - limits.max_age, received_at + limits.skew
     for i, item in enumerate(items):
-        path = "" if single else f"{base}/{i}"
-        try:
-            out.readings.append(_parse_item(item, path, device_id, kind, received_at, limits))
-            out.paths.append(path)
-        except Reject as rej:
-            out.rejections.append(rej.rejection(index=i))
+        reading = fast_compact(item, device_id, kind, earliest, latest)
+        if reading is None:
+            path = "" if single else f"{base}/{i}"
+            try:
+                reading = _parse_item(item, path, device_id, kind, received_at, limits)
+            except Reject as rej:
+                out.rejections.append(rej.rejection(index=i))
+                continue
+        readings.append(reading)
+        indices.append(i)
     return out

@@ -258,6 +258,75 @@ def infer_kind(item: dict[str, Any]) -> tuple[Literal["compact", "omh"], Kind] |
     return None
 
 
+# --- fast path ---------------------------------------------------------------------------
+# A device backlog is thousands of plain compact readings; validating each through the
+# general path (JSON-path strings built up front, one helper call per field) made parsing
+# the ingestor's bottleneck. These functions accept only the plain, unambiguous shape
+# (no keys beyond the compact ones, exact types, canonical unit and method spellings) and
+# apply the very same bounds; anything else -- including every value they would reject --
+# returns None and goes through the general path, which alone words the rejection. So the
+# fast path can only ever accept what the general path accepts.
+_BP_FAST_KEYS: Final = frozenset(("t", "sys", "dia", "pulse"))
+_GLUCOSE_FAST_KEYS: Final = frozenset(("t", "v", "u", "m"))
+_SYS_LO, _SYS_HI = SYSTOLIC_MMHG
+_DIA_LO, _DIA_HI = DIASTOLIC_MMHG
+_PULSE_LO, _PULSE_HI = PULSE_BPM
+
+
+def _fast_time(raw: Any, earliest: datetime, latest: datetime) -> tuple[datetime, int] | None:
+    if type(raw) is not str:
+        return None
+    try:
+        ts = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    offset = ts.utcoffset()
+    if offset is None or ts > latest or ts < earliest:
+        return None
+    return ts, int(offset.total_seconds() // 60)
+
+
+def fast_compact(
+    item: Any, dev: str, kind: Kind, earliest: datetime, latest: datetime
+) -> Reading | None:
+    """The common compact BP or glucose reading, or None to take the general path.
+
+    ``earliest``/``latest`` are ``received_at - limits.max_age`` and ``received_at +
+    limits.skew``, computed once per message."""
+    if type(item) is not dict:
+        return None
+    if kind == "bp":
+        if not item.keys() <= _BP_FAST_KEYS:
+            return None
+        sys_, dia, pulse = item.get("sys"), item.get("dia"), item.get("pulse")
+        if type(sys_) is not int or type(dia) is not int:
+            return None
+        if not (_SYS_LO <= sys_ <= _SYS_HI and _DIA_LO <= dia <= _DIA_HI and sys_ > dia):
+            return None
+        if pulse is not None and (type(pulse) is not int or not _PULSE_LO <= pulse <= _PULSE_HI):
+            return None
+        when = _fast_time(item.get("t"), earliest, latest)
+        if when is None:
+            return None
+        return BPReading(dev, when[0], when[1], sys_, dia, pulse)
+    if kind == "glucose":
+        if not item.keys() <= _GLUCOSE_FAST_KEYS:
+            return None
+        unit, value, method = item.get("u"), item.get("v"), item.get("m")
+        if type(unit) is not str or unit not in GLUCOSE_RANGE or method not in METHODS:
+            return None
+        if type(value) is not int and type(value) is not float:
+            return None
+        lo, hi = GLUCOSE_RANGE[unit]
+        if not lo <= value <= hi:
+            return None
+        when = _fast_time(item.get("t"), earliest, latest)
+        if when is None:
+            return None
+        return GlucoseReading(dev, when[0], when[1], float(value), unit, None, method, None)
+    return None
+
+
 def parse_compact(
     item: dict[str, Any], path: str, dev: str, kind: Kind, received_at: datetime, limits: Limits
 ) -> Reading:

@@ -116,7 +116,7 @@ def test_batch_forms_and_per_reading_rejection() -> None:
     ):
         out = parse("bp", payload)
         assert [r.systolic for r in out.readings] == [120, 121]  # type: ignore[union-attr]
-        assert out.paths == [f"{base}/0", f"{base}/2"]
+        assert [out.path(k) for k in range(2)] == [f"{base}/0", f"{base}/2"]
         assert [(r.reason, r.field, r.index) for r in out.rejections] == [
             ("implausible_value", f"{base}/1/dia", 1)
         ]
