@@ -278,3 +278,57 @@ def test_arbitrary_json_never_raises_and_accounts_for_every_reading(kind: str, d
     else:
         assert len(out.readings) + len(out.rejections) == 1
     assert all(r.reason and r.detail for r in out.rejections)
+
+
+# --- the fast path accepts exactly what the general path accepts ---------------------------
+_values = st.one_of(
+    st.integers(-10, 700), st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.booleans(), st.none(), st.text(max_size=6), st.sampled_from(["mg/dL", "mmol/L", "cgm"]),
+)  # fmt: skip
+_times = st.one_of(
+    st.sampled_from([T, "2026-06-01T18:30:00", "2027-01-01T00:00:00+00:00", "1999-01-01T00:00Z"]),
+    _values,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    kind=st.sampled_from(["bp", "glucose"]),
+    keys=st.lists(
+        st.sampled_from(["sys", "dia", "pulse", "v", "u", "m", "meal", "x"]), unique=True
+    ),
+    values=st.lists(_values, min_size=8, max_size=8),
+    t=_times,
+)
+def test_fast_path_agrees_with_the_general_path(
+    kind: str, keys: list[str], values: list[Any], t: Any
+) -> None:
+    from ingest.parsing import _parse_item
+    from ingest.readings import Reject, fast_compact
+
+    item: dict[str, Any] = {"t": t, **dict(zip(keys, values, strict=False))}
+    fast = fast_compact(item, "dev-1", kind, NOW - LIMITS.max_age, NOW + LIMITS.skew)  # type: ignore[arg-type]
+    try:
+        general = _parse_item(item, "", "dev-1", kind, NOW, LIMITS)  # type: ignore[arg-type]
+    except Reject:
+        general = None
+    if fast is not None:  # the fast path may decline, but never accept what the other rejects
+        assert fast == general
+
+
+@pytest.mark.parametrize(
+    ("kind", "item"),
+    [
+        ("bp", {"t": T, "sys": 120, "dia": 80}),
+        ("bp", {"t": T, "sys": 300, "dia": 20, "pulse": 250}),
+        ("glucose", {"t": T, "v": 10.0, "u": "mmol/L", "m": "cgm"}),
+        ("glucose", {"t": T, "v": 600, "u": "mg/dL", "m": "smbg"}),
+    ],
+)
+def test_fast_path_takes_the_plain_shapes(kind: str, item: dict[str, Any]) -> None:
+    from ingest.parsing import _parse_item
+    from ingest.readings import fast_compact
+
+    fast = fast_compact(item, "dev-1", kind, NOW - LIMITS.max_age, NOW + LIMITS.skew)  # type: ignore[arg-type]
+    assert fast is not None
+    assert fast == _parse_item(item, "", "dev-1", kind, NOW, LIMITS)  # type: ignore[arg-type]

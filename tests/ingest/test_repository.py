@@ -79,9 +79,7 @@ def test_redelivery_takes_the_conflict_path_and_counts_duplicates(
     twice = [_bp("cuff", T0 + timedelta(hours=2)), _bp("cuff", T0 + timedelta(hours=2))]
     result = _write(db_url, [again, [_bp("spare", T0)], twice])
     assert (result.stored, result.duplicates) == (2, 2)
-    assert [(u.msg, u.index, u.reason) for u in result.unattributed] == [
-        (1, 0, "unbound_device")
-    ]
+    assert [(u.msg, u.index, u.reason) for u in result.unattributed] == [(1, 0, "unbound_device")]
     rows = conn.execute("SELECT measured_at, systolic FROM bp_readings ORDER BY 1").fetchall()
     assert rows == [
         (T0, 120),
