@@ -32,6 +32,22 @@ def _f(x: float) -> float | None:
     return None if x != x else float(x)
 
 
+def _group(key: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.intp]]:
+    """``np.unique(key, return_inverse=True)``, in one pass when ``key`` is already sorted.
+
+    Readings arrive sorted by (member, time), so (member, local day) keys are sorted unless
+    a member's UTC offset changed mid-window; sorting them again was a third of the BP time.
+    """
+    if key.size and bool(np.all(key[1:] >= key[:-1])):
+        starts = np.empty(key.size, dtype=np.bool_)
+        starts[0] = True
+        np.not_equal(key[1:], key[:-1], out=starts[1:])
+        inv = np.cumsum(starts, dtype=np.intp) - 1
+        return key[starts], inv
+    ukey, inv = np.unique(key, return_inverse=True)
+    return ukey, inv.reshape(-1)
+
+
 def home_bp_many(
     idx: npt.NDArray[np.int32],
     t: npt.NDArray[np.int64],
@@ -72,8 +88,7 @@ def home_bp_many(
         stats[name] = (sd, 100.0 * sd / mean, arv)
 
     # (member, day) groups: protocol days have a morning and an evening reading.
-    key = i64 * _SHIFT + day
-    ukey, inv = np.unique(key, return_inverse=True)
+    ukey, inv = _group(i64 * _SHIFT + day)
     umember = ukey // _SHIFT
     uday = ukey - umember * _SHIFT
     has_m = np.bincount(inv, weights=morning) > 0
@@ -96,8 +111,8 @@ def home_bp_many(
     mean_d = _div(np.bincount(i64[used], weights=diastolic[used], minlength=m), n_used)
 
     # Months (member-local calendar months) with >= 3 protocol days.
-    month = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
     umonth = uday.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    month = umonth[inv]  # per reading, via its (member, day) group: one conversion per day
     mkey_days = umember[pday] * _SHIFT + umonth[pday]
     mk, mk_count = np.unique(mkey_days, return_counts=True)
     rkey = i64[proto] * _SHIFT + month[proto]
@@ -113,33 +128,39 @@ def home_bp_many(
     months_controlled = np.bincount(mmember[ctl_mask], minlength=m)
 
     sufficient = protocol_days >= bp_def.MIN_PROTOCOL_DAYS_WINDOW
+    controlled = (mean_s < ts) & (mean_d < td)
+    # Python lists, not numpy scalars, for the per-member dicts (a tenth of the cost).
+    cols = [
+        a.tolist()
+        for a in (
+            sufficient, n, valid_days, mean_s, mean_d, ts, td, pct, controlled,
+            *stats["sys"], *stats["dia"], protocol_days, protocol_weeks,
+            severe.astype(np.int64), months_controlled, months_assessed,
+        )
+    ]  # fmt: skip
     out: list[dict[str, object]] = []
-    for k in range(m):
-        ok = bool(sufficient[k])
-        sds, cvs, arvs = stats["sys"]
-        sdd, cvd, arvd = stats["dia"]
-        nk_ = int(n[k])
-        ma = int(months_assessed[k])
+    for (ok, nk_, vd, ms_, md_, ts_, td_, pct_, ctl, sds, cvs, arvs, sdd, cvd, arvd, pdays,
+         pweeks, sev, mc, ma) in zip(*cols, strict=True):  # fmt: skip
         out.append(
             {
                 "n_readings": nk_,
-                "valid_days": int(valid_days[k]),
-                "home_mean_sys": _f(mean_s[k]) if ok else None,
-                "home_mean_dia": _f(mean_d[k]) if ok else None,
-                "target_sys": float(ts[k]),
-                "target_dia": float(td[k]),
-                "pct_in_target": _f(pct[k]) if ok else None,
-                "controlled": bool(mean_s[k] < ts[k] and mean_d[k] < td[k]) if ok else None,
-                "sd_sys": _f(sds[k]) if ok else None,
-                "cv_sys": _f(cvs[k]) if ok else None,
-                "arv_sys": _f(arvs[k]) if ok else None,
-                "sd_dia": _f(sdd[k]) if ok else None,
-                "cv_dia": _f(cvd[k]) if ok else None,
-                "arv_dia": _f(arvd[k]) if ok else None,
-                "protocol_days": int(protocol_days[k]),
-                "protocol_weeks": int(protocol_weeks[k]),
-                "severe_count": int(severe[k]),
-                "months_controlled": int(months_controlled[k]) if ma else None,
+                "valid_days": vd,
+                "home_mean_sys": _f(ms_) if ok else None,
+                "home_mean_dia": _f(md_) if ok else None,
+                "target_sys": ts_,
+                "target_dia": td_,
+                "pct_in_target": _f(pct_) if ok else None,
+                "controlled": ctl if ok else None,
+                "sd_sys": _f(sds) if ok else None,
+                "cv_sys": _f(cvs) if ok else None,
+                "arv_sys": _f(arvs) if ok else None,
+                "sd_dia": _f(sdd) if ok else None,
+                "cv_dia": _f(cvd) if ok else None,
+                "arv_dia": _f(arvd) if ok else None,
+                "protocol_days": pdays,
+                "protocol_weeks": pweeks,
+                "severe_count": sev,
+                "months_controlled": mc if ma else None,
                 "months_assessed": ma,
                 "sufficient": ok,
             }
@@ -166,7 +187,7 @@ def activity_many(
     )
     i64 = idx.astype(np.int64)
     day = (start + off.astype(np.int64) * 60) // DAY_S
-    ukey, inv = np.unique(i64 * _SHIFT + day, return_inverse=True)
+    ukey, inv = _group(i64 * _SHIFT + day)
     umember = ukey // _SHIFT
     wear = np.bincount(inv, weights=np.minimum(duration_s, DAY_S).astype(np.float64))
     dsteps = np.bincount(inv, weights=steps.astype(np.float64))
@@ -189,18 +210,25 @@ def activity_many(
     per_week = _div(np.bincount(vm, weights=vmod, minlength=m), nv) * 7.0
     active = np.bincount(vm, weights=vmod >= act_def.ACTIVE_DAY_MIN, minlength=m)
     need = max(act_def.MIN_VALID_DAYS, act_def.MIN_VALID_DAYS_SHARE * window_days)
+    meets = per_week >= act_def.WHO_MIN_PER_WEEK
+    cols = [
+        a.tolist()
+        for a in (
+            nv >= need, nv, median, targets, at_target.astype(np.int64), per_week, meets,
+            active.astype(np.int64),
+        )
+    ]  # fmt: skip
     out: list[dict[str, object]] = []
-    for k in range(m):
-        ok = bool(nv[k] >= need)
+    for ok, nvk, med, tgt, at, pw, who, act in zip(*cols, strict=True):
         out.append(
             {
-                "valid_days": int(nv[k]),
-                "median_steps": float(median[k]) if ok else None,
-                "step_target": int(targets[k]),
-                "days_at_target": int(at_target[k]) if ok else None,
-                "mvpa_min_per_week": float(per_week[k]) if ok else None,
-                "meets_who": bool(per_week[k] >= act_def.WHO_MIN_PER_WEEK) if ok else None,
-                "active_days": int(active[k]) if ok else None,
+                "valid_days": nvk,
+                "median_steps": med if ok else None,
+                "step_target": tgt,
+                "days_at_target": at if ok else None,
+                "mvpa_min_per_week": pw if ok else None,
+                "meets_who": who if ok else None,
+                "active_days": act if ok else None,
                 "sufficient": ok,
             }
         )
