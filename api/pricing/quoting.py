@@ -3,7 +3,6 @@ bulk gathering of inputs and the row a stored quote becomes."""
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from collections.abc import Sequence
@@ -12,6 +11,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
+
+import orjson
 
 from api.pricing import engine
 from api.pricing import repository as repo
@@ -232,6 +233,15 @@ def new_quote_id() -> str:
     return f"q_{time.time_ns():016x}{secrets.token_hex(6)}"
 
 
+def _json(doc: Any) -> str:
+    """A stored quote document as JSON text (UTF-8, not escaped, compact).
+
+    orjson rather than json.dumps: encoding three documents per quote was a third of a
+    batch's time. Same JSON values (floats round-trip exactly), only the whitespace differs;
+    nothing compares the stored text, quotes are re-read as JSON."""
+    return orjson.dumps(doc, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def quote_row(
     rb: Rulebook,
     inp: QuoteInputs,
@@ -254,8 +264,8 @@ def quote_row(
         p.base_fen - engine.fen_of(p.base_fen, 10000 - p.discount_bp),
         inp.age,
         list(inp.conditions),
-        json.dumps(components_json(rb, p, inp), ensure_ascii=False),
-        json.dumps(p.smoothing, ensure_ascii=False),
-        json.dumps(inp.to_json(), ensure_ascii=False),
+        _json(components_json(rb, p, inp)),
+        _json(p.smoothing),
+        _json(inp.to_json()),
         model_version,
     )

@@ -11,9 +11,10 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
+import orjson
 import psycopg
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Jsonb, set_json_loads
 
 Conn = psycopg.Connection[Any]
 
@@ -78,6 +79,7 @@ def scores(
     """Score rows overlapping [start, end); per window only the newest computation."""
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     with conn.cursor(row_factory=dict_row) as cur:
+        set_json_loads(orjson.loads, cur)  # the indicators documents: a batch reads millions
         for r in cur.execute(
             "SELECT DISTINCT ON (member_id, window_start, window_end) member_id, window_start,"
             " window_end, algorithm_version, composite, improvement, indicators FROM scores"
