@@ -15,9 +15,12 @@ Conn = psycopg.Connection[Any]
 
 
 def activity(conn: Conn, t0: datetime, t1: datetime) -> dict[str, tuple[npt.NDArray[Any], ...]]:
-    """member -> (start epoch s, utc offset, steps, heart rate or NaN), time-ordered."""
+    """member -> (start epoch s, utc offset, steps, heart rate or NaN), time-ordered.
+
+    Whole seconds by floor, as scoring's loads: ``extract(...)::int8`` rounds, which put a
+    reading at 23:59:59.6 local time on the next day."""
     rows = conn.execute(
-        "SELECT member_id, extract(epoch FROM start_at)::int8, utc_offset_min, steps,"
+        "SELECT member_id, floor(date_part('epoch', start_at))::int8, utc_offset_min, steps,"
         " heart_rate FROM activity_readings WHERE start_at >= %s AND start_at < %s"
         " ORDER BY member_id, start_at",
         (t0, t1),
@@ -30,7 +33,8 @@ def bp_by_device(
 ) -> dict[tuple[str, str], tuple[npt.NDArray[Any], ...]]:
     """(member, device) -> (epoch s, offset, systolic, diastolic, pulse or NaN)."""
     rows = conn.execute(
-        "SELECT member_id, device_id, extract(epoch FROM measured_at)::int8, utc_offset_min,"
+        "SELECT member_id, device_id, floor(date_part('epoch', measured_at))::int8,"
+        " utc_offset_min,"
         " systolic, diastolic, pulse FROM bp_readings WHERE measured_at >= %s"
         " AND measured_at < %s ORDER BY member_id, device_id, measured_at",
         (t0, t1),

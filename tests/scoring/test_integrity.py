@@ -123,3 +123,23 @@ def test_scan_flags_hold_and_reviews_are_recorded(conn: psycopg.Connection[Any])
     assert row == ("dismissed", "dr-li", "cuff replaced")
     with pytest.raises(LookupError):
         service.review_flag(conn, held[0]["flag_id"], "upheld", "dr-li")
+
+
+def test_loaders_floor_sub_second_times(conn: psycopg.Connection[Any]) -> None:
+    """23:59:59.6 stays on its own second (and local day): the loaders floor, never round."""
+    from datetime import UTC, datetime
+
+    from scoring.integrity import repository
+
+    add_member(conn, "m-floor")
+    add_device(conn, "band-floor", "activity_tracker")
+    at = datetime(2026, 6, 1, 15, 59, 59, 600000, tzinfo=UTC)  # 23:59:59.6 at UTC+8
+    conn.execute(
+        "INSERT INTO activity_readings (device_id, start_at, duration_s, member_id,"
+        " utc_offset_min, steps) VALUES ('band-floor', %s, 60, 'm-floor', 480, 100)",
+        (at,),
+    )
+    got = repository.activity(conn, at - timedelta(days=1), at + timedelta(days=1))
+    start = int(got["m-floor"][0][0])
+    assert start == int(at.timestamp() // 1)
+    assert (start + 480 * 60) // 86_400 == (at + timedelta(hours=8)).date().toordinal() - 719_163
