@@ -82,6 +82,11 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+# One decoder for every message: json.loads(..., parse_constant=...) builds a new
+# JSONDecoder per call, which cost as much as decoding a one-reading message.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def _decode(payload: bytes, max_bytes: int) -> Any:
     if len(payload) > max_bytes:
         raise Reject("oversized_payload", None, f"{len(payload)} bytes > limit {max_bytes} bytes")
@@ -90,7 +95,9 @@ def _decode(payload: bytes, max_bytes: int) -> Any:
     except UnicodeDecodeError as exc:
         raise Reject("bad_encoding", None, f"not UTF-8 at byte {exc.start}") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        if text.startswith("\ufeff"):  # json.loads refuses a BOM; the bare decoder would not
+            raise ValueError("Unexpected UTF-8 BOM")
+        return _DECODER.decode(text)
     except (ValueError, RecursionError) as exc:
         raise Reject("malformed_json", None, str(exc)[:200]) from None
 

@@ -130,6 +130,8 @@ REJECTED: list[tuple[str, str, Any, str, str | None]] = [
     ("NaN is not JSON", "bp", b'{"t": "2026-06-01T10:00:00Z", "sys": NaN, "dia": 80}',
      "malformed_json", None),
     ("bad utf-8", "bp", b'{"t": "\xff\xfe"}', "bad_encoding", None),
+    ("utf-8 byte order mark", "bp", b'\xef\xbb\xbf{"t": "2026-06-01T18:30:00+08:00"}',
+     "malformed_json", None),
     ("oversized", "bp", b"[" + b" " * 5000 + b"]", "oversized_payload", None),
     ("not an object", "bp", 42, "bad_structure", ""),
     ("empty batch", "bp", {"readings": []}, "bad_structure", "/readings"),
