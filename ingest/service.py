@@ -210,12 +210,16 @@ class Ingestor:
             self._conn.close()
 
     def _collect(self) -> _Batch | None:
-        """Up to ``ingest_batch_rows`` readings, or whatever arrived within ``ingest_flush_ms``."""
+        """Up to ``ingest_batch_rows`` readings (and half the queue's messages), or whatever
+        arrived within ``ingest_flush_ms``."""
         batch: _Batch = []
         rows = 0
         deadline: float | None = None
         prefix = self._settings.mqtt_topic_prefix
-        while rows < self._settings.ingest_batch_rows:
+        # Half the receive window: with one reading per message, a batch as large as the
+        # window would stop the broker delivering until it commits.
+        max_messages = max(1, self._settings.ingest_queue_messages // 2)
+        while rows < self._settings.ingest_batch_rows and len(batch) < max_messages:
             wait = 0.05 if deadline is None else deadline - time.monotonic()
             try:
                 msg = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
