@@ -100,22 +100,21 @@ SELECT (SELECT count(*) FROM ins)::int,
        coalesce(array_agg(known) FILTER (WHERE member_id IS NULL), '{{}}')
   FROM j
 """
-_INSERT = {
-    "bp": _ATTRIBUTE_AND_INSERT.format(
-        stage="stage_bp", t="measured_at", table="bp_readings",
-        columns="device_id, measured_at, utc_offset_min, systolic, diastolic, pulse, validated",
-    ),
-    "glucose": _ATTRIBUTE_AND_INSERT.format(
-        stage="stage_glucose", t="measured_at", table="glucose_readings",
-        columns="device_id, measured_at, utc_offset_min, value, unit, censored, method,"
-        " meal_context",
-    ),
-    "activity": _ATTRIBUTE_AND_INSERT.format(
-        stage="stage_activity", t="start_at", table="activity_readings",
-        columns="device_id, start_at, duration_s, utc_offset_min, steps, active_minutes,"
-        " vigorous_minutes, heart_rate",
-    ),
+# Per kind: (table, time column, the columns a staged reading fills).
+_COLUMNS = {
+    "bp": ("bp_readings", "measured_at",
+           "device_id, measured_at, utc_offset_min, systolic, diastolic, pulse, validated"),
+    "glucose": ("glucose_readings", "measured_at",
+                "device_id, measured_at, utc_offset_min, value, unit, censored, method,"
+                " meal_context"),
+    "activity": ("activity_readings", "start_at",
+                 "device_id, start_at, duration_s, utc_offset_min, steps, active_minutes,"
+                 " vigorous_minutes, heart_rate"),
 }  # fmt: skip
+_INSERT = {
+    kind: _ATTRIBUTE_AND_INSERT.format(stage=f"stage_{kind}", t=t, table=table, columns=cols)
+    for kind, (table, t, cols) in _COLUMNS.items()
+}
 
 # The fast path: a batch with no redelivered reading (nearly all of them) is inserted with
 # inner joins and no ON CONFLICT, inside a savepoint. Speculative insertion and the
@@ -139,16 +138,6 @@ SELECT s.msg, s.idx, d.device_id IS NOT NULL
                     WHERE b.device_id = s.device_id AND b.valid_from <= s.{t}
                       AND (b.valid_to IS NULL OR s.{t} < b.valid_to))
 """
-_FAST_COLUMNS = {
-    "bp": ("bp_readings", "measured_at",
-           "device_id, measured_at, utc_offset_min, systolic, diastolic, pulse, validated"),
-    "glucose": ("glucose_readings", "measured_at",
-                "device_id, measured_at, utc_offset_min, value, unit, censored, method,"
-                " meal_context"),
-    "activity": ("activity_readings", "start_at",
-                 "device_id, start_at, duration_s, utc_offset_min, steps, active_minutes,"
-                 " vigorous_minutes, heart_rate"),
-}  # fmt: skip
 _FAST_INSERT = {
     kind: _FAST_INSERT_SQL.format(
         table=table, t=t, stage=f"stage_{kind}", columns=cols,
@@ -157,11 +146,10 @@ _FAST_INSERT = {
             for c in cols.split(",")
         ),
     )
-    for kind, (table, t, cols) in _FAST_COLUMNS.items()
+    for kind, (table, t, cols) in _COLUMNS.items()
 }  # fmt: skip
 _ORPHANS = {
-    kind: _ORPHANS_SQL.format(stage=f"stage_{kind}", t=t)
-    for kind, (_, t, _c) in _FAST_COLUMNS.items()
+    kind: _ORPHANS_SQL.format(stage=f"stage_{kind}", t=t) for kind, (_, t, _c) in _COLUMNS.items()
 }
 
 # Binary COPY: about twice as fast as text on the client (no per-value text formatting).
