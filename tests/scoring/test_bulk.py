@@ -33,14 +33,17 @@ def _bp_book(seed: int, members: int) -> dict[str, np.ndarray]:
         n = int(rng.choice([0, 3, 20, 60, 120]))
         days = rng.integers(0, 75, n)
         hours = rng.choice([6, 7, 8, 12, 13, 18, 19, 21, 23, 2], n)
-        off = rng.choice([480, 480, 540, -300])
+        off = np.full(n, rng.choice([480, 480, 540, -300]))
+        if rng.random() < 0.3:  # a traveller: the offset changes, local days come unsorted
+            off = rng.choice([480, -300, 540], n)
         t = (JAN_2026 + days) * DAY + hours * 3600 + rng.integers(0, 3600, n) - off * 60
-        t = np.sort(t)
+        order = np.argsort(t, kind="stable")
+        t, off = t[order], off[order]
         parts.append(
             (
                 np.full(n, k, dtype=np.int32),
                 t.astype(np.int64),
-                np.full(n, off, dtype=np.int16),
+                off.astype(np.int16),
                 rng.integers(100, 190, n).astype(np.float64),
                 rng.integers(60, 115, n).astype(np.float64),
             )
