@@ -143,7 +143,11 @@ _SEND = {"i2": "int2send", "i4": "int4send", "i8": "int8send", "f8": "float8send
 
 
 def _column_arrays(
-    conn: Conn, select: str, params: Mapping[str, Any], cols: Sequence[tuple[str, str]]
+    conn: Conn,
+    select: str,
+    params: Mapping[str, Any],
+    cols: Sequence[tuple[str, str]],
+    days: tuple[int, int] | None = None,
 ) -> npt.NDArray[Any]:
     """Run ``select`` and return its rows as a structured array, one bytea per column.
 
@@ -177,6 +181,11 @@ def _column_arrays(
         i, t = out["idx"], out["t"]
         if not bool(np.all((i[1:] > i[:-1]) | ((i[1:] == i[:-1]) & (t[1:] >= t[:-1])))):
             out = out[np.lexsort((t, i))]
+    if days is not None and n:
+        # Keep member-local calendar days [d0, d1) (each reading's own UTC offset). Done
+        # here rather than in SQL, where it was a second per-row epoch computation.
+        local_day = (out["t"] + out["off"].astype(np.int64) * 60) // 86_400
+        out = out[(local_day >= days[0]) & (local_day < days[1])]
     return out
 
 
@@ -191,15 +200,14 @@ _MEMBERS_JOIN = """
         SELECT * FROM {table} r
          WHERE r.member_id = m.member_id AND r.{ts} >= %(t0)s AND r.{ts} < %(t1)s
            AND (m.consent_withdrawn_at IS NULL OR r.{ts} < m.consent_withdrawn_at)
-           -- the member-local calendar day of the reading (its own offset) is in the window
-           AND ({epoch} + r.utc_offset_min * 60) / 86400 BETWEEN %(d0)s AND %(d1)s - 1{extra}
+{extra}
         OFFSET 0) r
 """
 # Whole seconds since 1970 as int8, in float8 and integer arithmetic: extract() returns
 # numeric since PostgreSQL 14, and numeric arithmetic on every row was most of the load
 # time. floor() of the float8 is exact at microsecond resolution (the spacing of float8
-# near 2e9 is 2.4e-7 s), and integer division of a positive int8 is floor division.
-# No ORDER BY either: _column_arrays sorts by (member, time) in numpy when the server's
+# near 2e9 is 2.4e-7 s). The member-local day window is applied to these whole seconds
+# in numpy (_column_arrays), not per row in SQL. No ORDER BY either: _column_arrays sorts by (member, time) in numpy when the server's
 # order differs, which costs less than a server-side sort that spills to disk.
 _EPOCH = "floor(date_part('epoch', r.{ts}))::int8"
 
@@ -213,14 +221,10 @@ def load_bp(
     sel = (
         "SELECT (u.idx - 1)::int4, " + _EPOCH.format(ts="measured_at") + ","
         " r.utc_offset_min, r.systolic, r.diastolic, r.validated"
-        + _MEMBERS_JOIN.format(
-            table="bp_readings", ts="measured_at", extra="", epoch=_EPOCH.format(ts="measured_at")
-        )
+        + _MEMBERS_JOIN.format(table="bp_readings", ts="measured_at", extra="")
     )
     cols = [("idx", "i4"), ("t", "i8"), ("off", "i2"), ("sys", "i2"), ("dia", "i2"), ("ok", "b")]
-    return _column_arrays(
-        conn, sel, {"ids": list(ids), "t0": t0, "t1": t1, "d0": d0, "d1": d1}, cols
-    )
+    return _column_arrays(conn, sel, {"ids": list(ids), "t0": t0, "t1": t1}, cols, (d0, d1))
 
 
 def load_glucose(
@@ -255,7 +259,6 @@ def load_glucose(
                 table="glucose_readings",
                 ts="measured_at",
                 extra=f"\n     AND r.method = '{method}'",
-                epoch=_EPOCH.format(ts="measured_at"),
             )
         )
 
@@ -268,10 +271,10 @@ def load_glucose(
         ("cgm", "b"),
         ("meal", "i2"),
     ]
-    base = {"ids": list(ids), "t1": t1, "d1": d1, "meals": list(MEAL_CONTEXTS)}
+    base = {"ids": list(ids), "t1": t1, "meals": list(MEAL_CONTEXTS)}
     cgm_t0 = datetime(1970, 1, 1, tzinfo=t0.tzinfo) + timedelta(days=cgm_d0, hours=-14)
-    cgm = _column_arrays(conn, sel("cgm"), {**base, "t0": max(t0, cgm_t0), "d0": cgm_d0}, cols)
-    smbg = _column_arrays(conn, sel("smbg"), {**base, "t0": t0, "d0": d0}, cols)
+    cgm = _column_arrays(conn, sel("cgm"), {**base, "t0": max(t0, cgm_t0)}, cols, (cgm_d0, d1))
+    smbg = _column_arrays(conn, sel("smbg"), {**base, "t0": t0}, cols, (d0, d1))
     both = np.concatenate([cgm, smbg])
     # Group by member, keeping each part's time order (stable sort on the member index).
     out: npt.NDArray[Any] = both[np.argsort(both["idx"], kind="stable")]
@@ -284,9 +287,7 @@ def load_activity(
     sel = (
         "SELECT (u.idx - 1)::int4, " + _EPOCH.format(ts="start_at") + ","
         " r.utc_offset_min, r.duration_s, r.steps, r.active_minutes, r.vigorous_minutes"
-        + _MEMBERS_JOIN.format(
-            table="activity_readings", ts="start_at", extra="", epoch=_EPOCH.format(ts="start_at")
-        )
+        + _MEMBERS_JOIN.format(table="activity_readings", ts="start_at", extra="")
     )
     cols = [
         ("idx", "i4"),
@@ -297,9 +298,7 @@ def load_activity(
         ("act", "i4"),
         ("vig", "i4"),
     ]
-    return _column_arrays(
-        conn, sel, {"ids": list(ids), "t0": t0, "t1": t1, "d0": d0, "d1": d1}, cols
-    )
+    return _column_arrays(conn, sel, {"ids": list(ids), "t0": t0, "t1": t1}, cols, (d0, d1))
 
 
 def hospitalisations(conn: Conn, ids: Sequence[str], start: date, end: date) -> dict[str, int]:
