@@ -207,8 +207,9 @@ _MEMBERS_JOIN = """
 # numeric since PostgreSQL 14, and numeric arithmetic on every row was most of the load
 # time. floor() of the float8 is exact at microsecond resolution (the spacing of float8
 # near 2e9 is 2.4e-7 s). The member-local day window is applied to these whole seconds
-# in numpy (_column_arrays), not per row in SQL. No ORDER BY either: _column_arrays sorts by (member, time) in numpy when the server's
-# order differs, which costs less than a server-side sort that spills to disk.
+# in numpy (_column_arrays), not per row in SQL. No ORDER BY either: _column_arrays sorts
+# by (member, time) in numpy when the server's order differs, which costs less than a
+# server-side sort that spills to disk.
 _EPOCH = "floor(date_part('epoch', r.{ts}))::int8"
 
 
