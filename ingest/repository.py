@@ -84,9 +84,7 @@ WITH j AS MATERIALIZED (
     SELECT s.*, b.member_id, d.validated, d.device_id IS NOT NULL AS known
       FROM {stage} s
       LEFT JOIN devices d ON d.device_id = s.device_id
-      LEFT JOIN device_bindings b
-             ON b.device_id = s.device_id AND b.valid_from <= s.{t}
-            AND (b.valid_to IS NULL OR s.{t} < b.valid_to)
+      LEFT JOIN device_bindings b ON {bound}
 ), ins AS (
     INSERT INTO {table} ({columns}, member_id, ingested_at)
     SELECT {columns}, member_id, clock_timestamp() FROM j WHERE member_id IS NOT NULL
@@ -111,10 +109,24 @@ _COLUMNS = {
                  "device_id, start_at, duration_s, utc_offset_min, steps, active_minutes,"
                  " vigorous_minutes, heart_rate"),
 }  # fmt: skip
-_INSERT = {
-    kind: _ATTRIBUTE_AND_INSERT.format(stage=f"stage_{kind}", t=t, table=table, columns=cols)
-    for kind, (table, t, cols) in _COLUMNS.items()
-}
+# The binding that held the device when the reading was taken (its [valid_from, valid_to)).
+_BOUND_AT = (
+    "b.device_id = s.device_id AND b.valid_from <= s.{t}"
+    " AND (b.valid_to IS NULL OR s.{t} < b.valid_to)"
+)
+
+
+def _per_kind(sql: str) -> dict[str, str]:
+    """``sql`` for each kind: its staging table, table, columns and binding predicate."""
+    return {
+        kind: sql.format(
+            stage=f"stage_{kind}", table=table, columns=cols, bound=_BOUND_AT.format(t=t)
+        )
+        for kind, (table, t, cols) in _COLUMNS.items()
+    }
+
+
+_INSERT = _per_kind(_ATTRIBUTE_AND_INSERT)
 
 # The fast path: a batch with no redelivered reading (nearly all of them) is inserted with
 # inner joins and no ON CONFLICT, inside a savepoint. Speculative insertion and the
@@ -123,34 +135,20 @@ _INSERT = {
 # stays harmless. Staged rows the inner joins left out are found by _ORPHANS.
 _FAST_INSERT_SQL = """
 INSERT INTO {table} ({columns}, member_id, ingested_at)
-SELECT {s_columns}, b.member_id, clock_timestamp()
-  FROM {stage} s
-  JOIN devices d ON d.device_id = s.device_id
-  JOIN device_bindings b
-    ON b.device_id = s.device_id AND b.valid_from <= s.{t}
-   AND (b.valid_to IS NULL OR s.{t} < b.valid_to)
+SELECT {columns}, member_id, clock_timestamp()
+  FROM (SELECT s.*, b.member_id, d.validated
+          FROM {stage} s
+          JOIN devices d ON d.device_id = s.device_id
+          JOIN device_bindings b ON {bound}) j
 """
 _ORPHANS_SQL = """
 SELECT s.msg, s.idx, d.device_id IS NOT NULL
   FROM {stage} s
   LEFT JOIN devices d ON d.device_id = s.device_id
- WHERE NOT EXISTS (SELECT 1 FROM device_bindings b
-                    WHERE b.device_id = s.device_id AND b.valid_from <= s.{t}
-                      AND (b.valid_to IS NULL OR s.{t} < b.valid_to))
+ WHERE NOT EXISTS (SELECT 1 FROM device_bindings b WHERE {bound})
 """
-_FAST_INSERT = {
-    kind: _FAST_INSERT_SQL.format(
-        table=table, t=t, stage=f"stage_{kind}", columns=cols,
-        s_columns=", ".join(
-            "d.validated" if c.strip() == "validated" else f"s.{c.strip()}"
-            for c in cols.split(",")
-        ),
-    )
-    for kind, (table, t, cols) in _COLUMNS.items()
-}  # fmt: skip
-_ORPHANS = {
-    kind: _ORPHANS_SQL.format(stage=f"stage_{kind}", t=t) for kind, (_, t, _c) in _COLUMNS.items()
-}
+_FAST_INSERT = _per_kind(_FAST_INSERT_SQL)
+_ORPHANS = _per_kind(_ORPHANS_SQL)
 
 # Binary COPY: about twice as fast as text on the client (no per-value text formatting).
 _COPY = {

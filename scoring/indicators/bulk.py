@@ -94,12 +94,12 @@ def home_bp_many(
     has_m = np.bincount(inv, weights=morning) > 0
     has_e = np.bincount(inv, weights=evening) > 0
     pday = has_m & has_e
+    pm, pd_ = umember[pday], uday[pday]  # the protocol days' member and day
     valid_days = np.bincount(umember, minlength=m)
-    protocol_days = np.bincount(umember[pday], minlength=m)
-    pweeks_key = np.unique(umember[pday] * _SHIFT + (uday[pday] + 3) // 7)
+    protocol_days = np.bincount(pm, minlength=m)
+    pweeks_key = np.unique(pm * _SHIFT + (pd_ + 3) // 7)
     protocol_weeks = np.bincount(pweeks_key // _SHIFT, minlength=m)
     first_pday = np.full(m, np.iinfo(np.int64).min)
-    pm, pd_ = umember[pday], uday[pday]
     if pm.size:
         firsts = np.concatenate(([True], pm[1:] != pm[:-1]))
         first_pday[pm[firsts]] = pd_[firsts]
@@ -119,7 +119,7 @@ def home_bp_many(
     # Months (member-local calendar months) with >= 3 protocol days. Day groups are sorted
     # by (member, day), so (member, month) keys of protocol days are sorted too.
     umonth = uday.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-    mk, minv = _group(umember[pday] * _SHIFT + umonth[pday])
+    mk, minv = _group(pm * _SHIFT + umonth[pday])
     mk_count = np.bincount(minv, minlength=mk.size)
     cnt = np.bincount(minv, weights=g_n[pday], minlength=mk.size)
     ms = _div(np.bincount(minv, weights=g_s[pday], minlength=mk.size), cnt)
