@@ -56,6 +56,8 @@ def _dom(ind: dict[str, Any], name: str) -> dict[str, Any] | None:
 
 def _num(d: dict[str, Any], key: str) -> float | None:
     v = d.get(key)
+    if type(v) is float or type(v) is int:  # the stored contract's own types: the fast case
+        return float(v)
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
 
@@ -169,6 +171,9 @@ def _engagement(
     )
 
 
+_COMPONENTS = {"bp": _bp, "glucose": _glucose, "activity": _activity}
+
+
 def composite_score(
     indicators: dict[str, Any],
     *,
@@ -187,16 +192,13 @@ def composite_score(
     (100.0, 0.6)
     """
     weights = config.weights_for(conditions)
-    fns = {
-        "bp": lambda: _bp(indicators),
-        "glucose": lambda: _glucose(indicators),
-        "activity": lambda: _activity(indicators),
-        "engagement": lambda: _engagement(indicators, conditions, window_days),
-    }
     comps: dict[str, dict[str, Any]] = {}
     total = wsum = 0.0
     for name, w in weights.items():
-        score, en, zh = fns[name]()
+        if name == "engagement":
+            score, en, zh = _engagement(indicators, conditions, window_days)
+        else:
+            score, en, zh = _COMPONENTS[name](indicators)
         ok = score is not None
         comps[name] = {
             "score": None if score is None else round(score, 2),

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from scoring.indicators.activity import activity_indicators
 from scoring.indicators.bp import home_bp
-from scoring.indicators.bulk import activity_many, home_bp_many
+from scoring.indicators.bulk import _sorted_within, activity_many, home_bp_many
 
 DAY = 86_400
 JAN_2026 = 20454  # day number of 2026-01-01
@@ -109,3 +109,20 @@ def test_empty_chunk() -> None:
         ages=np.array([40]),
     )  # fmt: skip
     assert a[0]["valid_days"] == 0 and a[0]["median_steps"] is None
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    fractional=st.booleans(),
+    members=st.integers(1, 6),
+)
+def test_sorted_within_equals_a_lexsort(seed: int, fractional: bool, members: int) -> None:
+    """The float-key sort orders within members exactly; other values take the lexsort."""
+    rng = np.random.default_rng(seed)
+    member = np.sort(rng.integers(0, members, 40)).astype(np.int64)
+    x = rng.integers(0, 20_000, member.size).astype(np.float64)
+    if fractional:
+        x = x / 7.0 - 100.0  # fractional and negative: not an exact float key
+    want = x[np.lexsort((x, member))]
+    assert np.array_equal(_sorted_within(member, x), want)
