@@ -1,10 +1,10 @@
-"""Blood-pressure and activity indicators for MANY members at once (grouped numpy).
+"""Blood-pressure, activity and CGM indicators for MANY members at once (grouped numpy).
 
 Why: a city book has 10^5-10^6 members with a few hundred readings each; a Python call per
 member costs more than the arithmetic. These functions take one chunk's readings sorted by
 member index (and time), compute every member's indicators with grouped reductions
 (``bincount``, ``unique`` over (member, day) keys), and return one stored-contract dict per
-member. The per-member functions in ``bp.py`` and ``activity.py`` are the readable
+member. The per-member functions in ``bp.py``, ``activity.py`` and ``cgm.py`` are the readable
 reference definitions; tests check that both give the same numbers on random books.
 """
 
@@ -15,8 +15,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from core.units import MGDL_PER_MMOLL
 from scoring.indicators import activity as act_def
 from scoring.indicators import bp as bp_def
+from scoring.indicators import cgm as cgm_def
 
 DAY_S = 86_400
 _SHIFT = np.int64(1) << np.int64(32)  # (member, day) and (member, month) keys
@@ -87,21 +89,18 @@ def _sorted_within(member: npt.NDArray[Any], x: npt.NDArray[Any]) -> npt.NDArray
     """``x`` sorted within each member, for ``member`` sorted ascending.
 
     Why not ``np.lexsort((x, member))``: it was half of the activity time. Daily step
-    totals are whole and non-negative, so ``member * span + x`` is an exact float64 key
-    whose plain sort (about 25 times faster) orders by member, then value; anything else
-    takes the lexsort.
+    totals and UTC offsets are whole numbers, so ``member * span + (x - min)`` is an exact
+    float64 key whose plain sort (about 25 times faster) orders by member, then value;
+    anything else takes the lexsort.
     """
     if x.size == 0:
         return x
-    span = float(x.max()) + 1.0
-    exact = (
-        span * (float(member[-1]) + 1.0) < 2.0**52
-        and bool(np.all(x >= 0))
-        and bool(np.all(x == np.floor(x)))
-    )
+    lo = float(x.min())
+    span = float(x.max()) - lo + 1.0
+    exact = span * (float(member[-1]) + 1.0) < 2.0**52 and bool(np.all(x == np.floor(x)))
     if not exact:
         return x[np.lexsort((x, member))]
-    base = member.astype(np.float64) * span
+    base = member.astype(np.float64) * span - lo
     out: npt.NDArray[Any] = np.sort(base + x) - base
     return out
 
@@ -301,3 +300,181 @@ def activity_many(
         }
         for ok_, nvk, med, tgt, at, pw, who, act in zip(*cols, strict=True)
     ]
+
+
+def medians(member: npt.NDArray[Any], x: npt.NDArray[Any], m: int) -> npt.NDArray[np.float64]:
+    """Per-member median of ``x`` (``member`` sorted ascending); NaN for members without x.
+
+    Why not always sort: sampling intervals and UTC offsets mostly repeat one value. When
+    the most common value ``c`` fills both middle ranks of a member (fewer than ``lo``
+    values below it, more than ``hi`` at or below it), ``c`` is that member's median: three
+    counts instead of a sort. Other members are sorted.
+    """
+    nv = np.bincount(member, minlength=m)
+    out = np.full(m, np.nan)
+    if x.size == 0:
+        return out
+    x = x.astype(np.float64, copy=False)
+    lo_rank = np.maximum(nv - 1, 0) // 2
+    hi_rank = nv // 2
+    vals, counts = np.unique(x[:: max(1, x.size // 4096)], return_counts=True)
+    c = float(vals[np.argmax(counts)])  # the common value, from a sample: only a candidate
+    below = np.bincount(member[x < c], minlength=m)
+    at = np.bincount(member[x == c], minlength=m)
+    done = (nv > 0) & (below <= lo_rank) & (below + at > hi_rank)
+    out[done] = c
+    rest = (nv > 0) & ~done
+    if rest.any():
+        keep = rest[member]
+        mm, xx = member[keep], x[keep]
+        s = _sorted_within(mm, xx)
+        k = np.bincount(mm, minlength=m)
+        begin = np.concatenate(([0], np.cumsum(k)[:-1]))
+        out[rest] = (s[begin[rest] + lo_rank[rest]] + s[begin[rest] + hi_rank[rest]]) / 2.0
+    return out
+
+
+def _events_many(
+    member: npt.NDArray[np.int64],
+    t: npt.NDArray[np.int64],
+    beyond: npt.NDArray[np.bool_],
+    dt: npt.NDArray[np.float64],
+    m: int,
+) -> npt.NDArray[np.int64]:
+    """:func:`scoring.indicators.cgm.count_events` for every member at once.
+
+    The reference's run logic on the concatenated readings, where a change of member acts
+    as a gap: it ends every run and separates events, as it separates the members.
+    """
+    if t.size == 0 or not beyond.any():
+        return np.zeros(m, dtype=np.int64)
+    gap = (np.diff(t) > cgm_def.MAX_GAP_S) | (member[1:] != member[:-1])
+    brk = np.concatenate(([True], gap | (beyond[1:] != beyond[:-1])))
+    starts = np.flatnonzero(brk)
+    ends = np.append(starts[1:], t.size) - 1
+    run_member = member[starts]
+    dur = (t[ends] - t[starts]).astype(np.float64) + dt[run_member]
+    state = beyond[starts]
+    # A gap always starts a run, so counting gaps over run starts numbers the segments.
+    segment = np.cumsum(np.concatenate(([True], gap))[starts])
+    closes = np.cumsum(~state & (dur >= cgm_def.EVENT_END_S))
+    q = np.flatnonzero(state & (dur >= cgm_def.EVENT_MIN_S))
+    new = np.ones(q.size, dtype=np.bool_)
+    new[1:] = (segment[q][1:] != segment[q][:-1]) | (closes[q][1:] != closes[q][:-1])
+    return np.bincount(run_member[q][new], minlength=m)
+
+
+def cgm_many(
+    idx: npt.NDArray[np.int32],
+    t: npt.NDArray[np.int64],
+    value: npt.NDArray[np.float64],
+    is_mmol: npt.NDArray[np.bool_],
+    window_start_s: npt.NDArray[np.int64],
+    window_end_s: npt.NDArray[np.int64],
+) -> list[dict[str, Any]]:
+    """:func:`scoring.indicators.cgm.cgm_indicators` for members 0..M-1 (windows per member).
+
+    Readings must be sorted by (member, time). Members whose readings need the reference's
+    repairs (duplicate timestamps to average, NaN values to drop) are rare and go through
+    :func:`~scoring.indicators.cgm.cgm_indicators` itself; everyone else is computed with
+    grouped reductions, which was most of the time of a chunk of CGM wearers.
+    """
+    m = int(window_start_s.size)
+    i64 = idx.astype(np.int64)
+    value = value.astype(np.float64, copy=False)
+    same = i64[1:] == i64[:-1]
+    repair = np.zeros(m, dtype=np.bool_)
+    repair[i64[1:][same & (t[1:] == t[:-1])]] = True
+    repair[i64[np.isnan(value)]] = True
+    if repair.any():
+        keep = ~repair[i64]
+        fixed = {
+            int(k): cgm_def.cgm_indicators(
+                t[i64 == k], value[i64 == k], is_mmol[i64 == k],
+                window_start_s=int(window_start_s[k]), window_end_s=int(window_end_s[k]),
+            )
+            for k in np.flatnonzero(repair)
+        }  # fmt: skip
+        i64, t, value, is_mmol = i64[keep], t[keep], value[keep], is_mmol[keep]
+        same = i64[1:] == i64[:-1]
+    else:
+        fixed = {}
+
+    n = np.bincount(i64, minlength=m)
+    # Median sampling interval per member (the fallback for fewer than two readings).
+    dmember = i64[1:][same]
+    dt = medians(dmember, (t[1:] - t[:-1])[same], m)
+    dt = np.where(np.bincount(dmember, minlength=m) > 0, dt, float(cgm_def.FALLBACK_INTERVAL_S))
+    span = window_end_s - window_start_s
+    inside = np.bincount(
+        i64[(t >= window_start_s[i64]) & (t < window_end_s[i64])], minlength=m
+    ).astype(np.float64)
+    active = np.where(span > 0, np.minimum(100.0, 100.0 * inside * dt / np.maximum(span, 1)), 0.0)
+    ok = (span >= cgm_def.MIN_WINDOW_S) & (active >= cgm_def.MIN_ACTIVE_PCT) & (n > 0)
+
+    # Bands, each reading against the edges of its own unit (counts, then % of readings).
+    e = [
+        np.where(is_mmol, a, b) for a, b in zip(cgm_def.MMOL_EDGES, cgm_def.MGDL_EDGES, strict=True)
+    ]
+    in70 = value >= e[1]
+    bands = {
+        "tbr54": value < e[0],
+        "tbr70": ~in70,
+        "titr": in70 & (value <= e[2]),
+        "tir": in70 & (value <= e[3]),
+        "tar180": value > e[3],
+        "tar250": value > e[4],
+    }
+    pct = {
+        k: 100.0 * _div(np.bincount(i64[b], minlength=m).astype(np.float64), n)
+        for k, b in bands.items()
+    }
+
+    finite = np.isfinite(value)
+    fm = i64[finite]
+    mg = np.where(is_mmol[finite], value[finite] * MGDL_PER_MMOLL, value[finite])
+    nf = np.bincount(fm, minlength=m)
+    mean = _div(np.bincount(fm, weights=mg, minlength=m), nf)
+    sd = np.sqrt(_div(np.bincount(fm, weights=(mg - mean[fm]) ** 2, minlength=m), nf - 1))
+    f = cgm_def.BGI_A * (np.log(np.maximum(mg, 1.0)) ** cgm_def.BGI_B - cgm_def.BGI_C)
+    r = cgm_def.BGI_R * f * f
+    lbgi = _div(np.bincount(fm[f < 0], weights=r[f < 0], minlength=m), nf)
+    hbgi = _div(np.bincount(fm[f > 0], weights=r[f > 0], minlength=m), nf)
+    w = cgm_def.GRI_WEIGHTS
+    gri = np.minimum(
+        100.0,
+        w[0] * pct["tbr54"] + w[1] * (pct["tbr70"] - pct["tbr54"])
+        + w[2] * pct["tar250"] + w[3] * (pct["tar180"] - pct["tar250"]),
+    )  # fmt: skip
+    edges = np.array([edge for edge, _ in cgm_def.GRI_ZONES])
+    letters = np.array([z for _, z in cgm_def.GRI_ZONES] + ["E"], dtype=object)
+    zone = letters[np.searchsorted(edges, np.nan_to_num(gri), side="left")]
+    hypo = _events_many(
+        i64, t, value < np.where(is_mmol, cgm_def.HYPO_MMOL, cgm_def.HYPO_MGDL), dt, m
+    )
+    hyper = _events_many(
+        i64, t, value > np.where(is_mmol, cgm_def.HYPER_MMOL, cgm_def.HYPER_MGDL), dt, m
+    )
+
+    has_mg, has_sd = ok & (nf > 0), ok & (nf >= 2)
+    cols = {
+        "n_readings": n.tolist(),
+        "active_pct": active.tolist(),
+        **{k: _nullable(v, ok) for k, v in pct.items()},
+        "mean_mgdl": _nullable(mean, has_mg),
+        "sd_mgdl": _nullable(sd, has_sd),
+        "cv": _nullable(100.0 * _div(sd, np.where(mean > 0, mean, 0.0)), has_sd & (mean > 0)),
+        "gmi": _nullable(cgm_def.GMI_INTERCEPT + cgm_def.GMI_SLOPE * mean, has_mg),
+        "gri": _nullable(gri, ok),
+        "gri_zone": _nullable(zone, ok),
+        "lbgi": _nullable(lbgi, has_mg),
+        "hbgi": _nullable(hbgi, has_mg),
+        "hypo_events": _nullable(hypo, ok),
+        "hyper_events": _nullable(hyper, ok),
+        "sufficient": ok.tolist(),
+    }
+    keys = cgm_def.CGM_KEYS
+    out = [dict(zip(keys, row, strict=True)) for row in zip(*(cols[k] for k in keys), strict=True)]
+    for k, doc in fixed.items():
+        out[k] = doc
+    return out

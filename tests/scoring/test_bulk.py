@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 
 from scoring.indicators.activity import activity_indicators
 from scoring.indicators.bp import home_bp
-from scoring.indicators.bulk import _sorted_within, activity_many, home_bp_many
+from scoring.indicators.bulk import (
+    _sorted_within,
+    activity_many,
+    cgm_many,
+    home_bp_many,
+    medians,
+)
+from scoring.indicators.cgm import cgm_indicators
 
 DAY = 86_400
 JAN_2026 = 20454  # day number of 2026-01-01
@@ -114,15 +121,96 @@ def test_empty_chunk() -> None:
 @settings(max_examples=50, deadline=None)
 @given(
     seed=st.integers(0, 10_000),
-    fractional=st.booleans(),
+    kind=st.sampled_from(["whole", "negative", "fractional"]),
     members=st.integers(1, 6),
 )
-def test_sorted_within_equals_a_lexsort(seed: int, fractional: bool, members: int) -> None:
+def test_sorted_within_equals_a_lexsort(seed: int, kind: str, members: int) -> None:
     """The float-key sort orders within members exactly; other values take the lexsort."""
     rng = np.random.default_rng(seed)
     member = np.sort(rng.integers(0, members, 40)).astype(np.int64)
     x = rng.integers(0, 20_000, member.size).astype(np.float64)
-    if fractional:
-        x = x / 7.0 - 100.0  # fractional and negative: not an exact float key
+    if kind == "negative":  # UTC offsets west of Greenwich: still an exact key
+        x -= 10_000
+    elif kind == "fractional":  # not an exact key: the lexsort
+        x = x / 7.0 - 100.0
     want = x[np.lexsort((x, member))]
     assert np.array_equal(_sorted_within(member, x), want)
+
+
+def _cgm_book(seed: int, members: int) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Random CGM wearers: 5- or 15-minute sensors, gaps, mixed units, LO/HI, duplicates."""
+    rng = np.random.default_rng(seed)
+    parts, starts, ends = [], [], []
+    for k in range(members):
+        days = int(rng.choice([3, 14, 15]))
+        step = int(rng.choice([300, 900]))
+        t0 = JAN_2026 * DAY - 480 * 60
+        t = t0 + np.arange(0, days * DAY, step, dtype=np.int64)
+        if rng.random() < 0.7:  # cut a few gaps of 20 minutes to 5 hours
+            for _ in range(int(rng.integers(1, 6))):
+                a = int(rng.integers(0, t.size))
+                t = np.concatenate((t[:a], t[a + int(rng.integers(4, 60)) :]))
+        if rng.random() < 0.2:
+            t = t[: int(rng.integers(0, 4))]  # next to nothing
+        # A slow wave across the bands, plus noise; some members are hypo-prone.
+        base = 150 + 90 * np.sin(t / 20_000.0 + k) + rng.normal(0, 25, t.size)
+        v = np.clip(base - (60 if rng.random() < 0.3 else 0), 20, 420)
+        mmol = np.full(t.size, rng.random() < 0.4)
+        if rng.random() < 0.3:
+            mmol = rng.random(t.size) < 0.5  # mixed units
+        v = np.where(mmol, np.round(v / 18.01559, 1), np.round(v))
+        v[rng.random(t.size) < 0.01] = -np.inf
+        v[rng.random(t.size) < 0.01] = np.inf
+        if rng.random() < 0.15 and t.size > 3:  # a duplicate timestamp: the first repair
+            t[2] = t[1]
+        if rng.random() < 0.1 and t.size > 3:  # an absent value (NaN): the second
+            v[3] = np.nan
+        parts.append((np.full(t.size, k, dtype=np.int32), t, v, mmol))
+        starts.append(JAN_2026 * DAY - 480 * 60)
+        ends.append(JAN_2026 * DAY - 480 * 60 + 14 * DAY)
+    cols = [np.concatenate([p[i] for p in parts]) for i in range(4)]
+    book = dict(zip(("idx", "t", "v", "mmol"), cols, strict=True))
+    return book, np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), members=st.integers(1, 8))
+def test_cgm_many_equals_the_reference(seed: int, members: int) -> None:
+    b, ws, we = _cgm_book(seed, members)
+    many = cgm_many(b["idx"], b["t"], b["v"], b["mmol"], ws, we)
+    assert len(many) == members
+    for k in range(members):
+        sel = b["idx"] == k
+        ref = cgm_indicators(
+            b["t"][sel], b["v"][sel], b["mmol"][sel],
+            window_start_s=int(ws[k]), window_end_s=int(we[k]),
+        )  # fmt: skip
+        _same(many[k], ref)
+
+
+def test_cgm_many_book_has_sufficient_and_eventful_members() -> None:
+    """The random books above do exercise the interesting branches, not only None."""
+    seen = {"sufficient": 0, "hypo": 0, "hyper": 0, "insufficient": 0}
+    for seed in range(30):
+        b, ws, we = _cgm_book(seed, 6)
+        for d in cgm_many(b["idx"], b["t"], b["v"], b["mmol"], ws, we):
+            seen["sufficient" if d["sufficient"] else "insufficient"] += 1
+            seen["hypo"] += bool(d["hypo_events"])
+            seen["hyper"] += bool(d["hyper_events"])
+    assert all(v > 0 for v in seen.values()), seen
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), members=st.integers(1, 8), common=st.floats(0.0, 1.0))
+def test_medians_equal_numpy_per_member(seed: int, members: int, common: float) -> None:
+    """The common-value shortcut and the sort give np.median for every member."""
+    rng = np.random.default_rng(seed)
+    member = np.sort(rng.integers(0, members, int(rng.integers(0, 60)))).astype(np.int64)
+    x = np.where(rng.random(member.size) < common, 300.0, rng.integers(60, 900, member.size))
+    got = medians(member, x, members)
+    for k in range(members):
+        mine = x[member == k]
+        if mine.size:
+            assert got[k] == np.median(mine)
+        else:
+            assert np.isnan(got[k])

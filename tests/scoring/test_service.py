@@ -250,3 +250,86 @@ def test_chunks_are_cut_by_readings_as_well_as_members() -> None:
     for c in chunks:
         load = sum(heavy.get(m, 0) + LIGHT_MEMBER_READINGS for m in c)
         assert load <= 60_000 or len(c) == 1
+
+
+def test_stored_glucose_indicators_equal_the_per_member_definitions(
+    conn: psycopg.Connection[Any], db_url: str, settings: Settings
+) -> None:
+    """The chunk's grouped CGM path stores what cgm_indicators gives member by member.
+
+    Three wearers in one chunk: 14 days at UTC+8, one who flew to UTC-5 halfway (the
+    window follows the median offset), and one with fingersticks only; the first two end
+    and start low, so a change of member must also split the level-2 alert runs.
+    """
+    import numpy as np
+
+    from core.payload_format import MEAL_CONTEXTS
+    from scoring.indicators.cgm import cgm_indicators
+    from scoring.indicators.smbg import smbg_indicators
+
+    for mid in ("g1", "g2", "g3"):
+        add_member(conn, mid, conditions=("diabetes",))
+    add_device(conn, "cgmA", "cgm")
+    add_device(conn, "cgmB", "cgm")
+    add_device(conn, "meterC", "glucometer")
+    first = W1 - timedelta(days=14)
+    rows: dict[str, list[tuple[datetime, int, float]]] = {"g1": [], "g2": [], "g3": []}
+    for i in range(14 * 288):
+        at = _local(first, 0) + timedelta(minutes=5 * i)
+        wave = 150 + 100 * np.sin(i / 40.0)
+        rows["g1"].append((at, 480, float(round(wave))))
+        off = 480 if i < 7 * 288 else -300
+        rows["g2"].append((at + timedelta(minutes=2), off, float(round(0.8 * wave))))
+    rows["g1"][-1] = (rows["g1"][-1][0], 480, 45.0)  # g1 ends low ...
+    rows["g2"][0] = (rows["g2"][0][0], 480, 40.0)  # ... and g2 starts low
+    for mid, dev in (("g1", "cgmA"), ("g2", "cgmB")):
+        with conn.cursor().copy(
+            "COPY glucose_readings (device_id, measured_at, member_id, utc_offset_min, value,"
+            " unit, method) FROM STDIN"
+        ) as cp:
+            for at, off, v in rows[mid]:
+                cp.write_row((dev, at, mid, off, v, "mg/dL", "cgm"))
+    checks = [(2 + d, 7, 6.1 + d / 10, "fasting") for d in range(10)] + [(3, 9, 11.2, None)]
+    for d, h, v, meal in checks:
+        conn.execute(
+            "INSERT INTO glucose_readings (device_id, measured_at, member_id, utc_offset_min,"
+            " value, unit, method, meal_context) VALUES ('meterC', %s, 'g3', 480, %s,"
+            " 'mmol/L', 'smbg', %s)",
+            (_local(W0 + timedelta(days=d), h), v, meal),
+        )
+    score_window(db_url, settings, W0, W1)
+    stored = dict(conn.execute("SELECT member_id, indicators FROM scores").fetchall())
+
+    epoch = date(1970, 1, 1)
+    c0, d1 = (first - epoch).days * 86_400, (W1 - epoch).days * 86_400
+    for mid in ("g1", "g2"):
+        t = np.array([int(at.timestamp()) for at, _, _ in rows[mid]], dtype=np.int64)
+        offs = np.array([o for _, o, _ in rows[mid]])
+        v = np.array([x for _, _, x in rows[mid]])
+        local_day = (t + offs * 60) // 86_400
+        keep = local_day >= (first - epoch).days  # the window's last 14 local days
+        off = int(np.median(offs[keep]))
+        want = cgm_indicators(
+            t[keep], v[keep], np.zeros(int(keep.sum()), bool),
+            window_start_s=c0 - off * 60, window_end_s=d1 - off * 60,
+        )  # fmt: skip
+        got = stored[mid]["cgm"]
+        assert got.keys() == want.keys()
+        for k in want:
+            if isinstance(want[k], float):
+                assert got[k] == pytest.approx(want[k], rel=1e-12), (mid, k)
+            else:
+                assert got[k] == want[k], (mid, k)
+        assert got["sufficient"] is True and got["hypo_events"] > 0  # numbers, not Nones
+    assert stored["g3"]["cgm"]["n_readings"] == 0
+    meals = [m if m in MEAL_CONTEXTS else None for _, _, _, m in checks]
+    want_smbg = smbg_indicators(np.array([c[2] for c in checks]), np.ones(len(checks), bool), meals)
+    assert stored["g3"]["smbg"] == pytest.approx(want_smbg)
+    lows = set(
+        conn.execute(
+            "SELECT member_id, observed_at FROM alerts WHERE kind = 'hypo_level2'"
+        ).fetchall()
+    )
+    # g2's first reading is low right after g1's last: still a new run, g2's own alert.
+    assert ("g1", rows["g1"][-1][0]) in lows and ("g2", rows["g2"][0][0]) in lows
+    assert {m for m, _ in lows} == {"g1", "g2"}  # 2.9+ mmol/L fingersticks are not level 2
