@@ -104,15 +104,20 @@ def _hypo_alerts_many(ids: Sequence[str], g: npt.NDArray[Any]) -> list[repo.Aler
     Each member's rows are taken in their loaded order (CGM, then fingersticks); a change
     of member acts like a gap, so runs never span two members.
     """
-    low = g["v"] < np.where(g["mmol"], HYPO_L2_MMOL, HYPO_L2_MGDL)
-    if not low.any():
+    v, mmol = g["v"], g["mmol"]
+    low = np.flatnonzero((v < HYPO_L2_MGDL) & ~mmol | (v < HYPO_L2_MMOL) & mmol)
+    if low.size == 0:
         return []
+    # Only the low rows and the row before each: lows are a few percent of a chunk.
     t, idx = g["t"], g["idx"]
-    new_member = np.concatenate(([True], idx[1:] != idx[:-1]))
-    prev_low = np.concatenate(([False], low[:-1])) & ~new_member
-    gap = np.concatenate(([True], np.diff(t) > RUN_GAP_S)) | new_member
+    prev = np.maximum(low - 1, 0)
+    new_member = (low == 0) | (idx[low] != idx[prev])
+    is_low = np.zeros(g.size, dtype=np.bool_)
+    is_low[low] = True
+    prev_low = is_low[prev] & ~new_member
+    gap = new_member | (t[low] - t[prev] > RUN_GAP_S)
     # SMBG: every low check is its own event; CGM: the first reading of each low run.
-    start = low & (~g["cgm"] | ~prev_low | gap)
+    start = low[~g["cgm"][low] | ~prev_low | gap]
     out = []
     for r in g[start]:
         unit = "mmol/L" if r["mmol"] else "mg/dL"
@@ -144,20 +149,24 @@ def _glucose_many(
     median of the offsets their readings carry (UTC+8 without readings).
     """
     c0 = max(w.d0, w.d1 - CGM_DAYS)
-    t, offs = glu["t"], glu["off"]
-    # Column by column with one mask: copying whole records of a structured array twice
-    # (CGM rows, then their last 14 days) was a fifth of the CGM time.
-    sel = glu["cgm"] & ((t + offs.astype(np.int64) * 60) // DAY_S >= c0)
+    # CGM rows are loaded from local day c0 on (repository.load_glucose). Column by column
+    # with one mask: copying whole records of a structured array twice (CGM rows, then
+    # their last 14 days) was a fifth of the CGM time.
+    sel = glu["cgm"]
     ci = glu["idx"][sel].astype(np.int64)
     has = np.bincount(ci, minlength=n) > 0
     cgm_out = [dict(_EMPTY_CGM) for _ in range(n)]
     if has.any():
         pos = (np.cumsum(has) - 1)[ci]  # members with CGM rows, numbered 0..k-1
-        med = medians(pos, offs[sel], int(has.sum()))
-        off = np.trunc(med).astype(np.int64)  # int(np.median(...)), as the reference did
+        k = int(has.sum())
+        offs = glu["off"][sel]
+        if bool(np.all(offs == offs[0])):  # nobody travelled: every median is that offset
+            off = np.full(k, int(offs[0]), dtype=np.int64)
+        else:  # int(np.median(...)) per member, as the per-member path did
+            off = np.trunc(medians(pos, offs, k)).astype(np.int64)
         docs = cgm_many(
             pos,
-            t[sel],
+            glu["t"][sel],
             glu["v"][sel],
             glu["mmol"][sel],
             c0 * DAY_S - off * 60,

@@ -66,6 +66,9 @@ def test_home_bp_many_equals_the_reference(seed: int, members: int) -> None:
     rng = np.random.default_rng(seed + 1)
     targets = np.array([[135.0, 85.0], [130.0, 80.0], [145.0, 85.0]])[rng.integers(0, 3, members)]
     many = home_bp_many(b["idx"], b["t"], b["off"], b["sys"], b["dia"], targets)
+    # Cut into blocks of members (as whole chunks are), the answer is the same.
+    cut = home_bp_many(b["idx"], b["t"], b["off"], b["sys"], b["dia"], targets, block_rows=37)
+    assert cut == many
     for k in range(members):
         sel = b["idx"] == k
         ref = home_bp(
@@ -95,6 +98,7 @@ def test_activity_many_equals_the_reference(seed: int, members: int, window: int
     c = [np.concatenate([p[i] for p in parts]) for i in range(7)]
     ages = rng.integers(30, 85, members)
     many = activity_many(*c, window_days=window, ages=ages)
+    assert activity_many(*c, window_days=window, ages=ages, block_rows=37) == many
     for k in range(members):
         sel = c[0] == k
         ref = activity_indicators(
@@ -179,6 +183,7 @@ def test_cgm_many_equals_the_reference(seed: int, members: int) -> None:
     b, ws, we = _cgm_book(seed, members)
     many = cgm_many(b["idx"], b["t"], b["v"], b["mmol"], ws, we)
     assert len(many) == members
+    assert cgm_many(b["idx"], b["t"], b["v"], b["mmol"], ws, we, block_rows=500) == many
     for k in range(members):
         sel = b["idx"] == k
         ref = cgm_indicators(
