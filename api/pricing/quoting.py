@@ -263,7 +263,7 @@ def quote_row(
         p.premium_fen,
         p.base_fen - engine.fen_of(p.base_fen, 10000 - p.discount_bp),
         inp.age,
-        list(inp.conditions),
+        repo.text_array(inp.conditions),
         _json(components_json(rb, p, inp)),
         _json(p.smoothing),
         _json(inp.to_json()),

@@ -1,13 +1,13 @@
 """Every SQL statement pricing runs. The caller owns the transaction; nothing here commits.
 
-Reads are bulk (``member_id = ANY(%s)``) so a batch chunk of thousands of members costs a
-handful of round trips; quotes are written with COPY.
+Reads are bulk (``member_id = ANY(%s::text[])``, :class:`TextArray`) so a batch chunk of
+thousands of members costs a handful of round trips; quotes are written with COPY.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -17,6 +17,26 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb, set_json_loads
 
 Conn = psycopg.Connection[Any]
+
+
+# --- member id arrays ------------------------------------------------------------------
+class TextArray(str):
+    """A PostgreSQL ``text[]`` literal, built once and bound as one text parameter.
+
+    Why: psycopg's list dumper quotes a list element by element (a regex each); a batch
+    chunk binds its 2,000 member ids to seven reads and writes 2,000 condition lists, which
+    was ~8 % of a batch's Python time. Bound as text and cast with ``::text[]`` on the
+    server: no SQL is ever built from the values.
+    """
+
+
+def text_array(values: Iterable[str]) -> TextArray:
+    """Each element double-quoted, with ``\\`` and ``"`` backslash-escaped (array syntax)."""
+    return TextArray(
+        "{"
+        + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+        + "}"
+    )
 
 
 # --- rulebooks ---------------------------------------------------------------------------
@@ -68,8 +88,8 @@ def members(conn: Conn, member_ids: Sequence[str]) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             "SELECT member_id, birth_date, conditions, consent_withdrawn_at FROM members"
-            " WHERE member_id = ANY(%s)",
-            (list(member_ids),),
+            " WHERE member_id = ANY(%s::text[])",
+            (text_array(member_ids),),
         ).fetchall()
 
 
@@ -83,9 +103,9 @@ def scores(
         for r in cur.execute(
             "SELECT DISTINCT ON (member_id, window_start, window_end) member_id, window_start,"
             " window_end, algorithm_version, composite, improvement, indicators FROM scores"
-            " WHERE member_id = ANY(%s) AND window_end > %s AND window_start < %s"
+            " WHERE member_id = ANY(%s::text[]) AND window_end > %s AND window_start < %s"
             " ORDER BY member_id, window_start, window_end, computed_at DESC, algorithm_version",
-            (list(member_ids), start, end),
+            (text_array(member_ids), start, end),
         ):
             out[r["member_id"]].append(r)
     return out
@@ -98,8 +118,8 @@ def enrollment_years(
     out: dict[str, dict[int, int | None]] = defaultdict(dict)
     for m, y, paid in conn.execute(
         "SELECT member_id, plan_year, premium_paid_fen FROM enrollments"
-        " WHERE member_id = ANY(%s) AND product_id = %s",
-        (list(member_ids), product_id),
+        " WHERE member_id = ANY(%s::text[]) AND product_id = %s",
+        (text_array(member_ids), product_id),
     ):
         out[m][int(y)] = None if paid is None else int(paid)
     return out
@@ -109,8 +129,8 @@ def claim_years(conn: Conn, member_ids: Sequence[str]) -> dict[str, list[int]]:
     out: dict[str, list[int]] = defaultdict(list)
     for m, y in conn.execute(
         "SELECT member_id, extract(year FROM admitted_on)::int FROM hospitalisations"
-        " WHERE member_id = ANY(%s)",
-        (list(member_ids),),
+        " WHERE member_id = ANY(%s::text[])",
+        (text_array(member_ids),),
     ):
         out[m].append(int(y))
     return out
@@ -123,9 +143,9 @@ def last_quoted_premium(
         m: int(p)
         for m, p in conn.execute(
             "SELECT DISTINCT ON (member_id) member_id, premium_fen FROM quotes"
-            " WHERE member_id = ANY(%s) AND product_id = %s AND plan_year = %s"
+            " WHERE member_id = ANY(%s::text[]) AND product_id = %s AND plan_year = %s"
             " ORDER BY member_id, created_at DESC",
-            (list(member_ids), product_id, plan_year),
+            (text_array(member_ids), product_id, plan_year),
         )
     }
 
@@ -137,11 +157,11 @@ def clinic_months(conn: Conn, member_ids: Sequence[str], start: date, end: date)
         for m, n in conn.execute(
             "SELECT member_id, count(DISTINCT date_trunc('month', measured_at)) FROM ("
             " SELECT member_id, measured_at FROM bp_readings WHERE source = 'clinic'"
-            "  AND member_id = ANY(%(m)s) AND measured_at >= %(s)s AND measured_at < %(e)s"
+            "  AND member_id = ANY(%(m)s::text[]) AND measured_at >= %(s)s AND measured_at < %(e)s"
             " UNION ALL SELECT member_id, measured_at FROM glucose_readings"
-            "  WHERE source = 'clinic' AND member_id = ANY(%(m)s)"
+            "  WHERE source = 'clinic' AND member_id = ANY(%(m)s::text[])"
             "  AND measured_at >= %(s)s AND measured_at < %(e)s) r GROUP BY member_id",
-            {"m": list(member_ids), "s": start, "e": end},
+            {"m": text_array(member_ids), "s": start, "e": end},
         )
     }
 
@@ -150,7 +170,8 @@ def existing_members(conn: Conn, member_ids: Sequence[str]) -> set[str]:
     return {
         r[0]
         for r in conn.execute(
-            "SELECT member_id FROM members WHERE member_id = ANY(%s)", (list(member_ids),)
+            "SELECT member_id FROM members WHERE member_id = ANY(%s::text[])",
+            (text_array(member_ids),),
         )
     }
 
