@@ -144,15 +144,24 @@ def parsed_rulebook(text: str) -> Rulebook:
 
 def get_rulebook(conn: repo.Conn, product_id: str, plan_year: int) -> Rulebook:
     """The plan year's rulebook: the one stored, else the packaged file (stored on first use)."""
+    return rulebook_in_force(conn, product_id, plan_year)[0]
+
+
+def rulebook_in_force(conn: repo.Conn, product_id: str, plan_year: int) -> tuple[Rulebook, bool]:
+    """:func:`get_rulebook` and whether it is locked already.
+
+    A lock is never lifted, so a quote under a locked rulebook need not lock it again: one
+    statement fewer for every quote but the plan year's first.
+    """
     row = repo.get_rulebook(conn, product_id, plan_year)
     if row is not None:
-        return parsed_rulebook(row["content"])
+        return parsed_rulebook(row["content"]), row["locked_at"] is not None
     text = packaged_text(product_id, plan_year)
     if text is None:
         raise RulebookNotFound(f"no rulebook for {product_id} {plan_year}")
     rb = parsed_rulebook(text)
     repo.insert_rulebook(conn, product_id, plan_year, rb.version, rb.sha256, text)
-    return rb
+    return rb, False
 
 
 # --- inputs ------------------------------------------------------------------------------

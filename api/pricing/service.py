@@ -44,6 +44,7 @@ from api.pricing.quoting import (
     parsed_rulebook,
     quote_from_row,
     quote_row,
+    rulebook_in_force,
     yuan,
 )
 from api.pricing.rulebook import parse
@@ -168,7 +169,7 @@ def quote_member(
     A what-if is never stored, whatever ``store`` says. A stored quote locks the rulebook
     for its plan year and books the smoothing difference in the fund's ledger.
     """
-    rb = get_rulebook(conn, product_id, plan_year)
+    rb, locked = rulebook_in_force(conn, product_id, plan_year)
     inp = gather_inputs(conn, [member_id], product_id, plan_year).get(member_id)
     if inp is None:
         raise MemberNotFound("no such member")
@@ -179,7 +180,8 @@ def quote_member(
     model_version = current_model_version(conn)
     if store:
         qid = new_quote_id()
-        repo.lock_rulebook(conn, product_id, plan_year)
+        if not locked:
+            repo.lock_rulebook(conn, product_id, plan_year)
         repo.copy_quotes(conn, [quote_row(rb, inp, p, qid, None, model_version)])
         repo.upsert_ledger(conn, [(product_id, plan_year, member_id, qid, p.ledger_fen)])
         created = datetime.now(UTC)
