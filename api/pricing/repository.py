@@ -221,16 +221,19 @@ def upsert_ledger(conn: Conn, rows: Sequence[tuple[str, int, str, str, int]]) ->
     """
     if not rows:
         return
-    if len(rows) <= 20:  # a single quote: one pipelined upsert, no staging table
+    if len(rows) <= 20:  # a few quotes: upserts, no staging table
+        sql = (
+            "INSERT INTO smoothing_ledger (product_id, plan_year, member_id, quote_id,"
+            " amount_fen) VALUES (%s, %s, %s, %s, %s)"
+            " ON CONFLICT (product_id, plan_year, member_id) DO UPDATE SET"
+            " quote_id = EXCLUDED.quote_id, amount_fen = EXCLUDED.amount_fen,"
+            " booked_at = now()"
+        )
+        if len(rows) == 1:  # a single quote: executemany would enter pipeline mode for it
+            conn.execute(sql, rows[0])
+            return
         with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO smoothing_ledger (product_id, plan_year, member_id, quote_id,"
-                " amount_fen) VALUES (%s, %s, %s, %s, %s)"
-                " ON CONFLICT (product_id, plan_year, member_id) DO UPDATE SET"
-                " quote_id = EXCLUDED.quote_id, amount_fen = EXCLUDED.amount_fen,"
-                " booked_at = now()",
-                rows,
-            )
+            cur.executemany(sql, rows)
         return
     conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS ledger_stage (product_id text, plan_year int,"
