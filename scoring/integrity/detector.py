@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from sklearn.ensemble import IsolationForest
 
 from scoring.integrity.features import ActivityDay
 from scoring.integrity.rules import Hit
@@ -26,6 +25,10 @@ def model_hits(days_by_member: Mapping[str, list[ActivityDay]], seed: int = 0) -
     if len(rows) < MIN_DAYS_TO_FIT:
         return {}
     x = np.array([d.vector() for _, d in rows])
+    # Imported here: pricing imports this package for the flags alone, and scikit-learn
+    # cost every batch worker and API process ~1.6 s of start-up.
+    from sklearn.ensemble import IsolationForest
+
     forest = IsolationForest(contamination=CONTAMINATION, random_state=seed, n_estimators=200)
     odd = forest.fit(x).predict(x) == -1
     score = forest.score_samples(x)
