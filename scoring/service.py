@@ -158,12 +158,8 @@ def _glucose_many(
     cgm_out = [dict(_EMPTY_CGM) for _ in range(n)]
     if has.any():
         pos = (np.cumsum(has) - 1)[ci]  # members with CGM rows, numbered 0..k-1
-        k = int(has.sum())
-        offs = glu["off"][sel]
-        if bool(np.all(offs == offs[0])):  # nobody travelled: every median is that offset
-            off = np.full(k, int(offs[0]), dtype=np.int64)
-        else:  # int(np.median(...)) per member, as the per-member path did
-            off = np.trunc(medians(pos, offs, k)).astype(np.int64)
+        # int(np.median(...)) of each wearer's offsets, as the per-member path did.
+        off = np.trunc(medians(pos, glu["off"][sel], int(has.sum()))).astype(np.int64)
         docs = cgm_many(
             pos,
             glu["t"][sel],
@@ -172,8 +168,8 @@ def _glucose_many(
             c0 * DAY_S - off * 60,
             w.d1 * DAY_S - off * 60,
         )
-        for k, doc in zip(np.flatnonzero(has).tolist(), docs, strict=True):
-            cgm_out[k] = doc
+        for i, doc in zip(np.flatnonzero(has).tolist(), docs, strict=True):
+            cgm_out[i] = doc
     smbg_out = [dict(_EMPTY_SMBG) for _ in range(n)]
     smbg = glu[~glu["cgm"]]
     if smbg.size:

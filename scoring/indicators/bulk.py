@@ -10,6 +10,7 @@ reference definitions; tests check that both give the same numbers on random boo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,19 @@ def _blocks(idx: npt.NDArray[Any], m: int, rows: int) -> list[tuple[int, int, in
         hi = min(m, max(hi, lo + 1))
         out.append((lo, hi, int(starts[lo]), int(starts[hi])))
         lo = hi
+    return out
+
+
+def _in_blocks(
+    idx: npt.NDArray[Any],
+    m: int,
+    rows: int,
+    score: Callable[[slice, slice, int], list[dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """``score(row slice, member slice, first member)`` per block, concatenated in order."""
+    out: list[dict[str, Any]] = []
+    for a, b, r0, r1 in _blocks(idx, m, rows):
+        out += score(slice(r0, r1), slice(a, b), a)
     return out
 
 
@@ -139,14 +153,10 @@ def home_bp_many(
     """
     m = int(targets.shape[0])
     if idx.size > block_rows and m > 1:
-        out: list[dict[str, object]] = []
-        for a, b, r0, r1 in _blocks(idx, m, block_rows):
-            part = slice(r0, r1)
-            out += home_bp_many(
-                idx[part] - a, t[part], off[part], systolic[part], diastolic[part],
-                targets[a:b], block_rows=block_rows,
-            )  # fmt: skip
-        return out
+        return _in_blocks(idx, m, block_rows, lambda r, k, a: home_bp_many(
+            idx[r] - a, t[r], off[r], systolic[r], diastolic[r], targets[k],
+            block_rows=block_rows,
+        ))  # fmt: skip
     i64 = idx.astype(np.int64)
     systolic = systolic.astype(np.float64, copy=False)
     diastolic = diastolic.astype(np.float64, copy=False)
@@ -285,15 +295,10 @@ def activity_many(
     """:func:`scoring.indicators.activity.activity_indicators` for members 0..M-1."""
     m = int(ages.size)
     if idx.size > block_rows and m > 1:
-        out: list[dict[str, object]] = []
-        for a, b, r0, r1 in _blocks(idx, m, block_rows):
-            part = slice(r0, r1)
-            out += activity_many(
-                idx[part] - a, start[part], off[part], duration_s[part], steps[part],
-                active_min[part], vigorous_min[part], window_days=window_days,
-                ages=ages[a:b], block_rows=block_rows,
-            )  # fmt: skip
-        return out
+        return _in_blocks(idx, m, block_rows, lambda r, k, a: activity_many(
+            idx[r] - a, start[r], off[r], duration_s[r], steps[r], active_min[r],
+            vigorous_min[r], window_days=window_days, ages=ages[k], block_rows=block_rows,
+        ))  # fmt: skip
     targets = np.where(
         ages >= act_def.OLDER_AGE, act_def.STEP_TARGET_OLDER, act_def.STEP_TARGET_YOUNGER
     )
@@ -308,15 +313,7 @@ def activity_many(
     valid = (wear >= act_def.MIN_WEAR_S) & (dsteps > 0)
     vm, vs, vmod = umember[valid], dsteps[valid], dmod[valid]
     nv = np.bincount(vm, minlength=m)
-    # Medians per member: sort valid days by (member, steps), take the middle of each run.
-    s_sorted = _sorted_within(vm, vs)
-    begin = np.concatenate(([0], np.cumsum(nv)[:-1]))
-    lo = begin + np.maximum(nv - 1, 0) // 2
-    hi = begin + nv // 2
-    safe = nv > 0
-    median = np.full(m, np.nan)
-    if s_sorted.size:
-        median[safe] = (s_sorted[lo[safe]] + s_sorted[hi[safe]]) / 2.0
+    median = medians(vm, vs, m)
     at_target = np.bincount(vm, weights=vs >= targets[vm], minlength=m)
     per_week = _div(np.bincount(vm, weights=vmod, minlength=m), nv) * 7.0
     active = np.bincount(vm, weights=vmod >= act_def.ACTIVE_DAY_MIN, minlength=m)
@@ -346,7 +343,8 @@ def activity_many(
 def medians(member: npt.NDArray[Any], x: npt.NDArray[Any], m: int) -> npt.NDArray[np.float64]:
     """Per-member median of ``x`` (``member`` sorted ascending); NaN for members without x.
 
-    Why not always sort: sampling intervals and UTC offsets mostly repeat one value. When
+    Why not always sort: sampling intervals and UTC offsets mostly repeat one value. A
+    single value throughout (nobody travelled) is every member's median. Otherwise, when
     the most common value ``c`` fills both middle ranks of a member (fewer than ``lo``
     values below it, more than ``hi`` at or below it), ``c`` is that member's median: three
     counts instead of a sort. Other members are sorted.
@@ -356,6 +354,9 @@ def medians(member: npt.NDArray[Any], x: npt.NDArray[Any], m: int) -> npt.NDArra
     if x.size == 0:
         return out
     x = x.astype(np.float64, copy=False)
+    if x.min() == x.max():
+        out[nv > 0] = x[0]
+        return out
     lo_rank = np.maximum(nv - 1, 0) // 2
     hi_rank = nv // 2
     vals, counts = np.unique(x[:: max(1, x.size // 4096)], return_counts=True)
@@ -424,14 +425,10 @@ def cgm_many(
     """
     m = int(window_start_s.size)
     if idx.size > block_rows and m > 1:
-        out: list[dict[str, Any]] = []
-        for a, b, r0, r1 in _blocks(idx, m, block_rows):
-            part = slice(r0, r1)
-            out += cgm_many(
-                idx[part] - a, t[part], value[part], is_mmol[part],
-                window_start_s[a:b], window_end_s[a:b], block_rows=block_rows,
-            )  # fmt: skip
-        return out
+        return _in_blocks(idx, m, block_rows, lambda r, k, a: cgm_many(
+            idx[r] - a, t[r], value[r], is_mmol[r], window_start_s[k], window_end_s[k],
+            block_rows=block_rows,
+        ))  # fmt: skip
     i64 = idx.astype(np.int64)
     value = value.astype(np.float64, copy=False)
     same = i64[1:] == i64[:-1]
