@@ -21,7 +21,7 @@ Conn = psycopg.Connection[Any]
 
 # --- member id arrays ------------------------------------------------------------------
 class TextArray(str):
-    """A PostgreSQL ``text[]`` literal, built once and bound as one text parameter.
+    """A PostgreSQL ``text[]`` literal, built in one ``join`` and bound as one text parameter.
 
     Why: psycopg's list dumper quotes a list element by element (a regex each); a batch
     chunk binds its 2,000 member ids to seven reads and writes 2,000 condition lists, which
