@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -29,6 +30,28 @@ log = logging.getLogger(__name__)
 
 _MIGRATION_LOCK_KEY = 0x57E11_2A7E  # arbitrary constant: "wellrate migrations"
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+T = TypeVar("T")
+
+
+class Pending(Generic[T]):
+    """A statement already sent whose rows are read later, by :meth:`result`.
+
+    Why: inside ``conn.pipeline()`` a statement that is sent but not yet read costs no round
+    trip; the first read sends them all with one sync. A single quote's dozen reads then
+    cost the client and the server one wait instead of twelve (see bench/api_bench.py).
+    Outside a pipeline it behaves like an ordinary execute-then-fetch.
+    """
+
+    __slots__ = ("_cur", "_read")
+
+    def __init__(self, cur: psycopg.Cursor[Any], read: Callable[[psycopg.Cursor[Any]], T]) -> None:
+        self._cur, self._read = cur, read
+
+    def result(self) -> T:
+        with self._cur:
+            return self._read(self._cur)
 
 
 class DatabaseNotConfigured(RuntimeError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -19,7 +19,7 @@ from api.pricing import repository as repo
 from api.pricing.exceptions import RulebookNotFound
 from api.pricing.inputs import QuoteInputs, ScoreRow
 from api.pricing.rulebook import Rulebook, packaged_text, parse
-from scoring.integrity.service import held_periods
+from scoring.integrity.service import send_held_periods
 
 
 def yuan(fen: int) -> Decimal:
@@ -153,7 +153,15 @@ def rulebook_in_force(conn: repo.Conn, product_id: str, plan_year: int) -> tuple
     A lock is never lifted, so a quote under a locked rulebook need not lock it again: one
     statement fewer for every quote but the plan year's first.
     """
-    row = repo.get_rulebook(conn, product_id, plan_year)
+    return rulebook_from_row(
+        conn, product_id, plan_year, repo.get_rulebook(conn, product_id, plan_year)
+    )
+
+
+def rulebook_from_row(
+    conn: repo.Conn, product_id: str, plan_year: int, row: dict[str, Any] | None
+) -> tuple[Rulebook, bool]:
+    """:func:`rulebook_in_force` from the row already read (a single quote pipelines it)."""
     if row is not None:
         return parsed_rulebook(row["content"]), row["locked_at"] is not None
     text = packaged_text(product_id, plan_year)
@@ -172,18 +180,42 @@ def age_on(birth: date, day: date) -> int:
 def gather_inputs(
     conn: repo.Conn, member_ids: Sequence[str], product_id: str, plan_year: int
 ) -> dict[str, QuoteInputs]:
-    """Every input for these members, in a handful of bulk reads (batch chunks use this)."""
+    """Every input for these members, in one round trip (batch chunks use this)."""
+    with conn.pipeline():
+        read = send_inputs(conn, member_ids, product_id, plan_year)
+    return read()
+
+
+def send_inputs(
+    conn: repo.Conn, member_ids: Sequence[str], product_id: str, plan_year: int
+) -> Callable[[], dict[str, QuoteInputs]]:
+    """Send the bulk reads now; the function returned reads and assembles them.
+
+    Inside ``conn.pipeline()`` nothing waits until that function runs, so a caller can send
+    its own statements alongside.
+    """
     y0, y1 = date(plan_year - 1, 1, 1), date(plan_year, 1, 1)
-    people = repo.members(conn, member_ids)
-    ids = [p["member_id"] for p in people]
-    scores = repo.scores(conn, ids, y0, y1)
-    enrolled = repo.enrollment_years(conn, ids, product_id)
-    claims = repo.claim_years(conn, ids)
-    quoted = repo.last_quoted_premium(conn, ids, product_id, plan_year - 1)
-    clinic = repo.clinic_months(conn, ids, y0, y1)
-    flags = held_periods(conn, ids)
+    rows = repo.send_inputs(conn, member_ids, y0, y1, product_id, plan_year - 1)
+    flags = send_held_periods(conn, member_ids)
+    return lambda: _assemble(product_id, plan_year, rows(), flags.result())
+
+
+def _assemble(
+    product_id: str,
+    plan_year: int,
+    read: repo.InputRows,
+    flags: dict[str, list[dict[str, Any]]],
+) -> dict[str, QuoteInputs]:
+    scores, enrolled, claims, quoted, clinic = (
+        read.scores,
+        read.enrolled,
+        read.claims,
+        read.quoted,
+        read.clinic,
+    )
+    y0, y1 = date(plan_year - 1, 1, 1), date(plan_year, 1, 1)
     out: dict[str, QuoteInputs] = {}
-    for p in people:
+    for p in read.members:
         m = p["member_id"]
         withdrawn: datetime | None = p["consent_withdrawn_at"]
         rows, excluded, by_review = [], 0, 0

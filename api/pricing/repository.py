@@ -7,7 +7,8 @@ thousands of members costs a handful of round trips; quotes are written with COP
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -15,6 +16,8 @@ import orjson
 import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb, set_json_loads
+
+from core.db import Pending
 
 Conn = psycopg.Connection[Any]
 
@@ -41,12 +44,17 @@ def text_array(values: Iterable[str]) -> TextArray:
 
 # --- rulebooks ---------------------------------------------------------------------------
 def get_rulebook(conn: Conn, product_id: str, plan_year: int) -> dict[str, Any] | None:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "SELECT product_id, plan_year, version, sha256, content, loaded_at, locked_at"
-            " FROM rulebooks WHERE product_id = %s AND plan_year = %s",
-            (product_id, plan_year),
-        ).fetchone()
+    return send_rulebook(conn, product_id, plan_year).result()
+
+
+def send_rulebook(conn: Conn, product_id: str, plan_year: int) -> Pending[dict[str, Any] | None]:
+    cur = conn.cursor(row_factory=dict_row)
+    cur.execute(
+        "SELECT product_id, plan_year, version, sha256, content, loaded_at, locked_at"
+        " FROM rulebooks WHERE product_id = %s AND plan_year = %s",
+        (product_id, plan_year),
+    )
+    return Pending(cur, lambda c: c.fetchone())
 
 
 def insert_rulebook(
@@ -84,86 +92,119 @@ def rulebook_by_sha(conn: Conn, sha256: str) -> str | None:
 
 
 # --- inputs ------------------------------------------------------------------------------
-def members(conn: Conn, member_ids: Sequence[str]) -> list[dict[str, Any]]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "SELECT member_id, birth_date, conditions, consent_withdrawn_at FROM members"
-            " WHERE member_id = ANY(%s::text[])",
-            (text_array(member_ids),),
-        ).fetchall()
+# Six reads, each written once below with named parameters: %(m)s the member ids (a
+# TextArray), %(s)s/%(e)s the assessment year [start, end), %(p)s the product, %(y)s the
+# previous plan year. Sent in a pipeline, six statements cost one wait; folding them into one
+# statement of json_agg columns was measured too: it saved the client ~170 us per quote and
+# cost the server ~190 us more (bench notes in docs/api.md), so they stay six plain reads.
+_MEMBERS = (
+    "SELECT member_id, birth_date, conditions, consent_withdrawn_at FROM members"
+    " WHERE member_id = ANY(%(m)s::text[])"
+)
+_SCORES = (  # per window only the newest computation
+    "SELECT DISTINCT ON (member_id, window_start, window_end) member_id, window_start,"
+    " window_end, algorithm_version, composite, improvement, indicators FROM scores"
+    " WHERE member_id = ANY(%(m)s::text[]) AND window_end > %(s)s AND window_start < %(e)s"
+    " ORDER BY member_id, window_start, window_end, computed_at DESC, algorithm_version"
+)
+_ENROLLMENTS = (
+    "SELECT member_id, plan_year, premium_paid_fen FROM enrollments"
+    " WHERE member_id = ANY(%(m)s::text[]) AND product_id = %(p)s"
+)
+_CLAIMS = (
+    "SELECT member_id, extract(year FROM admitted_on)::int AS year FROM hospitalisations"
+    " WHERE member_id = ANY(%(m)s::text[])"
+)
+_LAST_QUOTED = (
+    "SELECT DISTINCT ON (member_id) member_id, premium_fen FROM quotes"
+    " WHERE member_id = ANY(%(m)s::text[]) AND product_id = %(p)s AND plan_year = %(y)s"
+    " ORDER BY member_id, created_at DESC"
+)
+_CLINIC_MONTHS = (  # distinct months in [s, e) with a clinic-taken BP or glucose reading
+    "SELECT member_id, count(DISTINCT date_trunc('month', measured_at)) AS months FROM ("
+    " SELECT member_id, measured_at FROM bp_readings WHERE source = 'clinic'"
+    "  AND member_id = ANY(%(m)s::text[]) AND measured_at >= %(s)s AND measured_at < %(e)s"
+    " UNION ALL SELECT member_id, measured_at FROM glucose_readings"
+    "  WHERE source = 'clinic' AND member_id = ANY(%(m)s::text[])"
+    "  AND measured_at >= %(s)s AND measured_at < %(e)s) r GROUP BY member_id"
+)
 
 
-def scores(
-    conn: Conn, member_ids: Sequence[str], start: date, end: date
-) -> dict[str, list[dict[str, Any]]]:
-    """Score rows overlapping [start, end); per window only the newest computation."""
+def _params(
+    member_ids: Sequence[str], start: date, end: date, product_id: str, prev_year: int
+) -> dict[str, Any]:
+    return {"m": text_array(member_ids), "s": start, "e": end, "p": product_id, "y": prev_year}
+
+
+@dataclass(frozen=True)
+class InputRows:
+    """The six reads, shaped for ``quoting._assemble``."""
+
+    members: list[dict[str, Any]]
+    scores: dict[str, list[dict[str, Any]]]
+    enrolled: dict[str, dict[int, int | None]]  # member -> {plan_year: premium_paid_fen}
+    claims: dict[str, list[int]]  # member -> admission years, one per stay
+    quoted: dict[str, int]  # member -> last quoted premium (fen) in the previous year
+    clinic: dict[str, int]  # member -> months with a clinic-taken reading
+
+
+def send_inputs(
+    conn: Conn,
+    member_ids: Sequence[str],
+    start: date,
+    end: date,
+    product_id: str,
+    prev_year: int,
+) -> Callable[[], InputRows]:
+    """Send the six reads now; the function returned reads them (after the pipeline syncs)."""
+    args = _params(member_ids, start, end, product_id, prev_year)
+    people = conn.cursor(row_factory=dict_row)
+    people.execute(_MEMBERS, args)
+    scores = conn.cursor(row_factory=dict_row)
+    set_json_loads(orjson.loads, scores)  # the indicators documents: a batch reads millions
+    scores.execute(_SCORES, args)
+    cursors = [conn.cursor() for _ in range(4)]
+    for cur, sql in zip(
+        cursors, (_ENROLLMENTS, _CLAIMS, _LAST_QUOTED, _CLINIC_MONTHS), strict=True
+    ):
+        cur.execute(sql, args)
+    enrolled, claims, quoted, clinic = cursors
+
+    def read() -> InputRows:
+        rows = InputRows(
+            people.fetchall(),
+            _group(scores.fetchall()),
+            _years_paid(enrolled.fetchall()),
+            _claim_years(claims.fetchall()),
+            {m: int(n) for m, n in quoted.fetchall()},
+            {m: int(n) for m, n in clinic.fetchall()},
+        )
+        for cur in (people, scores, *cursors):
+            cur.close()
+        return rows
+
+    return read
+
+
+def _group(rows: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    with conn.cursor(row_factory=dict_row) as cur:
-        set_json_loads(orjson.loads, cur)  # the indicators documents: a batch reads millions
-        for r in cur.execute(
-            "SELECT DISTINCT ON (member_id, window_start, window_end) member_id, window_start,"
-            " window_end, algorithm_version, composite, improvement, indicators FROM scores"
-            " WHERE member_id = ANY(%s::text[]) AND window_end > %s AND window_start < %s"
-            " ORDER BY member_id, window_start, window_end, computed_at DESC, algorithm_version",
-            (text_array(member_ids), start, end),
-        ):
-            out[r["member_id"]].append(r)
+    for r in rows:
+        out[r["member_id"]].append(r)
     return out
 
 
-def enrollment_years(
-    conn: Conn, member_ids: Sequence[str], product_id: str
-) -> dict[str, dict[int, int | None]]:
-    """member -> {plan_year: premium_paid_fen or None}."""
+def _years_paid(rows: Iterable[tuple[Any, ...]]) -> dict[str, dict[int, int | None]]:
     out: dict[str, dict[int, int | None]] = defaultdict(dict)
-    for m, y, paid in conn.execute(
-        "SELECT member_id, plan_year, premium_paid_fen FROM enrollments"
-        " WHERE member_id = ANY(%s::text[]) AND product_id = %s",
-        (text_array(member_ids), product_id),
-    ):
+    for m, y, paid in rows:
         out[m][int(y)] = None if paid is None else int(paid)
     return out
 
 
-def claim_years(conn: Conn, member_ids: Sequence[str]) -> dict[str, list[int]]:
+def _claim_years(rows: Iterable[tuple[Any, ...]]) -> dict[str, list[int]]:
     out: dict[str, list[int]] = defaultdict(list)
-    for m, y in conn.execute(
-        "SELECT member_id, extract(year FROM admitted_on)::int FROM hospitalisations"
-        " WHERE member_id = ANY(%s::text[])",
-        (text_array(member_ids),),
-    ):
+    for m, y in rows:
         out[m].append(int(y))
     return out
-
-
-def last_quoted_premium(
-    conn: Conn, member_ids: Sequence[str], product_id: str, plan_year: int
-) -> dict[str, int]:
-    return {
-        m: int(p)
-        for m, p in conn.execute(
-            "SELECT DISTINCT ON (member_id) member_id, premium_fen FROM quotes"
-            " WHERE member_id = ANY(%s::text[]) AND product_id = %s AND plan_year = %s"
-            " ORDER BY member_id, created_at DESC",
-            (text_array(member_ids), product_id, plan_year),
-        )
-    }
-
-
-def clinic_months(conn: Conn, member_ids: Sequence[str], start: date, end: date) -> dict[str, int]:
-    """Distinct months in [start, end) with a clinic-taken BP or glucose reading."""
-    return {
-        m: int(n)
-        for m, n in conn.execute(
-            "SELECT member_id, count(DISTINCT date_trunc('month', measured_at)) FROM ("
-            " SELECT member_id, measured_at FROM bp_readings WHERE source = 'clinic'"
-            "  AND member_id = ANY(%(m)s::text[]) AND measured_at >= %(s)s AND measured_at < %(e)s"
-            " UNION ALL SELECT member_id, measured_at FROM glucose_readings"
-            "  WHERE source = 'clinic' AND member_id = ANY(%(m)s::text[])"
-            "  AND measured_at >= %(s)s AND measured_at < %(e)s) r GROUP BY member_id",
-            {"m": text_array(member_ids), "s": start, "e": end},
-        )
-    }
 
 
 def existing_members(conn: Conn, member_ids: Sequence[str]) -> set[str]:

@@ -38,20 +38,20 @@ from api.pricing.quoting import (
     Quote,
     QuoteComponent,
     components_json,
-    gather_inputs,
     get_rulebook,
     new_quote_id,
     parsed_rulebook,
     quote_from_row,
     quote_row,
-    rulebook_in_force,
+    rulebook_from_row,
+    send_inputs,
     yuan,
 )
 from api.pricing.rulebook import parse
 from core.settings import get_settings
 from scoring.composite import composite_score
 from scoring.config import load_config
-from scoring.models.repository import current_version as current_model_version
+from scoring.models.repository import send_current_version as send_current_model_version
 
 log = logging.getLogger(__name__)
 
@@ -169,17 +169,23 @@ def quote_member(
     A what-if is never stored, whatever ``store`` says. A stored quote locks the rulebook
     for its plan year and books the smoothing difference in the fund's ledger.
     """
-    rb, locked = rulebook_in_force(conn, product_id, plan_year)
-    inp = gather_inputs(conn, [member_id], product_id, plan_year).get(member_id)
+    with conn.pipeline():  # nine reads, one wait for the server (core.db.Pending)
+        rulebook_row = repo.send_rulebook(conn, product_id, plan_year)
+        read_inputs = send_inputs(conn, [member_id], product_id, plan_year)
+        model = send_current_model_version(conn)
+    rb, locked = rulebook_from_row(conn, product_id, plan_year, rulebook_row.result())
+    inp = read_inputs().get(member_id)
+    model_version = model.result()
     if inp is None:
         raise MemberNotFound("no such member")
     if what_if:
         inp, store = apply_what_if(inp, what_if), False
     p = engine.price(rb, inp)
     qid, created = None, None
-    model_version = current_model_version(conn)
     if store:
         qid = new_quote_id()
+        # No pipeline block of its own: a caller in pipeline mode (api.deps.in_transaction)
+        # sends these with its COMMIT, one round trip; a block here would sync them early.
         if not locked:
             repo.lock_rulebook(conn, product_id, plan_year)
         repo.copy_quotes(conn, [quote_row(rb, inp, p, qid, None, model_version)])

@@ -11,6 +11,8 @@ import numpy as np
 import numpy.typing as npt
 import psycopg
 
+from core.db import Pending
+
 Conn = psycopg.Connection[Any]
 
 
@@ -96,13 +98,26 @@ def review(conn: Conn, flag_id: int, status: str, reviewer: str, note: str | Non
 def flags_for(
     conn: Conn, member_ids: Sequence[str], statuses: Sequence[str]
 ) -> dict[str, list[dict[str, Any]]]:
+    return send_flags_for(conn, member_ids, statuses).result()
+
+
+def _flags_by_member(cur: psycopg.Cursor[Any]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
-    for r in conn.execute(
-        "SELECT member_id, flag_id, kind, period_start, period_end, status FROM integrity_flags"
-        " WHERE member_id = ANY(%s) AND status = ANY(%s) ORDER BY member_id, period_start",
-        (list(member_ids), list(statuses)),
-    ):
+    for r in cur:
         out.setdefault(r[0], []).append(
             {"flag_id": r[1], "kind": r[2], "start": r[3], "end": r[4], "status": r[5]}
         )
     return out
+
+
+def send_flags_for(
+    conn: Conn, member_ids: Sequence[str], statuses: Sequence[str]
+) -> Pending[dict[str, list[dict[str, Any]]]]:
+    """:func:`flags_for`, sent now and read later (pricing pipelines it with its reads)."""
+    cur = conn.cursor()
+    cur.execute(
+        "SELECT member_id, flag_id, kind, period_start, period_end, status FROM integrity_flags"
+        " WHERE member_id = ANY(%s) AND status = ANY(%s) ORDER BY member_id, period_start",
+        (list(member_ids), list(statuses)),
+    )
+    return Pending(cur, _flags_by_member)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from core.db import Pending
 from scoring.integrity import repository as repo
 from scoring.integrity.detector import model_hits
 from scoring.integrity.features import activity_days, bp_weeks
@@ -57,4 +58,14 @@ def review_flag(
 
 def held_periods(conn: repo.Conn, member_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     """Open and upheld flags per member: what pricing must hold or leave out."""
-    return repo.flags_for(conn, member_ids, ("open", "upheld"))
+    return send_held_periods(conn, member_ids).result()
+
+
+HELD_STATUSES = ("open", "upheld")
+
+
+def send_held_periods(
+    conn: repo.Conn, member_ids: Sequence[str]
+) -> Pending[dict[str, list[dict[str, Any]]]]:
+    """:func:`held_periods`, sent now and read later (pricing pipelines it with its reads)."""
+    return repo.send_flags_for(conn, member_ids, HELD_STATUSES)

@@ -9,6 +9,8 @@ from typing import Any
 
 import psycopg
 
+from core.db import Pending
+
 Conn = psycopg.Connection[Any]
 
 
@@ -103,8 +105,19 @@ def current(conn: Conn, version: str | None = None) -> tuple[str, str, bytes] | 
 
 
 def current_version(conn: Conn) -> str | None:
-    row = conn.execute(
+    return send_current_version(conn).result()
+
+
+def _first_text(cur: psycopg.Cursor[Any]) -> str | None:
+    row = cur.fetchone()
+    return None if row is None else str(row[0])
+
+
+def send_current_version(conn: Conn) -> Pending[str | None]:
+    """The risk model in force, sent now and read later (a quote pipelines it)."""
+    cur = conn.cursor()
+    cur.execute(
         "SELECT model_version FROM models WHERE kind = 'risk'"
         " ORDER BY created_at DESC, model_version LIMIT 1"
-    ).fetchone()
-    return None if row is None else str(row[0])
+    )
+    return Pending(cur, _first_text)
