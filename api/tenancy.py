@@ -43,6 +43,42 @@ def access_member(
         audit.refuse(tx, principal, action, member_id, NotFound("no such member"), outcome=outcome)
 
 
+def require_product_and_member(
+    tx: Tx,
+    principal: Principal,
+    product_id: str,
+    member_id: str,
+    action: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """:func:`require_product` then :func:`access_member`, both sent in one round trip.
+
+    The member check (and its audit row) is sent before the product's answer is read; if
+    the product is refused, the request rolls back and only the product refusal is
+    audited, exactly as when the two ran one after the other.
+    """
+    with tx.conn.pipeline():
+        owner = (
+            insurer_repo.send_product_owner(tx.conn, product_id)
+            if principal.role == "insurer"
+            else None
+        )
+        outcome = audit_repo.send_member_access(
+            tx.conn,
+            principal_id=principal.principal_id,
+            role=principal.role,
+            tenant_id=principal.tenant_id,
+            action=action,
+            member_id=member_id,
+            detail=detail or {},
+        )
+    if owner is not None and owner.result() != principal.tenant_id:
+        audit.refuse(tx, principal, action, None, NotFound(f"no product {product_id!r}"))
+    allowed = outcome.result()
+    if allowed != "allowed":
+        audit.refuse(tx, principal, action, member_id, NotFound("no such member"), outcome=allowed)
+
+
 def require_product(tx: Tx, principal: Principal, product_id: str, action: str) -> None:
     """An insurer acts only on its own products; others' (and unknown ones) answer 404.
 

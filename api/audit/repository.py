@@ -7,6 +7,8 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from core.db import Pending
+
 Conn = psycopg.Connection[Any]
 
 
@@ -46,7 +48,30 @@ def record_member_access(
     (``insurer_products``), a clinic only members whose clinic_id is its tenant, a member
     only themself.
     """
-    row = conn.execute(
+    return send_member_access(
+        conn,
+        principal_id=principal_id,
+        role=role,
+        tenant_id=tenant_id,
+        action=action,
+        member_id=member_id,
+        detail=detail,
+    ).result()
+
+
+def send_member_access(
+    conn: Conn,
+    *,
+    principal_id: int,
+    role: str,
+    tenant_id: str | None,
+    action: str,
+    member_id: str,
+    detail: dict[str, Any],
+) -> Pending[str]:
+    """:func:`record_member_access`, sent now and read later (tenancy pipelines it)."""
+    cur = conn.cursor()
+    cur.execute(
         "INSERT INTO audit_log (principal_id, role, tenant_id, action, member_id, outcome, detail)"
         " SELECT %(pid)s, %(role)s, %(tenant)s, %(action)s, %(member)s,"
         "  CASE WHEN m.member_id IS NULL THEN 'not_found'"
@@ -68,7 +93,12 @@ def record_member_access(
             "member": member_id,
             "detail": Jsonb(detail),
         },
-    ).fetchone()
+    )
+    return Pending(cur, _outcome)
+
+
+def _outcome(cur: psycopg.Cursor[Any]) -> str:
+    row = cur.fetchone()
     assert row is not None
     return str(row[0])
 

@@ -21,7 +21,7 @@ from api.deps import Tx
 from api.errors import InvalidInput, NotFound
 from api.insurer import pricing_port as pricing
 from api.insurer import repository as insurer_repo
-from api.tenancy import access_member, require_product
+from api.tenancy import access_member, require_product, require_product_and_member
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -37,8 +37,8 @@ def quote(
     what_if: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     action = "insurer.quote.what_if" if what_if else "insurer.quote.create"
-    require_product(tx, who, product_id, action)
-    access_member(tx, who, member_id, action, {"product_id": product_id, "plan_year": plan_year})
+    detail = {"product_id": product_id, "plan_year": plan_year}
+    require_product_and_member(tx, who, product_id, member_id, action, detail)
     q = pricing.quote_member(
         tx.conn, member_id, product_id, plan_year, what_if=what_if, store=what_if is None
     )
