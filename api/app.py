@@ -15,6 +15,7 @@ import threading
 import time
 import weakref
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -173,9 +174,15 @@ def create_app(settings: Settings) -> FastAPI:
         )
         pool.open(wait=False)
         app.state.pool = pool
+        # Threads for api.deps.in_transaction: one per pooled connection, since each holds
+        # one for its whole run and a thread more would only wait in the pool.
+        app.state.tx_threads = ThreadPoolExecutor(
+            max_workers=settings.db_pool_max, thread_name_prefix="wellrate-tx"
+        )
         try:
             yield
         finally:
+            app.state.tx_threads.shutdown(wait=True)
             for t in list(app.state.batch_threads):
                 t.join(timeout=30)
             pool.close()

@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, model_validator
 
 from api.auth.service import Principal
-from api.deps import SettingsDep, TxDep, get_pool, require
+from api.deps import BearerDep, SettingsDep, TxDep, get_pool, in_transaction, require
 from api.insurer import service, uploads
 from api.insurer.schemas import EnrollmentUpload
 
@@ -87,10 +87,19 @@ def _product(settings: Any, product_id: str | None, plan_year: int | None) -> tu
 
 
 @router.post("/quotes", status_code=201)
-def create_quote(body: QuoteIn, tx: TxDep, who: Insurer, settings: SettingsDep) -> dict[str, Any]:
-    """Quote one member's next-year premium (stored, with its reasons, for audit)."""
+async def create_quote(
+    body: QuoteIn, request: Request, _token: BearerDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """Quote one member's next-year premium (stored, with its reasons, for audit).
+
+    The hot path insurers call per member: one worker-thread hop (``in_transaction``).
+    """
     product, year = _product(settings, body.product_id, body.plan_year)
-    return service.quote(tx, who, body.member_id, product, year)
+    return await in_transaction(
+        request,
+        ("insurer",),
+        lambda tx, who: service.quote(tx, who, body.member_id, product, year),
+    )
 
 
 @router.get("/quotes/{quote_id}")
