@@ -27,6 +27,7 @@ import asyncio
 import json
 import os
 import random
+import resource
 import socket
 import statistics
 import subprocess
@@ -261,6 +262,24 @@ def _cpu_s(pid: int) -> float:
     return total
 
 
+def _postgres_cpu_s() -> float:
+    """CPU seconds of every postgres process on this machine (backends, WAL writer...).
+
+    Only meaningful when nothing else uses the server during a phase, as here.
+    """
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended while we looked
+            continue
+        name, _, rest = text.partition(" (")[2].partition(")")
+        if name.startswith("postgres"):
+            fields = rest.split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def _phase(
     port: int,
     token: str,
@@ -282,14 +301,20 @@ def _phase(
             }
         )
     )
-    cpu0 = _cpu_s(server_pid)
+    cpu0, db0 = _cpu_s(server_pid), _postgres_cpu_s()
+    kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(
         [sys.executable, __file__, "--drive", str(spec)], capture_output=True, text=True, check=True
     )
-    cpu = _cpu_s(server_pid) - cpu0
+    cpu, db = _cpu_s(server_pid) - cpu0, _postgres_cpu_s() - db0
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client = kids.ru_utime + kids.ru_stime - kids0.ru_utime - kids0.ru_stime
     spec.unlink()
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    result["server_cpu_ms_per_req"] = round(cpu * 1000 / max(1, result["requests"]), 2)
+    n = max(1, result["requests"])
+    result["server_cpu_ms_per_req"] = round(cpu * 1000 / n, 2)
+    result["db_cpu_ms_per_req"] = round(db * 1000 / n, 2)
+    result["client_cpu_ms_per_req"] = round(client * 1000 / n, 2)
     return result
 
 
@@ -400,12 +425,13 @@ def main() -> int:
         )
         print(
             f"{'endpoint':<58} {'achieved':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8}"
-            f" {'max ms':>8} {'cpu ms/req':>10}  statuses"
+            f" {'max ms':>8} {'cpu ms/req: server':>18} {'db':>5} {'client':>6}  statuses"
         )
         for lbl, r in results:
             print(
                 f"{lbl:<58} {r['achieved_rps']:>9} {r['p50_ms']:>8} {r['p90_ms']:>8}"
-                f" {r['p99_ms']:>8} {r['max_ms']:>8} {r['server_cpu_ms_per_req']:>10}"
+                f" {r['p99_ms']:>8} {r['max_ms']:>8} {r['server_cpu_ms_per_req']:>18}"
+                f" {r['db_cpu_ms_per_req']:>5} {r['client_cpu_ms_per_req']:>6}"
                 f"  {r['statuses']}"
             )
         p99 = results[-1][1]["p99_ms"]
