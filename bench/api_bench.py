@@ -344,6 +344,9 @@ def main() -> int:
     ap.add_argument("--pool", type=int, default=10, help="DB connections per worker")
     ap.add_argument("--product", default="demo-city")
     ap.add_argument("--plan-year", type=int, default=2027)
+    ap.add_argument(
+        "--quotes-only", action="store_true", help="skip the /health and /auth/me phases"
+    )
     ap.add_argument("--drive", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.drive:
@@ -408,17 +411,23 @@ def main() -> int:
         # Warm-up: connections, pools, first-request imports.
         _phase(port, token, min(args.rate, 200), args.connections, target[:200], tmp, server.pid)
         me = [{"method": "GET", "path": "/auth/me"}] * count
-        results = [
-            (
-                "GET /health (baseline: framework only)",
-                _phase(port, token, args.rate, args.connections, health, tmp, server.pid),
-            ),
-            (
-                "GET /auth/me (+ pooled transaction, token check)",
-                _phase(port, token, args.rate, args.connections, me, tmp, server.pid),
-            ),
-            (label, _phase(port, token, args.rate, args.connections, target, tmp, server.pid)),
-        ]
+        results = (
+            []
+            if args.quotes_only
+            else [
+                (
+                    "GET /health (baseline: framework only)",
+                    _phase(port, token, args.rate, args.connections, health, tmp, server.pid),
+                ),
+                (
+                    "GET /auth/me (+ pooled transaction, token check)",
+                    _phase(port, token, args.rate, args.connections, me, tmp, server.pid),
+                ),
+            ]
+        )
+        results.append(
+            (label, _phase(port, token, args.rate, args.connections, target, tmp, server.pid))
+        )
         print(
             f"\nrate {args.rate:.0f} req/s, {count} requests per phase, {args.connections}"
             f" connections, {args.workers} uvicorn worker(s), {os.cpu_count()} CPUs (shared)"
