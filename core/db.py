@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Generic, TypeVar
@@ -52,6 +52,25 @@ class Pending(Generic[T]):
     def result(self) -> T:
         with self._cur:
             return self._read(self._cur)
+
+
+class TextArray(str):
+    """A PostgreSQL ``text[]`` literal, built in one ``join`` and bound as one text parameter.
+
+    Why: psycopg's list dumper quotes a list element by element (a regex each); a pricing
+    batch chunk binds its 2,000 member ids to eight reads (the integrity flags' among them)
+    and writes 2,000 condition lists, which was ~8 % of a batch's Python time. Bound as
+    text and cast with ``::text[]`` on the server: no SQL is ever built from the values.
+    """
+
+
+def text_array(values: Iterable[str]) -> TextArray:
+    """Each element double-quoted, with ``\\`` and ``"`` backslash-escaped (array syntax)."""
+    return TextArray(
+        "{"
+        + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+        + "}"
+    )
 
 
 class DatabaseNotConfigured(RuntimeError):

@@ -19,6 +19,7 @@ from api.pricing import repository as repo
 from api.pricing.exceptions import RulebookNotFound
 from api.pricing.inputs import QuoteInputs, ScoreRow
 from api.pricing.rulebook import Rulebook, packaged_text, parse
+from core.db import text_array
 from scoring.integrity.service import send_held_periods
 
 
@@ -304,7 +305,7 @@ def quote_row(
         p.premium_fen,
         p.base_fen - engine.fen_of(p.base_fen, 10000 - p.discount_bp),
         inp.age,
-        repo.text_array(inp.conditions),
+        text_array(inp.conditions),
         _json(components_json(rb, p, inp)),
         _json(p.smoothing),
         _json(inp.to_json()),

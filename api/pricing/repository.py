@@ -1,6 +1,6 @@
 """Every SQL statement pricing runs. The caller owns the transaction; nothing here commits.
 
-Reads are bulk (``member_id = ANY(%s::text[])``, :class:`TextArray`) so a batch chunk of
+Reads are bulk (``member_id = ANY(%s::text[])``, :class:`core.db.TextArray`) so a batch chunk of
 thousands of members costs a handful of round trips; quotes are written with COPY.
 """
 
@@ -17,29 +17,9 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb, set_json_loads
 
-from core.db import Pending
+from core.db import Pending, text_array
 
 Conn = psycopg.Connection[Any]
-
-
-# --- member id arrays ------------------------------------------------------------------
-class TextArray(str):
-    """A PostgreSQL ``text[]`` literal, built in one ``join`` and bound as one text parameter.
-
-    Why: psycopg's list dumper quotes a list element by element (a regex each); a batch
-    chunk binds its 2,000 member ids to seven reads and writes 2,000 condition lists, which
-    was ~8 % of a batch's Python time. Bound as text and cast with ``::text[]`` on the
-    server: no SQL is ever built from the values.
-    """
-
-
-def text_array(values: Iterable[str]) -> TextArray:
-    """Each element double-quoted, with ``\\`` and ``"`` backslash-escaped (array syntax)."""
-    return TextArray(
-        "{"
-        + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
-        + "}"
-    )
 
 
 # --- rulebooks ---------------------------------------------------------------------------

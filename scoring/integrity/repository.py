@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import psycopg
 
-from core.db import Pending
+from core.db import Pending, text_array
 
 Conn = psycopg.Connection[Any]
 
@@ -117,7 +117,8 @@ def send_flags_for(
     cur = conn.cursor()
     cur.execute(
         "SELECT member_id, flag_id, kind, period_start, period_end, status FROM integrity_flags"
-        " WHERE member_id = ANY(%s) AND status = ANY(%s) ORDER BY member_id, period_start",
-        (list(member_ids), list(statuses)),
+        " WHERE member_id = ANY(%s::text[]) AND status = ANY(%s::text[])"
+        " ORDER BY member_id, period_start",
+        (text_array(member_ids), text_array(statuses)),
     )
     return Pending(cur, _flags_by_member)

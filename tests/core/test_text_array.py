@@ -1,4 +1,4 @@
-"""The pricing repository's own encodings, against the real server."""
+"""``core.db.text_array``, the ``text[]`` literal pricing and integrity bind ids with."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import psycopg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.pricing.repository import text_array
+from core.db import text_array
 
 # PostgreSQL text cannot hold NUL; everything else must survive, quotes and backslashes too.
 _TEXT = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)))
