@@ -347,6 +347,12 @@ def main() -> int:
     ap.add_argument(
         "--quotes-only", action="store_true", help="skip the /health and /auth/me phases"
     )
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run the quote phase this many times; the verdict uses the median p99",
+    )
     ap.add_argument("--drive", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.drive:
@@ -425,9 +431,14 @@ def main() -> int:
                 ),
             ]
         )
-        results.append(
-            (label, _phase(port, token, args.rate, args.connections, target, tmp, server.pid))
-        )
+        # This machine's speed varies between runs by up to a third (docs/api.md): one run
+        # near saturation can land either side of the target, so repeat and take the median.
+        quote_runs = [
+            _phase(port, token, args.rate, args.connections, target, tmp, server.pid)
+            for _ in range(max(1, args.repeat))
+        ]
+        for i, r in enumerate(quote_runs, 1):
+            results.append((label if len(quote_runs) == 1 else f"{label} #{i}", r))
         print(
             f"\nrate {args.rate:.0f} req/s, {count} requests per phase, {args.connections}"
             f" connections, {args.workers} uvicorn worker(s), {os.cpu_count()} CPUs (shared)"
@@ -443,14 +454,18 @@ def main() -> int:
                 f" {r['db_cpu_ms_per_req']:>5} {r['client_cpu_ms_per_req']:>6}"
                 f"  {r['statuses']}"
             )
-        p99 = results[-1][1]["p99_ms"]
-        ok = sum(v for k, v in results[-1][1]["statuses"].items() if str(k).startswith("2"))
-        met = "MET" if p99 < 25 and results[-1][1]["achieved_rps"] >= 0.98 * 500 else "NOT MET"
-        if ok < results[-1][1]["requests"]:  # a fast 404 is not a quote: say so, loudly
-            met = f"INVALID RUN ({results[-1][1]['requests'] - ok} non-2xx responses)"
+        p99 = statistics.median(r["p99_ms"] for r in quote_runs)
+        rate = min(r["achieved_rps"] for r in quote_runs)
+        bad = sum(
+            r["requests"] - sum(v for k, v in r["statuses"].items() if str(k).startswith("2"))
+            for r in quote_runs
+        )
+        met = "MET" if p99 < 25 and rate >= 0.98 * 500 else "NOT MET"
+        if bad:  # a fast 404 is not a quote: say so, loudly
+            met = f"INVALID RUN ({bad} non-2xx responses)"
         print(
-            f"\ntarget: p99 < 25 ms at 500 req/s -> {met}"
-            f" (p99 {p99} ms at {results[-1][1]['achieved_rps']} req/s)"
+            f"\ntarget: p99 < 25 ms at 500 req/s -> {met} (median p99 of {len(quote_runs)}"
+            f" run(s) {p99} ms, lowest achieved rate {rate} req/s)"
         )
         if quoting:
             with psycopg.connect(url) as c:
