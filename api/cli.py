@@ -35,5 +35,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from api.app import create_app
 
         # log_config=None keeps the logging core.logs configured.
-        uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+        uvicorn.run(
+            create_app(settings, freeze_gc=True),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+        )
     return 0
