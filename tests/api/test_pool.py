@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from psycopg_pool import ConnectionPool
 
 from api.app import StaleCheck
-from tests.api.conftest import World
+from tests.api.conftest import World, audit_rows
 
 
 def test_dropped_connections_answer_503_then_recover(
@@ -55,3 +55,40 @@ def test_stale_check_skips_only_recently_healthy_connections(
         # Only the first checkout of a never-used connection pays the round trip, unless
         # every connection counts as stale (after_s = 0).
         assert len(calls) == expected, (after_s, calls)
+
+
+def test_the_one_hop_quote_path_also_answers_503_then_recovers(
+    client: TestClient, world: World, conn: psycopg.Connection[Any]
+) -> None:
+    """``api.deps.in_transaction`` (pipeline mode to the commit) on a dropped connection:
+    503, never 500, nothing half-written, and quotes work again once the pool replaced it."""
+    h = world.auth("insurer")  # m1 is enrolled in the insurer's product (tests/api/conftest.py)
+    assert client.post("/insurer/quotes", json={"member_id": "m1"}, headers=h).status_code == 201
+    conn.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname ="
+        " current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+    )
+    statuses = [
+        client.post("/insurer/quotes", json={"member_id": "m1"}, headers=h).status_code
+        for _ in range(6)
+    ]
+    assert statuses[0] == 503
+    assert set(statuses) <= {201, 503} and statuses[-1] == 201
+    quotes = conn.execute("SELECT count(*) FROM quotes WHERE member_id = 'm1'").fetchone()
+    assert quotes is not None and quotes[0] == 1 + statuses.count(201)
+
+
+def test_a_refused_quote_is_audited_and_writes_nothing(
+    client: TestClient, world: World, conn: psycopg.Connection[Any]
+) -> None:
+    """The refusal's audit row survives the rollback of the pipelined transaction."""
+    conn.execute(  # a member of a clinic, not enrolled with any insurer
+        "INSERT INTO members (member_id, clinic_id, birth_date, sex) VALUES ('m9', 'c1',"
+        " '1960-01-01', 'F')"
+    )
+    resp = client.post("/insurer/quotes", json={"member_id": "m9"}, headers=world.auth("insurer"))
+    assert resp.status_code == 404
+    refused = audit_rows(conn, member_id="m9", action="insurer.quote.create")
+    assert [r["outcome"] for r in refused] == ["denied"]
+    quotes = conn.execute("SELECT count(*) FROM quotes").fetchone()
+    assert quotes is not None and quotes[0] == 0
