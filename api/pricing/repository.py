@@ -110,10 +110,28 @@ _CLINIC_MONTHS = (  # distinct months in [s, e) with a clinic-taken BP or glucos
 )
 
 
+def _for_one(sql: str) -> str:
+    """The same read for a single member: ``member_id = %(one)s`` for the array match.
+
+    Why: PostgreSQL re-planned every ``= ANY($1::text[])`` read on every execution (a generic
+    plan cannot know the array holds one id, so it never wins); with a plain equality the
+    prepared statement's generic plan is reused. Measured on a quote (interleaved A/B,
+    2,400 quotes each): server CPU 925 -> 779 µs, client 1,194 -> 1,154 µs.
+    """
+    one = sql.replace("member_id = ANY(%(m)s::text[])", "member_id = %(one)s")
+    assert one != sql, sql
+    return one
+
+
+_READS = (_MEMBERS, _SCORES, _ENROLLMENTS, _CLAIMS, _LAST_QUOTED, _CLINIC_MONTHS)
+_READS_FOR_ONE = tuple(_for_one(sql) for sql in _READS)
+
+
 def _params(
     member_ids: Sequence[str], start: date, end: date, product_id: str, prev_year: int
 ) -> dict[str, Any]:
-    return {"m": text_array(member_ids), "s": start, "e": end, "p": product_id, "y": prev_year}
+    ids = {"one": member_ids[0]} if len(member_ids) == 1 else {"m": text_array(member_ids)}
+    return {**ids, "s": start, "e": end, "p": product_id, "y": prev_year}
 
 
 @dataclass(frozen=True)
@@ -138,15 +156,14 @@ def send_inputs(
 ) -> Callable[[], InputRows]:
     """Send the six reads now; the function returned reads them (after the pipeline syncs)."""
     args = _params(member_ids, start, end, product_id, prev_year)
+    members_sql, scores_sql, *rest = _READS_FOR_ONE if len(member_ids) == 1 else _READS
     people = conn.cursor(row_factory=dict_row)
-    people.execute(_MEMBERS, args)
+    people.execute(members_sql, args)
     scores = conn.cursor(row_factory=dict_row)
     set_json_loads(orjson.loads, scores)  # the indicators documents: a batch reads millions
-    scores.execute(_SCORES, args)
+    scores.execute(scores_sql, args)
     cursors = [conn.cursor() for _ in range(4)]
-    for cur, sql in zip(
-        cursors, (_ENROLLMENTS, _CLAIMS, _LAST_QUOTED, _CLINIC_MONTHS), strict=True
-    ):
+    for cur, sql in zip(cursors, rest, strict=True):
         cur.execute(sql, args)
     enrolled, claims, quoted, clinic = cursors
 

@@ -110,15 +110,27 @@ def _flags_by_member(cur: psycopg.Cursor[Any]) -> dict[str, list[dict[str, Any]]
     return out
 
 
+_FLAGS = (
+    "SELECT member_id, flag_id, kind, period_start, period_end, status FROM integrity_flags"
+    " WHERE member_id = ANY(%s::text[]) AND status = ANY(%s::text[])"
+    " ORDER BY member_id, period_start"
+)
+_FLAGS_FOR_ONE = (
+    "SELECT member_id, flag_id, kind, period_start, period_end, status FROM integrity_flags"
+    " WHERE member_id = %s AND status = ANY(%s::text[]) ORDER BY member_id, period_start"
+)
+
+
 def send_flags_for(
     conn: Conn, member_ids: Sequence[str], statuses: Sequence[str]
 ) -> Pending[dict[str, list[dict[str, Any]]]]:
     """:func:`flags_for`, sent now and read later (pricing pipelines it with its reads)."""
     cur = conn.cursor()
-    cur.execute(
-        "SELECT member_id, flag_id, kind, period_start, period_end, status FROM integrity_flags"
-        " WHERE member_id = ANY(%s::text[]) AND status = ANY(%s::text[])"
-        " ORDER BY member_id, period_start",
-        (text_array(member_ids), text_array(statuses)),
-    )
+    if len(member_ids) == 1:
+        # One member (a single quote): plain equality, so the prepared statement's generic
+        # plan is reused instead of re-planning an ANY() match each time (see
+        # api.pricing.repository._for_one for the measurement).
+        cur.execute(_FLAGS_FOR_ONE, (member_ids[0], text_array(statuses)))
+    else:
+        cur.execute(_FLAGS, (text_array(member_ids), text_array(statuses)))
     return Pending(cur, _flags_by_member)
