@@ -119,9 +119,7 @@ async def in_transaction(
 
     def run() -> T:
         with transaction(request) as tx:
-            principal = _principal(tx, request)
-            if principal.role not in roles:
-                raise Forbidden(f"role {principal.role!r} may not call this endpoint")
+            principal = _allowed(_principal(tx, request), roles)
             # Pipeline mode to the commit: statements whose rows nobody reads (the quote's
             # inserts) travel with the COMMIT in one round trip. ``work`` must not COPY
             # (psycopg refuses COPY in a pipeline, loudly).
@@ -198,8 +196,12 @@ def require(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
     """
 
     async def check(principal: PrincipalDep) -> Principal:
-        if principal.role not in roles:
-            raise Forbidden(f"role {principal.role!r} may not call this endpoint")
-        return principal
+        return _allowed(principal, roles)
 
     return check
+
+
+def _allowed(principal: Principal, roles: tuple[str, ...]) -> Principal:
+    if principal.role not in roles:
+        raise Forbidden(f"role {principal.role!r} may not call this endpoint")
+    return principal

@@ -19,6 +19,7 @@ from api.auth.service import Principal
 from api.deps import Tx
 from api.errors import NotFound
 from api.insurer import repository as insurer_repo
+from core.db import Pending
 
 
 def access_member(
@@ -29,18 +30,9 @@ def access_member(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Allow and audit, or audit and raise 404 (the check and the log are one statement)."""
-    outcome = audit_repo.record_member_access(
-        tx.conn,
-        principal_id=principal.principal_id,
-        role=principal.role,
-        tenant_id=principal.tenant_id,
-        action=action,
-        member_id=member_id,
-        detail=detail or {},
+    _check_member(
+        tx, principal, member_id, action, _send_member(tx, principal, member_id, action, detail)
     )
-    if outcome != "allowed":
-        # The row just written rolls back with the request; refuse() writes it again after.
-        audit.refuse(tx, principal, action, member_id, NotFound("no such member"), outcome=outcome)
 
 
 def require_product_and_member(
@@ -63,20 +55,10 @@ def require_product_and_member(
             if principal.role == "insurer"
             else None
         )
-        outcome = audit_repo.send_member_access(
-            tx.conn,
-            principal_id=principal.principal_id,
-            role=principal.role,
-            tenant_id=principal.tenant_id,
-            action=action,
-            member_id=member_id,
-            detail=detail or {},
-        )
-    if owner is not None and owner.result() != principal.tenant_id:
-        audit.refuse(tx, principal, action, None, NotFound(f"no product {product_id!r}"))
-    allowed = outcome.result()
-    if allowed != "allowed":
-        audit.refuse(tx, principal, action, member_id, NotFound("no such member"), outcome=allowed)
+        outcome = _send_member(tx, principal, member_id, action, detail)
+    if owner is not None:
+        _check_owner(tx, principal, product_id, action, owner.result())
+    _check_member(tx, principal, member_id, action, outcome)
 
 
 def require_product(tx: Tx, principal: Principal, product_id: str, action: str) -> None:
@@ -85,7 +67,36 @@ def require_product(tx: Tx, principal: Principal, product_id: str, action: str) 
     404, not 403, for the same reason as members: a caller cannot probe another insurer's
     products. Admins pass (they operate the platform); the refusal is audited.
     """
-    if principal.role != "insurer":
-        return
-    if insurer_repo.product_owner(tx.conn, product_id) != principal.tenant_id:
+    if principal.role == "insurer":
+        owner = insurer_repo.product_owner(tx.conn, product_id)
+        _check_owner(tx, principal, product_id, action, owner)
+
+
+def _send_member(
+    tx: Tx, principal: Principal, member_id: str, action: str, detail: dict[str, Any] | None
+) -> Pending[str]:
+    return audit_repo.send_member_access(
+        tx.conn,
+        principal_id=principal.principal_id,
+        role=principal.role,
+        tenant_id=principal.tenant_id,
+        action=action,
+        member_id=member_id,
+        detail=detail or {},
+    )
+
+
+def _check_member(
+    tx: Tx, principal: Principal, member_id: str, action: str, outcome: Pending[str]
+) -> None:
+    allowed = outcome.result()
+    if allowed != "allowed":
+        # The row just written rolls back with the request; refuse() writes it again after.
+        audit.refuse(tx, principal, action, member_id, NotFound("no such member"), outcome=allowed)
+
+
+def _check_owner(
+    tx: Tx, principal: Principal, product_id: str, action: str, owner: str | None
+) -> None:
+    if owner != principal.tenant_id:
         audit.refuse(tx, principal, action, None, NotFound(f"no product {product_id!r}"))

@@ -255,18 +255,19 @@ def _seed_enrollments(
     pricing_port.upsert_enrollments(conn, rows)
 
 
+def _stat_cpu_s(stat: str) -> float:
+    """User+system CPU seconds from the text of a ``/proc/<pid>/stat`` file."""
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _cpu_s(pid: int) -> float:
     """User+system CPU seconds of a process and its children (uvicorn workers)."""
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
     pids = [pid]
     children = Path(f"/proc/{pid}/task/{pid}/children")
     if children.exists():
         pids += [int(p) for p in children.read_text().split()]
-    for p in pids:
-        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+    return sum(_stat_cpu_s(Path(f"/proc/{p}/stat").read_text()) for p in pids)
 
 
 def _postgres_cpu_s() -> float:
@@ -274,16 +275,14 @@ def _postgres_cpu_s() -> float:
 
     Only meaningful when nothing else uses the server during a phase, as here.
     """
-    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
         except OSError:  # the process ended while we looked
             continue
-        name, _, rest = text.partition(" (")[2].partition(")")
-        if name.startswith("postgres"):
-            fields = rest.split()
-            total += (int(fields[11]) + int(fields[12])) / tick
+        if text.partition(" (")[2].startswith("postgres"):
+            total += _stat_cpu_s(text)
     return total
 
 

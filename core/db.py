@@ -54,6 +54,12 @@ class Pending(Generic[T]):
             return self._read(self._cur)
 
 
+def first_text(cur: psycopg.Cursor[Any]) -> str | None:
+    """The first column of the first row as text, or None without a row (a Pending read)."""
+    row = cur.fetchone()
+    return None if row is None else str(row[0])
+
+
 class TextArray(str):
     """A PostgreSQL ``text[]`` literal, built in one ``join`` and bound as one text parameter.
 

@@ -30,35 +30,6 @@ def insert(
     )
 
 
-def record_member_access(
-    conn: Conn,
-    *,
-    principal_id: int,
-    role: str,
-    tenant_id: str | None,
-    action: str,
-    member_id: str,
-    detail: dict[str, Any],
-) -> str:
-    """Decide whether this principal may see the member, and log the access; the outcome.
-
-    One statement instead of a lookup and an insert: the audit row is written on the hot
-    path of every member-level request. The rule (docs/api.md, "Roles and tenancy"):
-    admins see any member, an insurer only members enrolled in one of its products
-    (``insurer_products``), a clinic only members whose clinic_id is its tenant, a member
-    only themself.
-    """
-    return send_member_access(
-        conn,
-        principal_id=principal_id,
-        role=role,
-        tenant_id=tenant_id,
-        action=action,
-        member_id=member_id,
-        detail=detail,
-    ).result()
-
-
 def send_member_access(
     conn: Conn,
     *,
@@ -69,7 +40,15 @@ def send_member_access(
     member_id: str,
     detail: dict[str, Any],
 ) -> Pending[str]:
-    """:func:`record_member_access`, sent now and read later (tenancy pipelines it)."""
+    """Decide whether this principal may see the member, and log the access; the outcome,
+    sent now and read later (``api.tenancy`` pipelines it with the product check).
+
+    One statement instead of a lookup and an insert: the audit row is written on the hot
+    path of every member-level request. The rule (docs/api.md, "Roles and tenancy"):
+    admins see any member, an insurer only members enrolled in one of its products
+    (``insurer_products``), a clinic only members whose clinic_id is its tenant, a member
+    only themself.
+    """
     cur = conn.cursor()
     cur.execute(
         "INSERT INTO audit_log (principal_id, role, tenant_id, action, member_id, outcome, detail)"

@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 
-from core.db import Pending
+from core.db import Pending, first_text
 
 Conn = psycopg.Connection[Any]
 
@@ -16,15 +16,10 @@ def product_owner(conn: Conn, product_id: str) -> str | None:
     return send_product_owner(conn, product_id).result()
 
 
-def _first_text(cur: psycopg.Cursor[Any]) -> str | None:
-    row = cur.fetchone()
-    return None if row is None else str(row[0])
-
-
 def send_product_owner(conn: Conn, product_id: str) -> Pending[str | None]:
     cur = conn.cursor()
     cur.execute("SELECT insurer_id FROM insurer_products WHERE product_id = %s", (product_id,))
-    return Pending(cur, _first_text)
+    return Pending(cur, first_text)
 
 
 def assign_product(conn: Conn, insurer_id: str, product_id: str) -> bool:

@@ -20,16 +20,9 @@ from typing import Any
 from api.pricing import engine
 from api.pricing import repository as repo
 from api.pricing.exceptions import ApiError, BatchNotFound
-from api.pricing.quoting import (
-    gather_inputs,
-    get_rulebook,
-    new_quote_id,
-    quote_row,
-    rulebook_in_force,
-)
+from api.pricing.quoting import get_rulebook, new_quote_id, quote_row, read_context
 from core import db
 from core.settings import Settings
-from scoring.models.repository import current_version as current_model_version
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +75,8 @@ def quote_chunk(
     conn: repo.Conn, job_id: str | None, product_id: str, plan_year: int, ids: Sequence[str]
 ) -> tuple[int, list[tuple[str, str]]]:
     """Quote and store these members (caller's transaction); returns (done, failures)."""
-    rb, locked = rulebook_in_force(conn, product_id, plan_year)
-    inputs = gather_inputs(conn, ids, product_id, plan_year)
-    model_version = current_model_version(conn)
+    ctx = read_context(conn, ids, product_id, plan_year)
+    rb, inputs, model_version = ctx.rulebook, ctx.inputs, ctx.model_version
     rows, ledger, failures = [], [], []
     for m in ids:
         inp = inputs.get(m)
@@ -100,7 +92,7 @@ def quote_chunk(
         rows.append(quote_row(rb, inp, p, qid, job_id, model_version))
         ledger.append((product_id, plan_year, m, qid, p.ledger_fen))
     if rows:
-        if not locked:
+        if not ctx.locked:
             repo.lock_rulebook(conn, product_id, plan_year)
         repo.copy_quotes(conn, rows)
         repo.upsert_ledger(conn, ledger)

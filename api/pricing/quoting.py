@@ -21,6 +21,7 @@ from api.pricing.inputs import QuoteInputs, ScoreRow
 from api.pricing.rulebook import Rulebook, packaged_text, parse
 from core.db import text_array
 from scoring.integrity.service import send_held_periods
+from scoring.models.repository import send_current_version
 
 
 def yuan(fen: int) -> Decimal:
@@ -145,24 +146,18 @@ def parsed_rulebook(text: str) -> Rulebook:
 
 def get_rulebook(conn: repo.Conn, product_id: str, plan_year: int) -> Rulebook:
     """The plan year's rulebook: the one stored, else the packaged file (stored on first use)."""
-    return rulebook_in_force(conn, product_id, plan_year)[0]
-
-
-def rulebook_in_force(conn: repo.Conn, product_id: str, plan_year: int) -> tuple[Rulebook, bool]:
-    """:func:`get_rulebook` and whether it is locked already.
-
-    A lock is never lifted, so a quote under a locked rulebook need not lock it again: one
-    statement fewer for every quote but the plan year's first.
-    """
-    return rulebook_from_row(
-        conn, product_id, plan_year, repo.get_rulebook(conn, product_id, plan_year)
-    )
+    row = repo.get_rulebook(conn, product_id, plan_year)
+    return rulebook_from_row(conn, product_id, plan_year, row)[0]
 
 
 def rulebook_from_row(
     conn: repo.Conn, product_id: str, plan_year: int, row: dict[str, Any] | None
 ) -> tuple[Rulebook, bool]:
-    """:func:`rulebook_in_force` from the row already read (a single quote pipelines it)."""
+    """:func:`get_rulebook` from the row already read, and whether it is locked already.
+
+    A lock is never lifted, so a quote under a locked rulebook need not lock it again: one
+    statement fewer for every quote but the plan year's first.
+    """
     if row is not None:
         return parsed_rulebook(row["content"]), row["locked_at"] is not None
     text = packaged_text(product_id, plan_year)
@@ -178,13 +173,29 @@ def age_on(birth: date, day: date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
-def gather_inputs(
+@dataclass(frozen=True)
+class QuoteContext:
+    """What quoting a set of members needs besides the arithmetic."""
+
+    rulebook: Rulebook
+    locked: bool  # the rulebook is locked already (no need to lock it again)
+    inputs: dict[str, QuoteInputs]
+    model_version: str | None  # the risk model in force (issue #7)
+
+
+def read_context(
     conn: repo.Conn, member_ids: Sequence[str], product_id: str, plan_year: int
-) -> dict[str, QuoteInputs]:
-    """Every input for these members, in one round trip (batch chunks use this)."""
+) -> QuoteContext:
+    """The rulebook, the members' inputs and the model version, in one wait for the server.
+
+    Single quotes and batch chunks both start here, so both pipeline the same nine reads.
+    """
     with conn.pipeline():
-        read = send_inputs(conn, member_ids, product_id, plan_year)
-    return read()
+        rulebook_row = repo.send_rulebook(conn, product_id, plan_year)
+        read_inputs = send_inputs(conn, member_ids, product_id, plan_year)
+        model = send_current_version(conn)
+    rb, locked = rulebook_from_row(conn, product_id, plan_year, rulebook_row.result())
+    return QuoteContext(rb, locked, read_inputs(), model.result())
 
 
 def send_inputs(
@@ -207,13 +218,6 @@ def _assemble(
     read: repo.InputRows,
     flags: dict[str, list[dict[str, Any]]],
 ) -> dict[str, QuoteInputs]:
-    scores, enrolled, claims, quoted, clinic = (
-        read.scores,
-        read.enrolled,
-        read.claims,
-        read.quoted,
-        read.clinic,
-    )
     y0, y1 = date(plan_year - 1, 1, 1), date(plan_year, 1, 1)
     out: dict[str, QuoteInputs] = {}
     for p in read.members:
@@ -228,7 +232,7 @@ def _assemble(
             for f in mine
             if f["status"] == "open" and f["start"] < y1 and f["end"] > y0
         )  # fmt: skip
-        for s in scores.get(m, []):
+        for s in read.scores.get(m, []):
             # Consent withdrawal is not retroactive: windows that ended before it still count.
             if withdrawn is not None and s["window_end"] > withdrawn.astimezone(UTC).date():
                 excluded += 1
@@ -247,7 +251,7 @@ def _assemble(
                     s["indicators"],
                 )
             )
-        years = enrolled.get(m, {})
+        years = read.enrolled.get(m, {})
         paid = years.get(plan_year - 1)
         out[m] = QuoteInputs(
             member_id=m,
@@ -259,10 +263,10 @@ def _assemble(
             consent_withdrawn_on=withdrawn.isoformat() if withdrawn else None,
             windows_excluded_after_consent=excluded,
             enrolled_years=tuple(sorted(years)),
-            claim_years=tuple(sorted(set(claims.get(m, [])))),
-            claims_count=len(claims.get(m, [])),
-            last_premium_fen=paid if paid is not None else quoted.get(m),
-            clinic_months=clinic.get(m, 0),
+            claim_years=tuple(sorted(set(read.claims.get(m, [])))),
+            claims_count=len(read.claims.get(m, [])),
+            last_premium_fen=paid if paid is not None else read.quoted.get(m),
+            clinic_months=read.clinic.get(m, 0),
             integrity_holds=holds,
             windows_excluded_by_review=by_review,
         )

@@ -43,15 +43,13 @@ from api.pricing.quoting import (
     parsed_rulebook,
     quote_from_row,
     quote_row,
-    rulebook_from_row,
-    send_inputs,
+    read_context,
     yuan,
 )
 from api.pricing.rulebook import parse
 from core.settings import get_settings
 from scoring.composite import composite_score
 from scoring.config import load_config
-from scoring.models.repository import send_current_version as send_current_model_version
 
 log = logging.getLogger(__name__)
 
@@ -169,13 +167,9 @@ def quote_member(
     A what-if is never stored, whatever ``store`` says. A stored quote locks the rulebook
     for its plan year and books the smoothing difference in the fund's ledger.
     """
-    with conn.pipeline():  # nine reads, one wait for the server (core.db.Pending)
-        rulebook_row = repo.send_rulebook(conn, product_id, plan_year)
-        read_inputs = send_inputs(conn, [member_id], product_id, plan_year)
-        model = send_current_model_version(conn)
-    rb, locked = rulebook_from_row(conn, product_id, plan_year, rulebook_row.result())
-    inp = read_inputs().get(member_id)
-    model_version = model.result()
+    ctx = read_context(conn, [member_id], product_id, plan_year)
+    rb, locked, model_version = ctx.rulebook, ctx.locked, ctx.model_version
+    inp = ctx.inputs.get(member_id)
     if inp is None:
         raise MemberNotFound("no such member")
     if what_if:

@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 
-from core.db import Pending
+from core.db import Pending, first_text
 
 Conn = psycopg.Connection[Any]
 
@@ -104,20 +104,11 @@ def current(conn: Conn, version: str | None = None) -> tuple[str, str, bytes] | 
     return None if row is None else (row[0], row[1], bytes(row[2]))
 
 
-def current_version(conn: Conn) -> str | None:
-    return send_current_version(conn).result()
-
-
-def _first_text(cur: psycopg.Cursor[Any]) -> str | None:
-    row = cur.fetchone()
-    return None if row is None else str(row[0])
-
-
 def send_current_version(conn: Conn) -> Pending[str | None]:
-    """The risk model in force, sent now and read later (a quote pipelines it)."""
+    """The risk model in force (the newest), sent now and read later (quotes pipeline it)."""
     cur = conn.cursor()
     cur.execute(
         "SELECT model_version FROM models WHERE kind = 'risk'"
         " ORDER BY created_at DESC, model_version LIMIT 1"
     )
-    return Pending(cur, _first_text)
+    return Pending(cur, first_text)
