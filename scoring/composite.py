@@ -9,8 +9,12 @@ None, never a guess.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from scoring.config import ScoringConfig
 
@@ -39,6 +43,13 @@ SMBG_CHECKS_PER_WEEK: float = 2.0
 WHO_MIN_PER_WEEK: float = 150.0
 
 
+# The reasons of insufficient components, (English, Chinese).
+_NO_BP = ("home BP: too few protocol days", "居家血压：规范测量天数不足")
+_NO_GLUCOSE = ("glucose: not enough CGM or fingerstick data", "血糖：动态或指尖血糖数据不足")
+_NO_ACTIVITY = ("activity: too few days with enough wear", "身体活动：佩戴时间足够的天数不足")
+_NO_ENGAGEMENT = ("no readings in this window", "本期无测量数据")
+
+
 @dataclass(frozen=True)
 class CompositeResult:
     composite: float | None
@@ -64,7 +75,7 @@ def _num(d: dict[str, Any], key: str) -> float | None:
 def _bp(ind: dict[str, Any]) -> tuple[float | None, str, str]:
     bp = _dom(ind, "bp")
     if bp is None or bp.get("controlled") is None:
-        return None, "home BP: too few protocol days", "居家血压：规范测量天数不足"
+        return None, *_NO_BP
     ok = bool(bp["controlled"])
     ms, md = _num(bp, "home_mean_sys"), _num(bp, "home_mean_dia")
     ts, td = _num(bp, "target_sys"), _num(bp, "target_dia")
@@ -79,8 +90,19 @@ def _bp(ind: dict[str, Any]) -> tuple[float | None, str, str]:
         excess = max(ms - ts, 2.0 * (md - td), 0.0)
         level = _clamp(BP_UNCONTROLLED_START - BP_POINTS_PER_MMHG * excess)
     score = level if pct is None else BP_LEVEL_WEIGHT * level + (1 - BP_LEVEL_WEIGHT) * pct
+    return (score, *_bp_text(ok, ms, md, ts, td, pct))
+
+
+def _bp_text(
+    ok: bool,
+    ms: float | None,
+    md: float | None,
+    ts: float | None,
+    td: float | None,
+    pct: float | None,
+) -> tuple[str, str]:
     state_en, state_zh = ("controlled", "达标") if ok else ("above target", "未达标")
-    if None in (ms, md, ts, td):
+    if ms is None or md is None or ts is None or td is None:
         en, zh = f"home BP {state_en}", f"居家血压{state_zh}"
     else:
         en = f"home BP {ms:.0f}/{md:.0f} vs target <{ts:.0f}/{td:.0f} ({state_en})"
@@ -88,7 +110,7 @@ def _bp(ind: dict[str, Any]) -> tuple[float | None, str, str]:
     if pct is not None:
         en += f"; {pct:.0f}% of readings in target"
         zh += f"；{pct:.0f}%的读数达标"
-    return score, en, zh
+    return en, zh
 
 
 def _glucose(ind: dict[str, Any]) -> tuple[float | None, str, str]:
@@ -99,16 +121,7 @@ def _glucose(ind: dict[str, Any]) -> tuple[float | None, str, str]:
         score = _clamp(
             100.0 * tir / CGM_TIR_TARGET - CGM_TBR_PENALTY * max(0.0, tbr - CGM_TBR_LIMIT)
         )
-        gri = _num(cgm, "gri")
-        extra_en = (
-            "" if gri is None else f", glycemia risk index {gri:.0f} (zone {cgm.get('gri_zone')})"
-        )
-        extra_zh = "" if gri is None else f"，血糖风险指数{gri:.0f}（{cgm.get('gri_zone')}区）"
-        return (
-            score,
-            f"CGM: time in range {tir:.0f}% (target >70%), below range {tbr:.1f}% (<4%){extra_en}",
-            f"动态血糖：目标范围内时间{tir:.0f}%（目标>70%），低于范围{tbr:.1f}%（<4%）{extra_zh}",
-        )
+        return (score, *_cgm_text(tir, tbr, _num(cgm, "gri"), cgm.get("gri_zone")))
     smbg = _dom(ind, "smbg")
     if smbg is not None and smbg.get("pct_fasting_in_target") is not None:
         f = float(smbg["pct_fasting_in_target"])
@@ -116,14 +129,26 @@ def _glucose(ind: dict[str, Any]) -> tuple[float | None, str, str]:
         base = f if p is None else SMBG_FASTING_WEIGHT * f + (1 - SMBG_FASTING_WEIGHT) * float(p)
         l2 = int(smbg.get("hypo_l2") or 0)
         score = _clamp(base - SMBG_L2_PENALTY * l2)
-        post_en = "" if p is None else f", post-meal {float(p):.0f}%"
-        post_zh = "" if p is None else f"，餐后{float(p):.0f}%"
-        return (
-            score,
-            f"fingerstick: fasting in target {f:.0f}%{post_en}; level-2 hypoglycaemia {l2}",
-            f"指尖血糖：空腹达标{f:.0f}%{post_zh}；2级低血糖{l2}次",
-        )
-    return None, "glucose: not enough CGM or fingerstick data", "血糖：动态或指尖血糖数据不足"
+        return (score, *_smbg_text(f, None if p is None else float(p), l2))
+    return None, *_NO_GLUCOSE
+
+
+def _cgm_text(tir: float, tbr: float, gri: float | None, zone: object) -> tuple[str, str]:
+    extra_en = "" if gri is None else f", glycemia risk index {gri:.0f} (zone {zone})"
+    extra_zh = "" if gri is None else f"，血糖风险指数{gri:.0f}（{zone}区）"
+    return (
+        f"CGM: time in range {tir:.0f}% (target >70%), below range {tbr:.1f}% (<4%){extra_en}",
+        f"动态血糖：目标范围内时间{tir:.0f}%（目标>70%），低于范围{tbr:.1f}%（<4%）{extra_zh}",
+    )
+
+
+def _smbg_text(f: float, p: float | None, l2: int) -> tuple[str, str]:
+    post_en = "" if p is None else f", post-meal {p:.0f}%"
+    post_zh = "" if p is None else f"，餐后{p:.0f}%"
+    return (
+        f"fingerstick: fasting in target {f:.0f}%{post_en}; level-2 hypoglycaemia {l2}",
+        f"指尖血糖：空腹达标{f:.0f}%{post_zh}；2级低血糖{l2}次",
+    )
 
 
 def _activity(ind: dict[str, Any]) -> tuple[float | None, str, str]:
@@ -132,11 +157,14 @@ def _activity(ind: dict[str, Any]) -> tuple[float | None, str, str]:
         (None, None) if a is None else (_num(a, "mvpa_min_per_week"), _num(a, "median_steps"))
     )
     if a is None or mv is None or steps is None:
-        return None, "activity: too few days with enough wear", "身体活动：佩戴时间足够的天数不足"
+        return None, *_NO_ACTIVITY
     target = a.get("step_target") or 8000
     score = 50.0 * min(1.0, mv / WHO_MIN_PER_WEEK) + 50.0 * min(1.0, steps / float(target))
+    return (score, *_activity_text(mv, steps, target))
+
+
+def _activity_text(mv: float, steps: float, target: object) -> tuple[str, str]:
     return (
-        score,
         f"{mv:.0f} moderate-equivalent min/week (WHO: 150);"
         f" median {steps:.0f} steps/day (target {target})",
         f"每周中等强度当量活动{mv:.0f}分钟（世卫：150）；日步数中位数{steps:.0f}（目标{target}）",
@@ -162,13 +190,13 @@ def _engagement(
         parts.append(min(1.0, max(cov_cgm, cov_smbg)))
         any_data = any_data or bool(cgm.get("n_readings")) or bool(smbg.get("n_readings"))
     if not any_data:
-        return None, "no readings in this window", "本期无测量数据"
+        return None, *_NO_ENGAGEMENT
     score = 100.0 * sum(parts) / len(parts)
-    return (
-        score,
-        f"devices covered {score:.0f}% of the window",
-        f"设备数据覆盖本期{score:.0f}%",
-    )
+    return (score, *_engagement_text(score))
+
+
+def _engagement_text(score: float) -> tuple[str, str]:
+    return f"devices covered {score:.0f}% of the window", f"设备数据覆盖本期{score:.0f}%"
 
 
 _COMPONENTS = {"bp": _bp, "glucose": _glucose, "activity": _activity}
@@ -212,3 +240,183 @@ def composite_score(
             wsum += w
     composite = round(total / wsum, 2) if wsum > 0 else None
     return CompositeResult(composite, comps)
+
+
+# --- many members at once --------------------------------------------------------------
+Columns = dict[str, npt.NDArray[Any]]
+
+
+def _py(a: npt.NDArray[Any]) -> list[Any]:
+    """Python floats of ``a``, None for NaN (the stored contract's None)."""
+    o = a.astype(object)
+    o[np.isnan(a)] = None
+    out: list[Any] = o.tolist()
+    return out
+
+
+def composite_many(
+    bp: Columns,
+    cgm: Columns,
+    smbg: Columns,
+    activity: Columns,
+    *,
+    conditions: Sequence[tuple[str, ...]],
+    window_days: int,
+    config: ScoringConfig,
+) -> tuple[list[float | None], list[dict[str, dict[str, Any]]]]:
+    """:func:`composite_score` for members 0..M-1 from their indicator columns.
+
+    Why: the per-member call was the largest part of scoring a chunk; here the scores are
+    array arithmetic (the same operations in the same order as :func:`composite_score`, so
+    the same floats) and only the reasons are formatted member by member, by the same text
+    builders. Columns hold NaN where the stored dict holds None; ``sufficient`` is boolean
+    and the counts and ``step_target`` are whole numbers (``indicators.bulk``). Tests check
+    the result equals :func:`composite_score` on random members.
+    """
+    nan = np.nan
+    # BP (_bp): scored when sufficient with a controlled flag.
+    ctl = bp["controlled"]
+    bp_ok = bp["sufficient"] & ~np.isnan(ctl)
+    ms, md, ts, td = bp["home_mean_sys"], bp["home_mean_dia"], bp["target_sys"], bp["target_dia"]
+    pct = bp["pct_in_target"]
+    full = ~(np.isnan(ms) | np.isnan(md) | np.isnan(ts) | np.isnan(td))
+    with np.errstate(invalid="ignore"):
+        excess = np.maximum(np.maximum(ms - ts, 2.0 * (md - td)), 0.0)
+        level = np.where(
+            ctl == 1.0,
+            100.0,
+            np.where(full, np.clip(BP_UNCONTROLLED_START - BP_POINTS_PER_MMHG * excess, 0, 100),
+                     BP_UNCONTROLLED_START),
+        )  # fmt: skip
+        s_bp = np.where(np.isnan(pct), level, BP_LEVEL_WEIGHT * level + (1 - BP_LEVEL_WEIGHT) * pct)
+    s_bp = np.where(bp_ok, s_bp, nan)
+
+    # Glucose (_glucose): CGM time in range when sufficient, else fingersticks.
+    tir = cgm["tir"]
+    cgm_ok = cgm["sufficient"] & ~np.isnan(tir)
+    tbr = np.nan_to_num(cgm["tbr70"], nan=0.0)
+    s_cgm = np.clip(
+        100.0 * tir / CGM_TIR_TARGET - CGM_TBR_PENALTY * np.maximum(0.0, tbr - CGM_TBR_LIMIT),
+        0,
+        100,
+    )
+    f, p = smbg["pct_fasting_in_target"], smbg["pct_postprandial_in_target"]
+    smbg_ok = ~cgm_ok & smbg["sufficient"] & ~np.isnan(f)
+    l2 = np.nan_to_num(smbg["hypo_l2"], nan=0.0)
+    base = np.where(np.isnan(p), f, SMBG_FASTING_WEIGHT * f + (1 - SMBG_FASTING_WEIGHT) * p)
+    s_smbg = np.clip(base - SMBG_L2_PENALTY * l2, 0, 100)
+    s_glu = np.where(cgm_ok, s_cgm, np.where(smbg_ok, s_smbg, nan))
+
+    # Activity (_activity).
+    mv, steps, target = (
+        activity["mvpa_min_per_week"],
+        activity["median_steps"],
+        activity["step_target"],
+    )
+    act_ok = activity["sufficient"] & ~np.isnan(mv) & ~np.isnan(steps)
+    target_f = np.where(target == 0, 8000, target).astype(np.float64)
+    s_act = 50.0 * np.minimum(1.0, mv / WHO_MIN_PER_WEEK) + 50.0 * np.minimum(1.0, steps / target_f)
+    s_act = np.where(act_ok, s_act, nan)
+
+    # Engagement (_engagement): the parts that apply to each member, in the same order.
+    ht = np.array(["hypertension" in c for c in conditions], dtype=np.bool_)
+    dm = np.array(["diabetes" in c for c in conditions], dtype=np.bool_)
+    weeks = max(1.0, window_days / 7.0)
+    vd = activity["valid_days"]
+    e_sum = np.minimum(1.0, vd.astype(np.float64) / window_days)
+    e_n = np.ones(ht.size)
+    any_data = vd > 0
+    e_sum = np.where(ht, e_sum + np.minimum(1.0, bp["protocol_weeks"] / weeks), e_sum)
+    e_n += ht
+    any_data |= ht & (bp["n_readings"] > 0)
+    cov = np.maximum(
+        np.nan_to_num(cgm["active_pct"], nan=0.0) / 100.0,
+        smbg["n_readings"] / (SMBG_CHECKS_PER_WEEK * weeks),
+    )
+    e_sum = np.where(dm, e_sum + np.minimum(1.0, cov), e_sum)
+    e_n += dm
+    any_data |= dm & ((cgm["n_readings"] > 0) | (smbg["n_readings"] > 0))
+    s_eng = np.where(any_data, 100.0 * e_sum / e_n, nan)
+
+    scores = {"bp": s_bp, "glucose": s_glu, "activity": s_act, "engagement": s_eng}
+    # The composite: weights in each condition set's order, as composite_score adds them.
+    key = ht.astype(np.int64) + 2 * dm
+    sets = {
+        0: config.weights_for(()),
+        1: config.weights_for(("hypertension",)),
+        2: config.weights_for(("diabetes",)),
+        3: config.weights_for(("hypertension", "diabetes")),
+    }
+    total = np.zeros(ht.size)
+    wsum = np.zeros(ht.size)
+    for k, weights in sets.items():
+        rows = key == k
+        for name, w in weights.items():
+            sc = scores[name]
+            use = rows & ~np.isnan(sc)
+            total = np.where(use, total + w * sc, total)
+            wsum = np.where(use, wsum + w, wsum)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        comp = np.where(wsum > 0, total / np.where(wsum > 0, wsum, 1.0), nan)
+    composite = [None if c is None else round(c, 2) for c in _py(comp)]
+
+    # Reasons and stored entries, component by component over the members it applies to
+    # (one comprehension each: a generic loop over (member, component) cost twice as much).
+    keys = key.tolist()
+    uses = {
+        "bp": np.flatnonzero(ht).tolist(),
+        "glucose": np.flatnonzero(dm).tolist(),
+        "activity": list(range(key.size)),
+        "engagement": list(range(key.size)),
+    }
+    texts: dict[str, list[tuple[str, str]]] = {}
+    py = {name: _py(v) for name, v in scores.items()}
+    b_ms, b_md, b_ts, b_td, b_pct = (_py(a) for a in (ms, md, ts, td, pct))
+    b_ok = (ctl == 1.0).tolist()
+    texts["bp"] = [
+        _NO_BP if py["bp"][i] is None
+        else _bp_text(b_ok[i], b_ms[i], b_md[i], b_ts[i], b_td[i], b_pct[i])
+        for i in uses["bp"]
+    ]  # fmt: skip
+    g_cgm, g_tir, g_tbr, g_gri = cgm_ok.tolist(), tir.tolist(), tbr.tolist(), _py(cgm["gri"])
+    g_zone, g_f, g_p, g_l2 = cgm["gri_zone"].tolist(), f.tolist(), _py(p), l2.tolist()
+    texts["glucose"] = [
+        _NO_GLUCOSE if py["glucose"][i] is None
+        else _cgm_text(g_tir[i], g_tbr[i], g_gri[i], g_zone[i]) if g_cgm[i]
+        else _smbg_text(g_f[i], g_p[i], int(g_l2[i]))
+        for i in uses["glucose"]
+    ]  # fmt: skip
+    texts["activity"] = [
+        _NO_ACTIVITY if sc is None else _activity_text(a, b, c)
+        for sc, a, b, c in zip(
+            py["activity"], mv.tolist(), steps.tolist(),
+            np.where(target == 0, 8000, target).tolist(), strict=True,
+        )
+    ]  # fmt: skip
+    texts["engagement"] = [
+        _NO_ENGAGEMENT if sc is None else _engagement_text(sc) for sc in py["engagement"]
+    ]
+    entries: dict[str, list[Any]] = {}
+    for name, rows in uses.items():
+        sc_l = py[name]
+        made = [
+            {
+                "score": None if sc is None else round(sc, 2),
+                "weight": sets[keys[i]][name],
+                "sufficient": sc is not None,
+                "reason_en": en,
+                "reason_zh": zh,
+            }
+            for i, sc, (en, zh) in zip(rows, (sc_l[i] for i in rows), texts[name], strict=True)
+        ]
+        if len(rows) == key.size:
+            entries[name] = made
+        else:
+            entries[name] = [None] * key.size
+            for i, e in zip(rows, made, strict=True):
+                entries[name][i] = e
+    order = [tuple(sets[k]) for k in range(4)]
+    components: list[dict[str, dict[str, Any]]] = [
+        {name: entries[name][i] for name in order[k]} for i, k in enumerate(keys)
+    ]
+    return composite, components

@@ -9,9 +9,13 @@ part of the deployment's record (docs/scoring.md).
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,22 @@ class BpTargets:
         if "diabetes" in conditions or "ckd" in conditions:
             return self.diabetes_or_ckd
         return self.default
+
+    def for_members(
+        self, ages: npt.NDArray[np.int64], conditions: Sequence[tuple[str, ...]]
+    ) -> npt.NDArray[np.float64]:
+        """:meth:`for_member` of many members at once: an M x 2 array (systolic, diastolic)."""
+        sugar = np.array(
+            ["diabetes" in c or "ckd" in c for c in conditions], dtype=np.bool_
+        ).reshape(-1, 1)
+        older = (ages >= self.older_age).reshape(-1, 1)
+        out: npt.NDArray[np.float64] = np.where(
+            older,
+            np.array(self.older, dtype=np.float64),
+            np.where(sugar, np.array(self.diabetes_or_ckd, dtype=np.float64),
+                     np.array(self.default, dtype=np.float64)),
+        ).reshape(-1, 2)  # fmt: skip
+        return out
 
 
 # Decision (docs/scoring.md "Composite"): the weights of the components that apply to a

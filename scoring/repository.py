@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -326,8 +326,12 @@ def baselines(
     return {r[0]: r[1] for r in rows}
 
 
-@dataclass(frozen=True)
-class ScoreOut:
+Columns = dict[str, npt.NDArray[Any]]  # one chunk's indicator columns, a value per member
+
+
+class ScoreOut(NamedTuple):
+    """One member's row for ``scores``. A tuple: a frozen dataclass cost ~1.5 µs a member."""
+
     member_id: str
     composite: float | None
     improvement: float | None

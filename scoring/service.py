@@ -30,10 +30,10 @@ from core import db
 from core.payload_format import MEAL_CONTEXTS
 from core.settings import Settings
 from scoring import repository as repo
-from scoring.composite import composite_score
+from scoring.composite import composite_many
 from scoring.config import ScoringConfig, load_config
 from scoring.indicators.bp import SEVERE_DIA_MMHG, SEVERE_SYS_MMHG
-from scoring.indicators.bulk import activity_many, cgm_many, home_bp_many, medians
+from scoring.indicators.bulk import activity_table, cgm_many, home_bp_table, medians
 from scoring.indicators.cgm import cgm_indicators
 from scoring.indicators.hospitalisation import hospitalisation_indicators
 from scoring.indicators.smbg import smbg_indicators
@@ -139,14 +139,49 @@ def _hypo_alerts_many(ids: Sequence[str], g: npt.NDArray[Any]) -> list[repo.Aler
     return out
 
 
+# The indicator columns the composite reads from the CGM and fingerstick dicts (numbers as
+# float64 with NaN for None, whole counts as int64, the GRI zone letter as an object).
+_CGM_FLOAT = ("active_pct", "tir", "tbr70", "gri")
+_SMBG_FLOAT = ("pct_fasting_in_target", "pct_postprandial_in_target", "hypo_l2")
+
+
+def _doc_columns(
+    docs: Sequence[dict[str, Any]],
+    at: Sequence[int],
+    floats: tuple[str, ...],
+    objects: tuple[str, ...] = (),
+) -> dict[str, npt.NDArray[Any]]:
+    """Columns of the glucose dicts' keys, read from the dicts ``at`` only.
+
+    Only for the glucose dicts, which few members have (one loop over those members).
+    Everyone else gets what the composite reads of an empty dict: NaN, False, 0 readings.
+    """
+    n = len(docs)
+    some = [docs[i] for i in at]
+    cols: dict[str, npt.NDArray[Any]] = {}
+    for k in floats:
+        cols[k] = np.full(n, np.nan)
+        cols[k][list(at)] = [np.nan if d[k] is None else d[k] for d in some]
+    cols["sufficient"] = np.zeros(n, dtype=np.bool_)
+    cols["sufficient"][list(at)] = [bool(d["sufficient"]) for d in some]
+    cols["n_readings"] = np.zeros(n, dtype=np.int64)
+    cols["n_readings"][list(at)] = [d["n_readings"] for d in some]
+    for k in objects:
+        cols[k] = np.full(n, None, dtype=object)
+        cols[k][list(at)] = [d[k] for d in some]
+    return cols
+
+
 def _glucose_many(
     w: _Window, glu: npt.NDArray[Any], n: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], repo.Columns, repo.Columns]:
     """CGM (last 14 days of the window) and fingerstick indicators of a chunk's members.
 
     CGM for everyone at once (``indicators.bulk.cgm_many``); fingersticks member by member,
     only for members who have them. A member's CGM window is cut at local midnight by the
-    median of the offsets their readings carry (UTC+8 without readings).
+    median of the offsets their readings carry (UTC+8 without readings). Members without
+    readings share one (never mutated) empty dict each: copying it per member cost more
+    than the CGM arithmetic of a chunk. Returns the dicts, then their columns.
     """
     c0 = max(w.d0, w.d1 - CGM_DAYS)
     # CGM rows are loaded from local day c0 on (repository.load_glucose). Column by column
@@ -155,8 +190,9 @@ def _glucose_many(
     sel = glu["cgm"]
     ci = glu["idx"][sel].astype(np.int64)
     has = np.bincount(ci, minlength=n) > 0
-    cgm_out = [dict(_EMPTY_CGM) for _ in range(n)]
-    if has.any():
+    cgm_out = [_EMPTY_CGM] * n
+    cgm_at: list[int] = np.flatnonzero(has).tolist()
+    if cgm_at:
         pos = (np.cumsum(has) - 1)[ci]  # members with CGM rows, numbered 0..k-1
         # int(np.median(...)) of each wearer's offsets, as the per-member path did.
         off = np.trunc(medians(pos, glu["off"][sel], int(has.sum()))).astype(np.int64)
@@ -168,17 +204,24 @@ def _glucose_many(
             c0 * DAY_S - off * 60,
             w.d1 * DAY_S - off * 60,
         )
-        for i, doc in zip(np.flatnonzero(has).tolist(), docs, strict=True):
+        for i, doc in zip(cgm_at, docs, strict=True):
             cgm_out[i] = doc
-    smbg_out = [dict(_EMPTY_SMBG) for _ in range(n)]
+    smbg_out = [_EMPTY_SMBG] * n
     smbg = glu[~glu["cgm"]]
+    smbg_at: list[int] = []
     if smbg.size:
         b = _bounds(smbg["idx"], n)
-        for k in np.flatnonzero(b[1:] > b[:-1]).tolist():
+        smbg_at = np.flatnonzero(b[1:] > b[:-1]).tolist()
+        for k in smbg_at:
             s = smbg[b[k] : b[k + 1]]
             meals = [MEAL_CONTEXTS[j - 1] if j > 0 else None for j in s["meal"].tolist()]
             smbg_out[k] = smbg_indicators(s["v"], s["mmol"], meals)
-    return cgm_out, smbg_out
+    return (
+        cgm_out,
+        smbg_out,
+        _doc_columns(cgm_out, cgm_at, _CGM_FLOAT, ("gri_zone",)),
+        _doc_columns(smbg_out, smbg_at, _SMBG_FLOAT),
+    )
 
 
 _NO_T = np.zeros(0, dtype=np.int64)
@@ -216,18 +259,13 @@ def score_chunk(
     loaded = time.perf_counter()
     last_day = w.end - timedelta(days=1)
     ages = np.array([_age(m.birth_date, last_day) for m in members], dtype=np.int64)
-    targets = np.array(
-        [
-            cfg.bp_targets.for_member(int(a), m.conditions)
-            for a, m in zip(ages, members, strict=True)
-        ],
-        dtype=np.float64,
-    ).reshape(n, 2)
+    conditions = [m.conditions for m in members]
+    targets = cfg.bp_targets.for_members(ages, conditions)
     ok = bp["ok"]  # validated devices only (ESH 2022); column masks, not row copies
-    bp_ind = home_bp_many(
+    bp_ind, bp_cols = home_bp_table(
         bp["idx"][ok], bp["t"][ok], bp["off"][ok], bp["sys"][ok], bp["dia"][ok], targets
     )
-    act_ind = activity_many(
+    act_ind, act_cols = activity_table(
         act["idx"],
         act["t"],
         act["off"],
@@ -238,21 +276,27 @@ def score_chunk(
         window_days=w.days,
         ages=ages,
     )
-    cgm_ind, smbg_ind = _glucose_many(w, glu, n)
+    cgm_ind, smbg_ind, cgm_cols, smbg_cols = _glucose_many(w, glu, n)
+    composite, components = composite_many(
+        bp_cols, cgm_cols, smbg_cols, act_cols,
+        conditions=conditions, window_days=w.days, config=cfg,
+    )  # fmt: skip
+    no_stay = hospitalisation_indicators(0, w.days)  # shared, like the empty glucose dicts
     rows: list[repo.ScoreOut] = []
     alerts = _hypo_alerts_many(ids, glu)
-    for i, m in enumerate(members):
+    for i, mid in enumerate(ids):
+        stays = hosp.get(mid, 0)
         ind: dict[str, Any] = {
             "bp": bp_ind[i],
             "cgm": cgm_ind[i],
             "smbg": smbg_ind[i],
             "activity": act_ind[i],
-            "hospitalisation": hospitalisation_indicators(hosp.get(m.member_id, 0), w.days),
+            "hospitalisation": hospitalisation_indicators(stays, w.days) if stays else no_stay,
         }
-        res = composite_score(ind, conditions=m.conditions, window_days=w.days, config=cfg)
-        b = base.get(m.member_id)
-        imp = None if res.composite is None or b is None else round(res.composite - b, 2)
-        rows.append(repo.ScoreOut(m.member_id, res.composite, imp, res.components, ind))
+        c = composite[i]
+        b = base.get(mid)
+        imp = None if c is None or b is None else round(c - b, 2)
+        rows.append(repo.ScoreOut(mid, c, imp, components[i], ind))
     alerts.extend(_bp_alerts_many(ids, bp))
     computed = time.perf_counter()
     repo.upsert_scores(conn, w.start, w.end, ALGORITHM_VERSION, rows)

@@ -14,8 +14,10 @@ from scoring.indicators.bp import home_bp
 from scoring.indicators.bulk import (
     _sorted_within,
     activity_many,
+    activity_table,
     cgm_many,
     home_bp_many,
+    home_bp_table,
     medians,
 )
 from scoring.indicators.cgm import cgm_indicators
@@ -31,6 +33,17 @@ def _same(a: dict[str, Any], b: dict[str, Any]) -> None:
             assert a[k] == pytest.approx(b[k], rel=1e-9, abs=1e-9), k
         else:
             assert a[k] == b[k], k
+
+
+def _columns_hold_the_dicts(cols: dict[str, np.ndarray], docs: list[dict[str, Any]]) -> None:
+    """The columns the composite reads say what the stored dicts say (NaN for None)."""
+    assert cols and all(c.shape == (len(docs),) for c in cols.values())
+    for k, col in cols.items():
+        for v, d in zip(col.tolist(), docs, strict=True):
+            if d[k] is None:
+                assert v != v, k  # NaN
+            else:
+                assert v == d[k], k  # a nullable flag is 0.0 or 1.0
 
 
 def _bp_book(seed: int, members: int) -> dict[str, np.ndarray]:
@@ -67,8 +80,11 @@ def test_home_bp_many_equals_the_reference(seed: int, members: int) -> None:
     targets = np.array([[135.0, 85.0], [130.0, 80.0], [145.0, 85.0]])[rng.integers(0, 3, members)]
     many = home_bp_many(b["idx"], b["t"], b["off"], b["sys"], b["dia"], targets)
     # Cut into blocks of members (as whole chunks are), the answer is the same.
-    cut = home_bp_many(b["idx"], b["t"], b["off"], b["sys"], b["dia"], targets, block_rows=37)
+    cut, cols = home_bp_table(
+        b["idx"], b["t"], b["off"], b["sys"], b["dia"], targets, block_rows=37
+    )
     assert cut == many
+    _columns_hold_the_dicts(cols, many)
     for k in range(members):
         sel = b["idx"] == k
         ref = home_bp(
@@ -98,7 +114,9 @@ def test_activity_many_equals_the_reference(seed: int, members: int, window: int
     c = [np.concatenate([p[i] for p in parts]) for i in range(7)]
     ages = rng.integers(30, 85, members)
     many = activity_many(*c, window_days=window, ages=ages)
-    assert activity_many(*c, window_days=window, ages=ages, block_rows=37) == many
+    cut, cols = activity_table(*c, window_days=window, ages=ages, block_rows=37)
+    assert cut == many
+    _columns_hold_the_dicts(cols, many)
     for k in range(members):
         sel = c[0] == k
         ref = activity_indicators(

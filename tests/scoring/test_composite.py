@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from scoring.composite import composite_score
+from scoring.composite import composite_many, composite_score
 from scoring.config import ConfigError, ScoringConfig, load_config
 
 
@@ -126,3 +129,105 @@ def test_activity_score_and_config_override(tmp_path) -> None:  # type: ignore[n
     f.write_text("[weights.none]\nactivity = 0.9\n")
     with pytest.raises(ConfigError, match=r"weights\.none"):
         load_config(f)
+
+
+# --- composite_many: the same floats and reasons as composite_score ----------------------
+
+
+def _maybe(rng: np.random.Generator, x: float, p_none: float = 0.15) -> float | None:
+    return None if rng.random() < p_none else x
+
+
+def _value(rng: np.random.Generator, lo: float, hi: float) -> float:
+    # Half-way values too: the reasons round them (".0f", ".1f") the same way either path.
+    return float(rng.choice([rng.uniform(lo, hi), round(rng.uniform(lo, hi)) + 0.5, lo, hi]))
+
+
+def _random_member(rng: np.random.Generator) -> tuple[tuple[str, ...], dict[str, Any]]:
+    cond = [(), ("hypertension",), ("diabetes",), ("hypertension", "diabetes"), ("ckd",)][
+        int(rng.integers(0, 5))
+    ]
+    ok = bool(rng.random() < 0.7)
+    bp = {
+        "sufficient": ok,
+        "controlled": _maybe(rng, bool(rng.random() < 0.5), 0.1) if ok else None,
+        "home_mean_sys": _value(rng, 110, 170) if ok else None,
+        "home_mean_dia": _value(rng, 65, 105) if ok else None,
+        "target_sys": float(rng.choice([130.0, 135.0, 145.0])),
+        "target_dia": float(rng.choice([80.0, 85.0])),
+        "pct_in_target": _maybe(rng, _value(rng, 0, 100)) if ok else None,
+        "n_readings": int(rng.integers(0, 3)) * int(rng.integers(0, 200)),
+        "protocol_weeks": int(rng.integers(0, 14)),
+    }
+    ok = bool(rng.random() < 0.5)
+    cgm = {
+        "sufficient": ok,
+        "tir": _maybe(rng, _value(rng, 0, 100), 0.1) if ok else None,
+        "tbr70": _maybe(rng, _value(rng, 0, 20)) if ok else None,
+        "gri": _maybe(rng, _value(rng, 0, 100)) if ok else None,
+        "gri_zone": str(rng.choice(list("ABCDE"))) if ok else None,
+        "active_pct": _value(rng, 0, 100),
+        "n_readings": int(rng.integers(0, 2)) * int(rng.integers(0, 4000)),
+    }
+    ok = bool(rng.random() < 0.5)
+    smbg = {
+        "sufficient": ok,
+        "pct_fasting_in_target": _maybe(rng, _value(rng, 0, 100)) if ok else None,
+        "pct_postprandial_in_target": _maybe(rng, _value(rng, 0, 100), 0.4) if ok else None,
+        "hypo_l2": int(rng.integers(0, 4)) if ok else None,
+        "n_readings": int(rng.integers(0, 2)) * int(rng.integers(0, 60)),
+    }
+    ok = bool(rng.random() < 0.7)
+    act = {
+        "sufficient": ok,
+        "valid_days": int(rng.integers(0, 91)),
+        "mvpa_min_per_week": _value(rng, 0, 400) if ok else None,
+        "median_steps": _value(rng, 500, 15000) if ok else None,
+        "step_target": int(rng.choice([7000, 8000])),
+    }
+    return cond, {"bp": bp, "cgm": cgm, "smbg": smbg, "activity": act}
+
+
+def _columns(docs: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for k in docs[0]:
+        vals = [d[k] for d in docs]
+        if k == "sufficient":
+            out[k] = np.array(vals, dtype=np.bool_)
+        elif k in ("n_readings", "protocol_weeks", "valid_days", "step_target"):
+            out[k] = np.array(vals, dtype=np.int64)
+        elif k == "gri_zone":
+            out[k] = np.array(vals, dtype=object)
+        else:
+            out[k] = np.array([np.nan if v is None else float(v) for v in vals])
+    return out
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 100_000), window=st.sampled_from([7, 28, 90, 365]))
+def test_composite_many_equals_composite_score(seed: int, window: int) -> None:
+    rng = np.random.default_rng(seed)
+    members = [_random_member(rng) for _ in range(40)]
+    cfg = ScoringConfig()
+    conds = [c for c, _ in members]
+    cols = {k: _columns([ind[k] for _, ind in members]) for k in ("bp", "cgm", "smbg", "activity")}
+    composite, components = composite_many(
+        cols["bp"], cols["cgm"], cols["smbg"], cols["activity"],
+        conditions=conds, window_days=window, config=cfg,
+    )  # fmt: skip
+    for i, (cond, ind) in enumerate(members):
+        ref = composite_score(ind, conditions=cond, window_days=window, config=cfg)
+        assert composite[i] == ref.composite, (i, ind)
+        assert components[i] == ref.components, (i, ind)
+
+
+def test_bp_targets_for_many_members_equal_for_member() -> None:
+    t = load_config(None).bp_targets
+    ages = np.array([40, 79, 80, 95, 60, 60, 30])
+    conds = [(), ("diabetes",), ("diabetes",), (), ("ckd",), ("hypertension",), ("diabetes", "ckd")]
+    many = t.for_members(ages, conds)
+    assert many.shape == (7, 2)
+    assert [tuple(r) for r in many.tolist()] == [
+        t.for_member(int(a), c) for a, c in zip(ages, conds, strict=True)
+    ]
+    assert t.for_members(np.zeros(0, dtype=np.int64), []).shape == (0, 2)

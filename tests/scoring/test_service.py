@@ -333,3 +333,50 @@ def test_stored_glucose_indicators_equal_the_per_member_definitions(
     # g2's first reading is low right after g1's last: still a new run, g2's own alert.
     assert ("g1", rows["g1"][-1][0]) in lows and ("g2", rows["g2"][0][0]) in lows
     assert {m for m, _ in lows} == {"g1", "g2"}  # 2.9+ mmol/L fingersticks are not level 2
+
+
+def test_stored_composites_equal_the_per_member_composite(
+    conn: psycopg.Connection[Any], db_url: str, settings: Settings
+) -> None:
+    """The chunk's columnar composite stores what composite_score gives each stored row.
+
+    A hypertensive member with BP and activity, a diabetic member with fingersticks only,
+    one with both conditions and no data, one aged 85 (relaxed target): every stored row's
+    composite and components equal composite_score over its own stored indicators.
+    """
+    from scoring.composite import composite_score
+    from scoring.config import load_config
+
+    _arrange(conn)
+    add_member(conn, "d1", conditions=("diabetes",))
+    add_member(conn, "d2", conditions=("diabetes", "hypertension"))
+    add_member(conn, "o1", conditions=("hypertension",), birth_date=date(1940, 1, 1))
+    add_device(conn, "meterD", "glucometer")
+    add_device(conn, "cuffO")
+    for i in range(20):
+        d = W0 + timedelta(days=i)
+        conn.execute(
+            "INSERT INTO glucose_readings (device_id, measured_at, member_id, utc_offset_min,"
+            " value, unit, method, meal_context) VALUES ('meterD', %s, 'd1', 480, %s,"
+            " 'mmol/L', 'smbg', %s)",
+            (_local(d, 7), 5.5 + (i % 5) / 2, "fasting" if i % 3 else "after_lunch"),
+        )
+        _bp(conn, "cuffO", "o1", _local(d, 7), 138 + i % 4, 80)
+        _bp(conn, "cuffO", "o1", _local(d, 20), 141, 83)
+    score_window(db_url, settings, W0, W1)
+    rows = conn.execute(
+        "SELECT s.member_id, s.composite, s.components, s.indicators, m.conditions"
+        " FROM scores s JOIN members m USING (member_id) ORDER BY 1"
+    ).fetchall()
+    assert [r[0] for r in rows] == ["d1", "d2", "m1", "o1"]
+    cfg = load_config(settings.scoring_config)
+    for mid, composite, comps, ind, conditions in rows:
+        want = composite_score(
+            ind, conditions=tuple(conditions), window_days=(W1 - W0).days, config=cfg
+        )
+        assert composite == want.composite, mid
+        assert comps == want.components, mid
+    by_id = {r[0]: r for r in rows}
+    assert by_id["o1"][3]["bp"]["target_sys"] == 145.0  # relaxed target at 85
+    assert by_id["d1"][2]["glucose"]["sufficient"] is True
+    assert by_id["d2"][1] is None  # no data at all: insufficient, not zero
