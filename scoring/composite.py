@@ -90,26 +90,48 @@ def _bp(ind: dict[str, Any]) -> tuple[float | None, str, str]:
         excess = max(ms - ts, 2.0 * (md - td), 0.0)
         level = _clamp(BP_UNCONTROLLED_START - BP_POINTS_PER_MMHG * excess)
     score = level if pct is None else BP_LEVEL_WEIGHT * level + (1 - BP_LEVEL_WEIGHT) * pct
-    return (score, *_bp_text(ok, ms, md, ts, td, pct))
+    return (score, *_bp_text(ok, _f0(ms), _f0(md), _f0(ts), _f0(td), _f0(pct)))
+
+
+def _f0(x: float | None) -> str | None:
+    """A number as the reasons print it: no decimals (None stays None)."""
+    return None if x is None else f"{x:.0f}"
+
+
+def _f0_many(a: npt.NDArray[np.float64]) -> list[str | None]:
+    """:func:`_f0` of every value of ``a`` (NaN is None), through whole numbers.
+
+    Why: formatting a float cost ~4 times ``str`` of an int, and the reasons format ~10
+    numbers a member. ``np.rint`` rounds half to even on the binary value, as ``.0f``
+    does; values it cannot stand in for (negative zero, "-0"; huge or non-finite) take the
+    format itself.
+    """
+    r = np.rint(a)
+    plain = (np.abs(a) < 2.0**52) & ~((r == 0) & np.signbit(a))
+    out: list[str | None] = list(map(str, np.where(plain, r, 0).astype(np.int64).tolist()))
+    for i in np.flatnonzero(~plain).tolist():
+        out[i] = None if np.isnan(a[i]) else f"{float(a[i]):.0f}"
+    return out
 
 
 def _bp_text(
     ok: bool,
-    ms: float | None,
-    md: float | None,
-    ts: float | None,
-    td: float | None,
-    pct: float | None,
+    ms: str | None,
+    md: str | None,
+    ts: str | None,
+    td: str | None,
+    pct: str | None,
 ) -> tuple[str, str]:
+    """The BP reason; numbers come formatted by :func:`_f0` (shared with the many path)."""
     state_en, state_zh = ("controlled", "达标") if ok else ("above target", "未达标")
     if ms is None or md is None or ts is None or td is None:
         en, zh = f"home BP {state_en}", f"居家血压{state_zh}"
     else:
-        en = f"home BP {ms:.0f}/{md:.0f} vs target <{ts:.0f}/{td:.0f} ({state_en})"
-        zh = f"居家血压{ms:.0f}/{md:.0f}，目标<{ts:.0f}/{td:.0f}（{state_zh}）"
+        en = f"home BP {ms}/{md} vs target <{ts}/{td} ({state_en})"
+        zh = f"居家血压{ms}/{md}，目标<{ts}/{td}（{state_zh}）"
     if pct is not None:
-        en += f"; {pct:.0f}% of readings in target"
-        zh += f"；{pct:.0f}%的读数达标"
+        en += f"; {pct}% of readings in target"
+        zh += f"；{pct}%的读数达标"
     return en, zh
 
 
@@ -160,14 +182,13 @@ def _activity(ind: dict[str, Any]) -> tuple[float | None, str, str]:
         return None, *_NO_ACTIVITY
     target = a.get("step_target") or 8000
     score = 50.0 * min(1.0, mv / WHO_MIN_PER_WEEK) + 50.0 * min(1.0, steps / float(target))
-    return (score, *_activity_text(mv, steps, target))
+    return (score, *_activity_text(f"{mv:.0f}", f"{steps:.0f}", target))
 
 
-def _activity_text(mv: float, steps: float, target: object) -> tuple[str, str]:
+def _activity_text(mv: str | None, steps: str | None, target: object) -> tuple[str, str]:
     return (
-        f"{mv:.0f} moderate-equivalent min/week (WHO: 150);"
-        f" median {steps:.0f} steps/day (target {target})",
-        f"每周中等强度当量活动{mv:.0f}分钟（世卫：150）；日步数中位数{steps:.0f}（目标{target}）",
+        f"{mv} moderate-equivalent min/week (WHO: 150); median {steps} steps/day (target {target})",
+        f"每周中等强度当量活动{mv}分钟（世卫：150）；日步数中位数{steps}（目标{target}）",
     )
 
 
@@ -192,11 +213,11 @@ def _engagement(
     if not any_data:
         return None, *_NO_ENGAGEMENT
     score = 100.0 * sum(parts) / len(parts)
-    return (score, *_engagement_text(score))
+    return (score, *_engagement_text(f"{score:.0f}"))
 
 
-def _engagement_text(score: float) -> tuple[str, str]:
-    return f"devices covered {score:.0f}% of the window", f"设备数据覆盖本期{score:.0f}%"
+def _engagement_text(score: str | None) -> tuple[str, str]:
+    return f"devices covered {score}% of the window", f"设备数据覆盖本期{score}%"
 
 
 _COMPONENTS = {"bp": _bp, "glucose": _glucose, "activity": _activity}
@@ -371,7 +392,7 @@ def composite_many(
     }
     texts: dict[str, list[tuple[str, str]]] = {}
     py = {name: _py(v) for name, v in scores.items()}
-    b_ms, b_md, b_ts, b_td, b_pct = (_py(a) for a in (ms, md, ts, td, pct))
+    b_ms, b_md, b_ts, b_td, b_pct = (_f0_many(a) for a in (ms, md, ts, td, pct))
     b_ok = (ctl == 1.0).tolist()
     texts["bp"] = [
         _NO_BP if py["bp"][i] is None
@@ -389,12 +410,13 @@ def composite_many(
     texts["activity"] = [
         _NO_ACTIVITY if sc is None else _activity_text(a, b, c)
         for sc, a, b, c in zip(
-            py["activity"], mv.tolist(), steps.tolist(),
+            py["activity"], _f0_many(mv), _f0_many(steps),
             np.where(target == 0, 8000, target).tolist(), strict=True,
         )
     ]  # fmt: skip
     texts["engagement"] = [
-        _NO_ENGAGEMENT if sc is None else _engagement_text(sc) for sc in py["engagement"]
+        _NO_ENGAGEMENT if sc is None else _engagement_text(f)
+        for sc, f in zip(py["engagement"], _f0_many(s_eng), strict=True)
     ]
     entries: dict[str, list[Any]] = {}
     for name, rows in uses.items():

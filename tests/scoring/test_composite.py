@@ -231,3 +231,16 @@ def test_bp_targets_for_many_members_equal_for_member() -> None:
         t.for_member(int(a), c) for a, c in zip(ages, conds, strict=True)
     ]
     assert t.for_members(np.zeros(0, dtype=np.int64), []).shape == (0, 2)
+
+
+def test_whole_number_strings_equal_the_format() -> None:
+    from scoring.composite import _f0_many
+
+    edge = [0.5, 1.5, 2.5, 134.5, 135.49999999999997, -0.5, -0.4, -0.0, 0.0, -1.5, 99.99999]
+    edge += [2.0**52 + 1, 1e17, -1e17, float("inf"), float("-inf"), 4503599627370495.5]
+    rng = np.random.default_rng(3)
+    vals = (
+        edge + rng.uniform(-1000, 20000, 2000).tolist() + (rng.integers(0, 400, 500) + 0.5).tolist()
+    )
+    got = _f0_many(np.array(vals + [float("nan")]))
+    assert got == [f"{v:.0f}" for v in vals] + [None]
