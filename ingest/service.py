@@ -53,6 +53,17 @@ class _Message:
 
 _Batch = list[tuple[_Message, ParsedMessage]]
 
+# Broker reconnect backoff (paho doubles the delay from min to max). Each ingestor draws its
+# own bounds once, so that replicas cut off by one broker restart do not all come back in
+# the same second and again at every doubling (paho's schedule itself has no jitter).
+RECONNECT_MIN_S = (0.5, 1.5)
+RECONNECT_MAX_S = (24.0, 36.0)
+
+
+def reconnect_delays(rng: random.Random) -> tuple[float, float]:
+    """(first, longest) reconnect delay in seconds for one ingestor, drawn from the ranges."""
+    return rng.uniform(*RECONNECT_MIN_S), rng.uniform(*RECONNECT_MAX_S)
+
 
 class Ingestor:
     """One ingestor process's worth of MQTT client, queue and writer thread."""
@@ -87,7 +98,8 @@ class Ingestor:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
-        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        first, longest = reconnect_delays(random.Random())  # noqa: S311  # not crypto
+        self._client.reconnect_delay_set(min_delay=first, max_delay=longest)  # type: ignore[arg-type]
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:

@@ -226,3 +226,24 @@ def unused_tcp_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_reconnect_backoff_is_drawn_per_ingestor(settings: Settings) -> None:
+    """Replicas cut off by one broker restart must not all retry in the same second."""
+    import random
+
+    from ingest.service import RECONNECT_MAX_S, RECONNECT_MIN_S, reconnect_delays
+
+    draws = [reconnect_delays(random.Random(seed)) for seed in range(200)]
+    firsts = sorted(d[0] for d in draws)
+    assert all(RECONNECT_MIN_S[0] <= a <= RECONNECT_MIN_S[1] for a, _ in draws)
+    assert all(RECONNECT_MAX_S[0] <= b <= RECONNECT_MAX_S[1] for _, b in draws)
+    # Spread over the range, not a constant: a fleet's first retries land across a second.
+    assert firsts[-1] - firsts[0] > 0.8 and len(set(firsts)) == len(firsts)
+    # Each ingestor applies its own draw to its paho client.
+    mins = set()
+    for _ in range(5):
+        ing = Ingestor(settings)
+        mins.add(ing._client._reconnect_min_delay)
+        assert RECONNECT_MIN_S[0] <= ing._client._reconnect_min_delay <= RECONNECT_MIN_S[1]
+    assert len(mins) == 5
