@@ -28,6 +28,7 @@ from device_sim.payloads import OutMessage
 log = logging.getLogger(__name__)
 
 MAX_WINDOW: Final = 20_000  # unacknowledged QoS 1 publishes; ids are 16-bit (65,535)
+RECONNECT_MAX_S: Final = 10  # longest wait between reconnect attempts (paho doubles up to it)
 
 
 class PublishError(RuntimeError):
@@ -64,6 +65,11 @@ class Publisher:
         self._client.max_queued_messages_set(0)
         self._client.on_publish = self._on_publish
         self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        # paho's default backoff doubles to 120 s: after a long broker outage a simulator
+        # would sit idle up to two minutes once the broker is back. A load generator should
+        # resume at once; a few simulators retrying every 10 s cost the broker nothing.
+        self._client.reconnect_delay_set(min_delay=1, max_delay=RECONNECT_MAX_S)
         self._cond = threading.Condition()
         self._unacked = 0
         self._connected = threading.Event()
@@ -77,6 +83,9 @@ class Publisher:
             log.warning("broker refused the simulator's connection: %s", rc)
             return
         self._connected.set()
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+        self._connected.clear()  # publishes meanwhile wait in paho for the reconnect
 
     def _on_publish(self, _c: mqtt.Client, _u: Any, _mid: int, _rc: Any, _p: Any) -> None:
         with self._cond:
@@ -111,6 +120,11 @@ class Publisher:
                 self._unacked -= 1
             raise PublishError(f"publish refused by the client: {mqtt.error_string(info.rc)}")
         self.sent += 1  # NO_CONN: paho keeps it and sends it on reconnect
+
+    @property
+    def connected(self) -> bool:
+        """Connected to the broker now (paho reconnects by itself after a loss)."""
+        return self._connected.is_set()
 
     @property
     def unacked(self) -> int:
