@@ -384,11 +384,11 @@ def composite_many(
     # Reasons and stored entries, component by component over the members it applies to
     # (one comprehension each: a generic loop over (member, component) cost twice as much).
     keys = key.tolist()
+    # The members whose condition set weighs each component (configurable: a city may
+    # weigh BP for everyone).
     uses = {
-        "bp": np.flatnonzero(ht).tolist(),
-        "glucose": np.flatnonzero(dm).tolist(),
-        "activity": list(range(key.size)),
-        "engagement": list(range(key.size)),
+        name: np.flatnonzero(np.isin(key, [k for k, ws in sets.items() if name in ws])).tolist()
+        for name in scores
     }
     texts: dict[str, list[tuple[str, str]]] = {}
     py = {name: _py(v) for name, v in scores.items()}
@@ -407,16 +407,17 @@ def composite_many(
         else _smbg_text(g_f[i], g_p[i], int(g_l2[i]))
         for i in uses["glucose"]
     ]  # fmt: skip
+    a_mv, a_steps = _f0_many(mv), _f0_many(steps)
+    a_target = np.where(target == 0, 8000, target).tolist()
     texts["activity"] = [
-        _NO_ACTIVITY if sc is None else _activity_text(a, b, c)
-        for sc, a, b, c in zip(
-            py["activity"], _f0_many(mv), _f0_many(steps),
-            np.where(target == 0, 8000, target).tolist(), strict=True,
-        )
+        _NO_ACTIVITY if py["activity"][i] is None
+        else _activity_text(a_mv[i], a_steps[i], a_target[i])
+        for i in uses["activity"]
     ]  # fmt: skip
+    eng_txt = _f0_many(s_eng)
     texts["engagement"] = [
-        _NO_ENGAGEMENT if sc is None else _engagement_text(f)
-        for sc, f in zip(py["engagement"], _f0_many(s_eng), strict=True)
+        _NO_ENGAGEMENT if py["engagement"][i] is None else _engagement_text(eng_txt[i])
+        for i in uses["engagement"]
     ]
     entries: dict[str, list[Any]] = {}
     for name, rows in uses.items():

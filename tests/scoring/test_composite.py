@@ -203,12 +203,25 @@ def _columns(docs: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     return out
 
 
+# A city that weighs BP for everyone and glucose with hypertension too (config is data).
+_ODD_WEIGHTS = {
+    "hypertension+diabetes": {"activity": 0.5, "engagement": 0.2, "glucose": 0.1, "bp": 0.2},
+    "hypertension": {"glucose": 0.2, "bp": 0.4, "activity": 0.2, "engagement": 0.2},
+    "diabetes": {"glucose": 1.0},
+    "none": {"bp": 0.3, "activity": 0.4, "engagement": 0.3},
+}
+
+
 @settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 100_000), window=st.sampled_from([7, 28, 90, 365]))
-def test_composite_many_equals_composite_score(seed: int, window: int) -> None:
+@given(
+    seed=st.integers(0, 100_000),
+    window=st.sampled_from([7, 28, 90, 365]),
+    odd=st.booleans(),
+)
+def test_composite_many_equals_composite_score(seed: int, window: int, odd: bool) -> None:
     rng = np.random.default_rng(seed)
     members = [_random_member(rng) for _ in range(40)]
-    cfg = ScoringConfig()
+    cfg = ScoringConfig(weights=_ODD_WEIGHTS) if odd else ScoringConfig()
     conds = [c for c, _ in members]
     cols = {k: _columns([ind[k] for _, ind in members]) for k in ("bp", "cgm", "smbg", "activity")}
     composite, components = composite_many(
@@ -242,5 +255,5 @@ def test_whole_number_strings_equal_the_format() -> None:
     vals = (
         edge + rng.uniform(-1000, 20000, 2000).tolist() + (rng.integers(0, 400, 500) + 0.5).tolist()
     )
-    got = _f0_many(np.array(vals + [float("nan")]))
+    got = _f0_many(np.array([*vals, float("nan")]))
     assert got == [f"{v:.0f}" for v in vals] + [None]
