@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from scoring.config import ScoringConfig
+from scoring.indicators.bulk import nullable
 
 # Decision (docs/scoring.md "Composite"): BP level score. Controlled (home mean below
 # target) is 100; otherwise 80 minus 4 points per mmHg of the larger excess, where a
@@ -267,14 +268,6 @@ def composite_score(
 Columns = dict[str, npt.NDArray[Any]]
 
 
-def _py(a: npt.NDArray[Any]) -> list[Any]:
-    """Python floats of ``a``, None for NaN (the stored contract's None)."""
-    o = a.astype(object)
-    o[np.isnan(a)] = None
-    out: list[Any] = o.tolist()
-    return out
-
-
 def composite_many(
     bp: Columns,
     cgm: Columns,
@@ -335,8 +328,10 @@ def composite_many(
         activity["step_target"],
     )
     act_ok = activity["sufficient"] & ~np.isnan(mv) & ~np.isnan(steps)
-    target_f = np.where(target == 0, 8000, target).astype(np.float64)
-    s_act = 50.0 * np.minimum(1.0, mv / WHO_MIN_PER_WEEK) + 50.0 * np.minimum(1.0, steps / target_f)
+    target = np.where(target == 0, 8000, target)  # `step_target or 8000`, as in _activity
+    s_act = 50.0 * np.minimum(1.0, mv / WHO_MIN_PER_WEEK) + 50.0 * np.minimum(
+        1.0, steps / target.astype(np.float64)
+    )
     s_act = np.where(act_ok, s_act, nan)
 
     # Engagement (_engagement): the parts that apply to each member, in the same order.
@@ -379,7 +374,7 @@ def composite_many(
             wsum = np.where(use, wsum + w, wsum)
     with np.errstate(invalid="ignore", divide="ignore"):
         comp = np.where(wsum > 0, total / np.where(wsum > 0, wsum, 1.0), nan)
-    composite = [None if c is None else round(c, 2) for c in _py(comp)]
+    composite = [None if c is None else round(c, 2) for c in nullable(comp)]
 
     # Reasons and stored entries, component by component over the members it applies to
     # (one comprehension each: a generic loop over (member, component) cost twice as much).
@@ -391,7 +386,7 @@ def composite_many(
         for name in scores
     }
     texts: dict[str, list[tuple[str, str]]] = {}
-    py = {name: _py(v) for name, v in scores.items()}
+    py = {name: nullable(v) for name, v in scores.items()}
     b_ms, b_md, b_ts, b_td, b_pct = (_f0_many(a) for a in (ms, md, ts, td, pct))
     b_ok = (ctl == 1.0).tolist()
     texts["bp"] = [
@@ -399,8 +394,8 @@ def composite_many(
         else _bp_text(b_ok[i], b_ms[i], b_md[i], b_ts[i], b_td[i], b_pct[i])
         for i in uses["bp"]
     ]  # fmt: skip
-    g_cgm, g_tir, g_tbr, g_gri = cgm_ok.tolist(), tir.tolist(), tbr.tolist(), _py(cgm["gri"])
-    g_zone, g_f, g_p, g_l2 = cgm["gri_zone"].tolist(), f.tolist(), _py(p), l2.tolist()
+    g_cgm, g_tir, g_tbr, g_gri = cgm_ok.tolist(), tir.tolist(), tbr.tolist(), nullable(cgm["gri"])
+    g_zone, g_f, g_p, g_l2 = cgm["gri_zone"].tolist(), f.tolist(), nullable(p), l2.tolist()
     texts["glucose"] = [
         _NO_GLUCOSE if py["glucose"][i] is None
         else _cgm_text(g_tir[i], g_tbr[i], g_gri[i], g_zone[i]) if g_cgm[i]
@@ -408,7 +403,7 @@ def composite_many(
         for i in uses["glucose"]
     ]  # fmt: skip
     a_mv, a_steps = _f0_many(mv), _f0_many(steps)
-    a_target = np.where(target == 0, 8000, target).tolist()
+    a_target = target.tolist()
     texts["activity"] = [
         _NO_ACTIVITY if py["activity"][i] is None
         else _activity_text(a_mv[i], a_steps[i], a_target[i])

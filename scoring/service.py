@@ -147,7 +147,7 @@ _SMBG_FLOAT = ("pct_fasting_in_target", "pct_postprandial_in_target", "hypo_l2")
 
 def _doc_columns(
     docs: Sequence[dict[str, Any]],
-    at: Sequence[int],
+    at: list[int],
     floats: tuple[str, ...],
     objects: tuple[str, ...] = (),
 ) -> dict[str, npt.NDArray[Any]]:
@@ -158,17 +158,14 @@ def _doc_columns(
     """
     n = len(docs)
     some = [docs[i] for i in at]
-    cols: dict[str, npt.NDArray[Any]] = {}
-    for k in floats:
-        cols[k] = np.full(n, np.nan)
-        cols[k][list(at)] = [np.nan if d[k] is None else d[k] for d in some]
-    cols["sufficient"] = np.zeros(n, dtype=np.bool_)
-    cols["sufficient"][list(at)] = [bool(d["sufficient"]) for d in some]
-    cols["n_readings"] = np.zeros(n, dtype=np.int64)
-    cols["n_readings"][list(at)] = [d["n_readings"] for d in some]
-    for k in objects:
-        cols[k] = np.full(n, None, dtype=object)
-        cols[k][list(at)] = [d[k] for d in some]
+    cols: dict[str, npt.NDArray[Any]] = {
+        **{k: np.full(n, np.nan) for k in floats},
+        "sufficient": np.zeros(n, dtype=np.bool_),
+        "n_readings": np.zeros(n, dtype=np.int64),
+        **{k: np.full(n, None, dtype=object) for k in objects},
+    }
+    for k, col in cols.items():
+        col[at] = [np.nan if d[k] is None and k in floats else d[k] for d in some]
     return cols
 
 

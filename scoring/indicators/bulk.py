@@ -3,15 +3,16 @@
 Why: a city book has 10^5-10^6 members with a few hundred readings each; a Python call per
 member costs more than the arithmetic. These functions take one chunk's readings sorted by
 member index (and time), compute every member's indicators with grouped reductions
-(``bincount``, ``unique`` over (member, day) keys), and return one stored-contract dict per
-member. The per-member functions in ``bp.py``, ``activity.py`` and ``cgm.py`` are the readable
+(segment sums over each member's rows, ``bincount`` over (member, day) groups), and return
+one stored-contract dict per member (BP and activity also the columns the composite reads).
+The per-member functions in ``bp.py``, ``activity.py`` and ``cgm.py`` are the readable
 reference definitions; tests check that both give the same numbers on random books.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -90,27 +91,27 @@ def _blocks(idx: npt.NDArray[Any], m: int, rows: int) -> list[tuple[int, int, in
     return out
 
 
+# One chunk's indicators: the stored-contract dicts, one per member, and the columns the
+# composite reads (a value per member; NaN where the dict holds None).
 Table = tuple[list[dict[str, Any]], dict[str, npt.NDArray[Any]]]
+T = TypeVar("T")
 
 
 def _in_blocks(
-    idx: npt.NDArray[Any],
-    m: int,
-    rows: int,
-    score: Callable[[slice, slice, int], Table],
-) -> Table:
-    """``score(row slice, member slice, first member)`` per block, concatenated in order."""
-    docs: list[dict[str, Any]] = []
-    parts: list[dict[str, npt.NDArray[Any]]] = []
-    for a, b, r0, r1 in _blocks(idx, m, rows):
-        d, c = score(slice(r0, r1), slice(a, b), a)
-        docs += d
-        parts.append(c)
-    return docs, {k: np.concatenate([c[k] for c in parts]) for k in parts[0]}
+    idx: npt.NDArray[Any], m: int, rows: int, score: Callable[[slice, slice, int], T]
+) -> list[T]:
+    """``score(row slice, member slice, first member)`` of each block, in order."""
+    return [score(slice(r0, r1), slice(a, b), a) for a, b, r0, r1 in _blocks(idx, m, rows)]
+
+
+def _joined(parts: list[Table]) -> Table:
+    """Blocks' tables as one: dicts in order, columns concatenated."""
+    docs = [d for part, _ in parts for d in part]
+    return docs, {k: np.concatenate([c[k] for _, c in parts]) for k in parts[0][1]}
 
 
 def _column(a: npt.NDArray[Any], keep: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
-    """``a`` as float64 with NaN where the stored dict holds None (see :func:`_nullable`)."""
+    """``a`` as float64 with NaN where the stored dict holds None (see :func:`nullable`)."""
     return np.where(keep, a, np.nan).astype(np.float64, copy=False)
 
 
@@ -133,13 +134,13 @@ def _group(
     The third value is the groups' row offsets when the keys came sorted (rows of a group
     are then contiguous, for :func:`_sums`), else None.
     """
-    if key.size and bool(np.all(key[1:] >= key[:-1])):
+    if bool(np.all(key[1:] >= key[:-1])):  # no keys, or one, are sorted too
         starts = _sorted_starts(key)
         inv = np.cumsum(starts, dtype=np.intp) - 1
         at = np.append(np.flatnonzero(starts), key.size)
         return key[starts], inv, at
     ukey, inv = np.unique(key, return_inverse=True)
-    return ukey, inv.reshape(-1), (np.zeros(1, dtype=np.intp) if key.size == 0 else None)
+    return ukey, inv.reshape(-1), None
 
 
 def _months(days: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -155,14 +156,14 @@ def _months(days: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     return table.astype(np.int64)[days - lo]
 
 
-def _nullable(a: npt.NDArray[Any], keep: npt.NDArray[np.bool_]) -> list[Any]:
+def nullable(a: npt.NDArray[Any], keep: npt.NDArray[np.bool_] | None = None) -> list[Any]:
     """Python values of ``a``, None where ``keep`` is false or the value is NaN.
 
     Why object arrays: a per-value ``None if x != x else float(x)`` was a fifth of the BP
     time; here numpy converts and masks in C.
     """
     o = a.astype(object)
-    drop = ~keep
+    drop = np.zeros(a.shape, dtype=np.bool_) if keep is None else ~keep
     if a.dtype.kind == "f":
         drop |= np.isnan(a)
     o[drop] = None
@@ -190,23 +191,6 @@ def _sorted_within(member: npt.NDArray[Any], x: npt.NDArray[Any]) -> npt.NDArray
     return out
 
 
-def home_bp_many(
-    idx: npt.NDArray[np.int32],
-    t: npt.NDArray[np.int64],
-    off: npt.NDArray[np.int16],
-    systolic: npt.NDArray[Any],
-    diastolic: npt.NDArray[Any],
-    targets: npt.NDArray[np.float64],
-    *,
-    block_rows: int = BLOCK_ROWS,
-) -> list[dict[str, Any]]:
-    """:func:`scoring.indicators.bp.home_bp` for members 0..M-1 (``targets`` is M x 2).
-
-    Readings must be validated, in the window, and sorted by (member, time).
-    """
-    return home_bp_table(idx, t, off, systolic, diastolic, targets, block_rows=block_rows)[0]
-
-
 def home_bp_table(
     idx: npt.NDArray[np.int32],
     t: npt.NDArray[np.int64],
@@ -217,13 +201,17 @@ def home_bp_table(
     *,
     block_rows: int = BLOCK_ROWS,
 ) -> Table:
-    """:func:`home_bp_many`'s dicts, and the columns the composite needs (NaN for None)."""
+    """:func:`scoring.indicators.bp.home_bp` for members 0..M-1 (``targets`` is M x 2).
+
+    Readings must be validated, in the window, and sorted by (member, time). Returns the
+    stored dicts and the columns the composite reads.
+    """
     m = int(targets.shape[0])
     if idx.size > block_rows and m > 1:
-        return _in_blocks(idx, m, block_rows, lambda r, k, a: home_bp_table(
+        return _joined(_in_blocks(idx, m, block_rows, lambda r, k, a: home_bp_table(
             idx[r] - a, t[r], off[r], systolic[r], diastolic[r], targets[k],
             block_rows=block_rows,
-        ))  # fmt: skip
+        )))  # fmt: skip
     i64 = idx.astype(np.int64)
     systolic = systolic.astype(np.float64, copy=False)
     diastolic = diastolic.astype(np.float64, copy=False)
@@ -317,11 +305,11 @@ def home_bp_table(
     # Python values, not numpy scalars, for the per-member dicts.
     cols = (
         ok.tolist(), n.tolist(), valid_days.tolist(),
-        _nullable(mean_s, ok), _nullable(mean_d, ok), ts.tolist(), td.tolist(),
-        _nullable(pct, ok), _nullable(controlled, ok),
-        *(_nullable(a, ok) for a in (*stats["sys"], *stats["dia"])),
+        nullable(mean_s, ok), nullable(mean_d, ok), ts.tolist(), td.tolist(),
+        nullable(pct, ok), nullable(controlled, ok),
+        *(nullable(a, ok) for a in (*stats["sys"], *stats["dia"])),
         protocol_days.tolist(), protocol_weeks.tolist(), severe.tolist(),
-        _nullable(months_controlled, months_assessed > 0), months_assessed.tolist(),
+        nullable(months_controlled, months_assessed > 0), months_assessed.tolist(),
     )  # fmt: skip
     docs: list[dict[str, Any]] = [
         {
@@ -362,26 +350,6 @@ def home_bp_table(
     }
 
 
-def activity_many(
-    idx: npt.NDArray[np.int32],
-    start: npt.NDArray[np.int64],
-    off: npt.NDArray[np.int16],
-    duration_s: npt.NDArray[Any],
-    steps: npt.NDArray[Any],
-    active_min: npt.NDArray[Any],
-    vigorous_min: npt.NDArray[Any],
-    *,
-    window_days: int,
-    ages: npt.NDArray[np.int64],
-    block_rows: int = BLOCK_ROWS,
-) -> list[dict[str, Any]]:
-    """:func:`scoring.indicators.activity.activity_indicators` for members 0..M-1."""
-    return activity_table(
-        idx, start, off, duration_s, steps, active_min, vigorous_min,
-        window_days=window_days, ages=ages, block_rows=block_rows,
-    )[0]  # fmt: skip
-
-
 def activity_table(
     idx: npt.NDArray[np.int32],
     start: npt.NDArray[np.int64],
@@ -395,13 +363,16 @@ def activity_table(
     ages: npt.NDArray[np.int64],
     block_rows: int = BLOCK_ROWS,
 ) -> Table:
-    """:func:`activity_many`'s dicts, and the columns the composite needs (NaN for None)."""
+    """:func:`scoring.indicators.activity.activity_indicators` for members 0..M-1.
+
+    Returns the stored dicts and the columns the composite reads.
+    """
     m = int(ages.size)
     if idx.size > block_rows and m > 1:
-        return _in_blocks(idx, m, block_rows, lambda r, k, a: activity_table(
+        return _joined(_in_blocks(idx, m, block_rows, lambda r, k, a: activity_table(
             idx[r] - a, start[r], off[r], duration_s[r], steps[r], active_min[r],
             vigorous_min[r], window_days=window_days, ages=ages[k], block_rows=block_rows,
-        ))  # fmt: skip
+        )))  # fmt: skip
     targets = np.where(
         ages >= act_def.OLDER_AGE, act_def.STEP_TARGET_OLDER, act_def.STEP_TARGET_YOUNGER
     )
@@ -426,9 +397,9 @@ def activity_table(
     meets = per_week >= act_def.WHO_MIN_PER_WEEK
     ok = nv >= need
     cols = (
-        ok.tolist(), nv.tolist(), _nullable(median, ok), targets.tolist(),
-        _nullable(at_target.astype(np.int64), ok), _nullable(per_week, ok),
-        _nullable(meets, ok), _nullable(active.astype(np.int64), ok),
+        ok.tolist(), nv.tolist(), nullable(median, ok), targets.tolist(),
+        nullable(at_target.astype(np.int64), ok), nullable(per_week, ok),
+        nullable(meets, ok), nullable(active.astype(np.int64), ok),
     )  # fmt: skip
     docs: list[dict[str, Any]] = [
         {
@@ -538,10 +509,11 @@ def cgm_many(
     """
     m = int(window_start_s.size)
     if idx.size > block_rows and m > 1:
-        return _in_blocks(idx, m, block_rows, lambda r, k, a: (cgm_many(
+        blocks = _in_blocks(idx, m, block_rows, lambda r, k, a: cgm_many(
             idx[r] - a, t[r], value[r], is_mmol[r], window_start_s[k], window_end_s[k],
             block_rows=block_rows,
-        ), {}))[0]  # fmt: skip
+        ))  # fmt: skip
+        return [doc for block in blocks for doc in block]
     i64 = idx.astype(np.int64)
     value = value.astype(np.float64, copy=False)
     same = i64[1:] == i64[:-1]
@@ -624,17 +596,17 @@ def cgm_many(
     cols = {
         "n_readings": n.tolist(),
         "active_pct": active.tolist(),
-        **{k: _nullable(v, ok) for k, v in pct.items()},
-        "mean_mgdl": _nullable(mean, has_mg),
-        "sd_mgdl": _nullable(sd, has_sd),
-        "cv": _nullable(100.0 * _div(sd, np.where(mean > 0, mean, 0.0)), has_sd & (mean > 0)),
-        "gmi": _nullable(cgm_def.GMI_INTERCEPT + cgm_def.GMI_SLOPE * mean, has_mg),
-        "gri": _nullable(gri, ok),
-        "gri_zone": _nullable(zone, ok),
-        "lbgi": _nullable(lbgi, has_mg),
-        "hbgi": _nullable(hbgi, has_mg),
-        "hypo_events": _nullable(hypo, ok),
-        "hyper_events": _nullable(hyper, ok),
+        **{k: nullable(v, ok) for k, v in pct.items()},
+        "mean_mgdl": nullable(mean, has_mg),
+        "sd_mgdl": nullable(sd, has_sd),
+        "cv": nullable(100.0 * _div(sd, np.where(mean > 0, mean, 0.0)), has_sd & (mean > 0)),
+        "gmi": nullable(cgm_def.GMI_INTERCEPT + cgm_def.GMI_SLOPE * mean, has_mg),
+        "gri": nullable(gri, ok),
+        "gri_zone": nullable(zone, ok),
+        "lbgi": nullable(lbgi, has_mg),
+        "hbgi": nullable(hbgi, has_mg),
+        "hypo_events": nullable(hypo, ok),
+        "hyper_events": nullable(hyper, ok),
         "sufficient": ok.tolist(),
     }
     keys = cgm_def.CGM_KEYS

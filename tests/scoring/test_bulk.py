@@ -13,10 +13,8 @@ from scoring.indicators.activity import activity_indicators
 from scoring.indicators.bp import home_bp
 from scoring.indicators.bulk import (
     _sorted_within,
-    activity_many,
     activity_table,
     cgm_many,
-    home_bp_many,
     home_bp_table,
     medians,
 )
@@ -74,11 +72,11 @@ def _bp_book(seed: int, members: int) -> dict[str, np.ndarray]:
 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), members=st.integers(1, 12))
-def test_home_bp_many_equals_the_reference(seed: int, members: int) -> None:
+def test_home_bp_table_equals_the_reference(seed: int, members: int) -> None:
     b = _bp_book(seed, members)
     rng = np.random.default_rng(seed + 1)
     targets = np.array([[135.0, 85.0], [130.0, 80.0], [145.0, 85.0]])[rng.integers(0, 3, members)]
-    many = home_bp_many(b["idx"], b["t"], b["off"], b["sys"], b["dia"], targets)
+    many, _ = home_bp_table(b["idx"], b["t"], b["off"], b["sys"], b["dia"], targets)
     # Cut into blocks of members (as whole chunks are), the answer is the same.
     cut, cols = home_bp_table(
         b["idx"], b["t"], b["off"], b["sys"], b["dia"], targets, block_rows=37
@@ -96,7 +94,7 @@ def test_home_bp_many_equals_the_reference(seed: int, members: int) -> None:
 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), members=st.integers(1, 12), window=st.sampled_from([7, 30]))
-def test_activity_many_equals_the_reference(seed: int, members: int, window: int) -> None:
+def test_activity_table_equals_the_reference(seed: int, members: int, window: int) -> None:
     rng = np.random.default_rng(seed)
     parts = []
     for k in range(members):
@@ -113,7 +111,7 @@ def test_activity_many_equals_the_reference(seed: int, members: int, window: int
         )  # fmt: skip
     c = [np.concatenate([p[i] for p in parts]) for i in range(7)]
     ages = rng.integers(30, 85, members)
-    many = activity_many(*c, window_days=window, ages=ages)
+    many, _ = activity_table(*c, window_days=window, ages=ages)
     cut, cols = activity_table(*c, window_days=window, ages=ages, block_rows=37)
     assert cut == many
     _columns_hold_the_dicts(cols, many)
@@ -128,12 +126,12 @@ def test_activity_many_equals_the_reference(seed: int, members: int, window: int
 
 def test_empty_chunk() -> None:
     e = np.zeros(0, dtype=np.int64)
-    out = home_bp_many(
+    out, _ = home_bp_table(
         e.astype(np.int32), e, e.astype(np.int16), e.astype(float), e.astype(float),
         np.array([[135.0, 85.0]]),
     )  # fmt: skip
     assert out[0]["n_readings"] == 0 and out[0]["sufficient"] is False
-    a = activity_many(
+    a, _ = activity_table(
         e.astype(np.int32), e, e.astype(np.int16), e, e, e, e, window_days=7,
         ages=np.array([40]),
     )  # fmt: skip
