@@ -160,6 +160,12 @@ class StaleCheck:
         self._returned[conn] = time.monotonic()
 
 
+def not_autocommit(conn: psycopg.Connection[Any]) -> None:
+    """Pool reset: a pipelined request (``api.deps.transaction``) switched the connection to
+    autocommit for its own BEGIN; the next borrower gets psycopg's implicit transactions."""
+    conn.autocommit = False
+
+
 def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
     """A new application bound to ``settings``; serve it with uvicorn (``wellrate serve``).
 
@@ -180,6 +186,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
             open=False,
             name="wellrate-api",
             check=pool_check,
+            reset=not_autocommit,
         )
         pool.open(wait=False)
         app.state.pool = pool

@@ -7,9 +7,11 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from psycopg import pq
 from psycopg_pool import ConnectionPool
 
-from api.app import StaleCheck
+from api.app import StaleCheck, create_app
+from core.settings import Settings
 from tests.api.conftest import World, audit_rows
 
 
@@ -92,3 +94,50 @@ def test_a_refused_quote_is_audited_and_writes_nothing(
     assert [r["outcome"] for r in refused] == ["denied"]
     quotes = conn.execute("SELECT count(*) FROM quotes").fetchone()
     assert quotes is not None and quotes[0] == 0
+
+
+def _waits(trace_path: str) -> int:
+    """Client messages after which the client waits for the server: a Sync, a Flush that
+    does not just follow a Sync (psycopg's read in a pipeline), a simple Query."""
+    with open(trace_path) as f:
+        sent = [m[2].strip() for line in f if (m := line.split("\t"))[0] == "F"]
+    return sum(
+        1
+        for i, msg in enumerate(sent)
+        if msg in ("Sync", "Query") or (msg == "Flush" and (i == 0 or sent[i - 1] != "Sync"))
+    )
+
+
+def test_a_quote_request_waits_four_times_and_returns_its_connection_unchanged(
+    api_settings: Settings, world: World, conn: psycopg.Connection[Any], tmp_path: Any
+) -> None:
+    """The whole ``POST /insurer/quotes`` on the wire: BEGIN with the token read, the product
+    and member checks, the nine reads, then the writes with COMMIT: four waits. The pooled
+    connection it used comes back out of autocommit (the pool's reset), so the next
+    request that borrows it still gets a transaction."""
+    one = api_settings.model_copy(update={"db_pool_min": 1, "db_pool_max": 1})
+    h = world.auth("insurer")
+    with TestClient(create_app(one), raise_server_exceptions=False) as c:
+        # The first quote stores and locks the packaged rulebook (two writes more).
+        assert c.post("/insurer/quotes", json={"member_id": "m1"}, headers=h).status_code == 201
+        pool = c.app.state.pool  # type: ignore[attr-defined]
+        pooled = pool.getconn()
+        trace = tmp_path / "wire.txt"
+        with open(trace, "w") as f:
+            pooled.pgconn.trace(f.fileno())
+            pooled.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+            c.app.state.pool_check.healthy(pooled)  # type: ignore[attr-defined]
+            pool.putconn(pooled)
+            resp = c.post("/insurer/quotes", json={"member_id": "m1"}, headers=h)
+            pooled = pool.getconn()
+            pooled.pgconn.untrace()
+        assert resp.status_code == 201
+        assert _waits(str(trace)) == 4
+        # Back out of autocommit: a statement starts a transaction that can still roll back.
+        assert pooled.autocommit is False
+        pooled.execute("SELECT 1")
+        assert pooled.info.transaction_status == pq.TransactionStatus.INTRANS
+        pooled.rollback()
+        pool.putconn(pooled)
+    stored = conn.execute("SELECT count(*) FROM quotes WHERE member_id = 'm1'").fetchone()
+    assert stored is not None and stored[0] == 2

@@ -50,7 +50,8 @@ def test_a_quotes_nine_reads_cost_one_wait_after_begin(conn: Conn, db_url: str) 
 
 
 def test_a_stored_quote_commits_with_its_writes_in_one_wait(conn: Conn, db_url: str) -> None:
-    """How api.deps.in_transaction runs it: pipeline mode up to and including COMMIT."""
+    """Pipeline mode up to and including COMMIT (the request path, ``api.deps.transaction``,
+    also folds BEGIN and the final sync away: tests/api/test_pool.py counts four waits)."""
     _member(conn, db_url)
     before = conn.execute("SELECT count(*) FROM quotes").fetchone()
     with psycopg.connect(db_url) as c:
