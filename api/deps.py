@@ -65,9 +65,9 @@ def transaction(request: Request, *, pipelined: bool = False) -> Iterator[Tx]:
     COMMIT is queued behind the work's writes, so leaving the pipeline sends them all in
     one wait (``conn.commit()`` in a pipeline waits, then leaving it waits again). The
     pool's reset (``api.app.not_autocommit``) switches autocommit off again on return.
-    On loopback the two waits are invisible in the benchmark; with the database one
-    network hop away they are most of a quote's latency (~1.2 ms less at 0.3-0.5 ms round
-    trip, docs/api.md).
+    On loopback the two waits are invisible in the benchmark (and the CPU a wash); with
+    the database one network hop away they are not: p50 ~0.8-1.3 ms lower at a 0.3-0.5 ms
+    round trip (``bench/api_bench.py --db-delay-ms``, docs/api.md).
     """
     pool = get_pool(request)
     try:
