@@ -95,13 +95,13 @@ def test_portfolio_suppresses_small_cells(conn: Conn) -> None:
     report = service.portfolio_report(conn, "demo-city", 2027)
     assert report["members_quoted"] == 15
     bands = {c["cell"]: c for c in report["by_age_band"]}
-    assert bands["0-59"]["members"] == 12 and not bands["0-59"]["suppressed"]
-    assert bands["70-79"] == {"cell": "70-79", "members": None, "suppressed": True}
+    assert bands["0-49"]["members"] == 12 and not bands["0-49"]["suppressed"]
+    assert bands["75-79"] == {"cell": "75-79", "members": None, "suppressed": True}
     conds = {c["cell"]: c for c in report["by_condition"]}
     assert conds["diabetes"]["suppressed"] and conds["none"]["members"] == 12
     young = conn.execute(
         "SELECT sum(discount_fen)::bigint FROM quotes WHERE member_id LIKE 'y%%'"
     ).fetchone()
     assert young is not None
-    assert bands["0-59"]["discount_total"] == f"{young[0] // 100}.{young[0] % 100:02d}"
+    assert bands["0-49"]["discount_total"] == f"{young[0] // 100}.{young[0] % 100:02d}"
     assert "o0" not in json.dumps(report)

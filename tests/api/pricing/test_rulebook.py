@@ -29,8 +29,8 @@ def _sub(pattern: str, repl: str, text: str = DEMO) -> str:
         (_sub(r"^weight = 0.30", "weight = 0.9"), "components", "sum to at most 1"),
         (
             _sub(
-                r'min_age = 60, max_age = 69, yuan = "159.00"',
-                'min_age = 61, max_age = 69, yuan = "159.00"',
+                r'min_age = 60, max_age = 64, yuan = "144.00"',
+                'min_age = 61, max_age = 64, yuan = "144.00"',
             ),
             "base.bands",
             "without gaps",
@@ -92,3 +92,12 @@ def test_shipped_rulebooks_are_valid_and_exact(product: str) -> None:
 
 def test_the_hash_changes_with_the_content() -> None:
     assert parse(DEMO).sha256 != parse(DEMO + "\n# edited\n").sha256
+
+
+def test_ageing_into_the_next_band_of_the_sample_rulebook_stays_under_the_smoothing_cap() -> None:
+    """demo-city 2027.2 phases its bands in so that ageing alone never draws on the smoothing
+    fund (2027.1's +61 % step at 60 was most of the fund's debits; docs/models.md)."""
+    rb = parse(DEMO)
+    steps = [b.base_fen / a.base_fen - 1 for a, b in zip(rb.bands, rb.bands[1:], strict=False)]
+    assert len(steps) >= 5 and all(s > 0 for s in steps)
+    assert max(steps) * 10_000 < rb.max_yoy_bp * 0.95, steps  # room for the year's other moves
