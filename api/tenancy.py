@@ -30,9 +30,8 @@ def access_member(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Allow and audit, or audit and raise 404 (the check and the log are one statement)."""
-    _check_member(
-        tx, principal, member_id, action, _send_member(tx, principal, member_id, action, detail)
-    )
+    outcome, _ = _send_member(tx, principal, member_id, action, detail).result()
+    _check_member(tx, principal, member_id, action, outcome)
 
 
 def require_product_and_member(
@@ -43,21 +42,16 @@ def require_product_and_member(
     action: str,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """:func:`require_product` then :func:`access_member`, both sent in one round trip.
+    """:func:`require_product` then :func:`access_member`, in one statement for an insurer.
 
-    The member check (and its audit row) is sent before the product's answer is read; if
-    the product is refused, the request rolls back and only the product refusal is
-    audited, exactly as when the two ran one after the other.
+    The member check (and its audit row) runs whatever the product's answer; if the product
+    is refused, the request rolls back and only the product refusal is audited, exactly as
+    when the two ran one after the other.
     """
-    with tx.conn.pipeline():
-        owner = (
-            insurer_repo.send_product_owner(tx.conn, product_id)
-            if principal.role == "insurer"
-            else None
-        )
-        outcome = _send_member(tx, principal, member_id, action, detail)
-    if owner is not None:
-        _check_owner(tx, principal, product_id, action, owner.result())
+    product = product_id if principal.role == "insurer" else None
+    outcome, owner = _send_member(tx, principal, member_id, action, detail, product).result()
+    if product is not None:
+        _check_owner(tx, principal, product_id, action, owner)
     _check_member(tx, principal, member_id, action, outcome)
 
 
@@ -73,8 +67,13 @@ def require_product(tx: Tx, principal: Principal, product_id: str, action: str) 
 
 
 def _send_member(
-    tx: Tx, principal: Principal, member_id: str, action: str, detail: dict[str, Any] | None
-) -> Pending[str]:
+    tx: Tx,
+    principal: Principal,
+    member_id: str,
+    action: str,
+    detail: dict[str, Any] | None,
+    product_id: str | None = None,
+) -> Pending[tuple[str, str | None]]:
     return audit_repo.send_member_access(
         tx.conn,
         principal_id=principal.principal_id,
@@ -83,13 +82,11 @@ def _send_member(
         action=action,
         member_id=member_id,
         detail=detail or {},
+        product_id=product_id,
     )
 
 
-def _check_member(
-    tx: Tx, principal: Principal, member_id: str, action: str, outcome: Pending[str]
-) -> None:
-    allowed = outcome.result()
+def _check_member(tx: Tx, principal: Principal, member_id: str, action: str, allowed: str) -> None:
     if allowed != "allowed":
         # The row just written rolls back with the request; refuse() writes it again after.
         audit.refuse(tx, principal, action, member_id, NotFound("no such member"), outcome=allowed)

@@ -30,6 +30,27 @@ def insert(
     )
 
 
+_MEMBER_ACCESS = (
+    "INSERT INTO audit_log (principal_id, role, tenant_id, action, member_id, outcome, detail)"
+    " SELECT %(pid)s, %(role)s, %(tenant)s, %(action)s, %(member)s,"
+    "  CASE WHEN m.member_id IS NULL THEN 'not_found'"
+    "       WHEN %(role)s = 'admin'"
+    "         OR (%(role)s = 'insurer' AND EXISTS (SELECT 1 FROM enrollments e"
+    "             JOIN insurer_products p USING (product_id)"
+    "             WHERE e.member_id = m.member_id AND p.insurer_id = %(tenant)s))"
+    "         OR (%(role)s = 'clinic' AND m.clinic_id = %(tenant)s)"
+    "         OR (%(role)s = 'member' AND m.member_id = %(tenant)s) THEN 'allowed'"
+    "       ELSE 'denied' END, %(detail)s"
+    " FROM (SELECT 1) AS one"
+    " LEFT JOIN members m ON m.member_id = %(member)s"
+    " RETURNING outcome"
+)
+# The same, also answering which insurer runs a product: an insurer's request names both a
+# product and a member, and one statement for the two checks is one fewer on its hot path.
+_OWNER = ", (SELECT insurer_id FROM insurer_products WHERE product_id = %(product)s)"
+_MEMBER_ACCESS_AND_OWNER = _MEMBER_ACCESS + _OWNER
+
+
 def send_member_access(
     conn: Conn,
     *,
@@ -39,9 +60,11 @@ def send_member_access(
     action: str,
     member_id: str,
     detail: dict[str, Any],
-) -> Pending[str]:
-    """Decide whether this principal may see the member, and log the access; the outcome,
-    sent now and read later (``api.tenancy`` pipelines it with the product check).
+    product_id: str | None = None,
+) -> Pending[tuple[str, str | None]]:
+    """Decide whether this principal may see the member, and log the access; the outcome
+    and, when ``product_id`` is given, the insurer running that product (else None), sent
+    now and read later (``api.tenancy`` pipelines it).
 
     One statement instead of a lookup and an insert: the audit row is written on the hot
     path of every member-level request. The rule (docs/api.md, "Roles and tenancy"):
@@ -51,19 +74,7 @@ def send_member_access(
     """
     cur = conn.cursor()
     cur.execute(
-        "INSERT INTO audit_log (principal_id, role, tenant_id, action, member_id, outcome, detail)"
-        " SELECT %(pid)s, %(role)s, %(tenant)s, %(action)s, %(member)s,"
-        "  CASE WHEN m.member_id IS NULL THEN 'not_found'"
-        "       WHEN %(role)s = 'admin'"
-        "         OR (%(role)s = 'insurer' AND EXISTS (SELECT 1 FROM enrollments e"
-        "             JOIN insurer_products p USING (product_id)"
-        "             WHERE e.member_id = m.member_id AND p.insurer_id = %(tenant)s))"
-        "         OR (%(role)s = 'clinic' AND m.clinic_id = %(tenant)s)"
-        "         OR (%(role)s = 'member' AND m.member_id = %(tenant)s) THEN 'allowed'"
-        "       ELSE 'denied' END, %(detail)s"
-        " FROM (SELECT 1) AS one"
-        " LEFT JOIN members m ON m.member_id = %(member)s"
-        " RETURNING outcome",
+        _MEMBER_ACCESS if product_id is None else _MEMBER_ACCESS_AND_OWNER,
         {
             "pid": principal_id,
             "role": role,
@@ -71,15 +82,16 @@ def send_member_access(
             "action": action,
             "member": member_id,
             "detail": Jsonb(detail),
+            "product": product_id,
         },
     )
     return Pending(cur, _outcome)
 
 
-def _outcome(cur: psycopg.Cursor[Any]) -> str:
+def _outcome(cur: psycopg.Cursor[Any]) -> tuple[str, str | None]:
     row = cur.fetchone()
     assert row is not None
-    return str(row[0])
+    return str(row[0]), None if len(row) < 2 or row[1] is None else str(row[1])
 
 
 def insert_many(

@@ -7,19 +7,14 @@ from typing import Any
 
 import psycopg
 
-from core.db import Pending, first_text
-
 Conn = psycopg.Connection[Any]
 
 
 def product_owner(conn: Conn, product_id: str) -> str | None:
-    return send_product_owner(conn, product_id).result()
-
-
-def send_product_owner(conn: Conn, product_id: str) -> Pending[str | None]:
-    cur = conn.cursor()
-    cur.execute("SELECT insurer_id FROM insurer_products WHERE product_id = %s", (product_id,))
-    return Pending(cur, first_text)
+    row = conn.execute(
+        "SELECT insurer_id FROM insurer_products WHERE product_id = %s", (product_id,)
+    ).fetchone()
+    return None if row is None else str(row[0])
 
 
 def assign_product(conn: Conn, insurer_id: str, product_id: str) -> bool:

@@ -21,7 +21,6 @@ from api.pricing.inputs import QuoteInputs, ScoreRow
 from api.pricing.rulebook import Rulebook, packaged_text, parse
 from core.db import text_array
 from scoring.integrity.service import send_held_periods
-from scoring.models.repository import send_current_version
 
 
 def yuan(fen: int) -> Decimal:
@@ -188,14 +187,16 @@ def read_context(
 ) -> QuoteContext:
     """The rulebook, the members' inputs and the model version, in one wait for the server.
 
-    Single quotes and batch chunks both start here, so both pipeline the same nine reads.
+    Single quotes and batch chunks both start here, so both pipeline the same reads: the
+    rulebook with the model version, the members, their scores, the small reads (four
+    statements for a chunk, one for a single member) and the integrity flags.
     """
     with conn.pipeline():
-        rulebook_row = repo.send_rulebook(conn, product_id, plan_year)
+        rulebook_and_model = repo.send_rulebook_and_model(conn, product_id, plan_year)
         read_inputs = send_inputs(conn, member_ids, product_id, plan_year)
-        model = send_current_version(conn)
-    rb, locked = rulebook_from_row(conn, product_id, plan_year, rulebook_row.result())
-    return QuoteContext(rb, locked, read_inputs(), model.result())
+    row, model = rulebook_and_model.result()
+    rb, locked = rulebook_from_row(conn, product_id, plan_year, row)
+    return QuoteContext(rb, locked, read_inputs(), model)
 
 
 def send_inputs(

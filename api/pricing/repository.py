@@ -18,23 +18,44 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb, set_json_loads
 
 from core.db import Pending, text_array
+from scoring.models.repository import CURRENT_VERSION_SQL
 
 Conn = psycopg.Connection[Any]
 
 
 # --- rulebooks ---------------------------------------------------------------------------
 def get_rulebook(conn: Conn, product_id: str, plan_year: int) -> dict[str, Any] | None:
-    return send_rulebook(conn, product_id, plan_year).result()
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT product_id, plan_year, version, sha256, content, loaded_at, locked_at"
+            " FROM rulebooks WHERE product_id = %s AND plan_year = %s",
+            (product_id, plan_year),
+        ).fetchone()
 
 
-def send_rulebook(conn: Conn, product_id: str, plan_year: int) -> Pending[dict[str, Any] | None]:
+def send_rulebook_and_model(
+    conn: Conn, product_id: str, plan_year: int
+) -> Pending[tuple[dict[str, Any] | None, str | None]]:
+    """The rulebook row (None when not stored) and the risk model in force, in one statement:
+    a quote needs both, and a statement fewer is ~45 us less CPU per quote (docs/api.md)."""
     cur = conn.cursor(row_factory=dict_row)
     cur.execute(
-        "SELECT product_id, plan_year, version, sha256, content, loaded_at, locked_at"
-        " FROM rulebooks WHERE product_id = %s AND plan_year = %s",
+        "SELECT r.product_id, r.plan_year, r.version, r.sha256, r.content, r.loaded_at,"  # noqa: S608
+        f" r.locked_at, ({CURRENT_VERSION_SQL}) AS model_version"
+        " FROM (SELECT 1) AS one LEFT JOIN rulebooks r"
+        " ON r.product_id = %s AND r.plan_year = %s",
         (product_id, plan_year),
     )
-    return Pending(cur, lambda c: c.fetchone())
+    return Pending(cur, _rulebook_and_model)
+
+
+def _rulebook_and_model(
+    cur: psycopg.Cursor[dict[str, Any]],
+) -> tuple[dict[str, Any] | None, str | None]:
+    row = cur.fetchone()
+    assert row is not None
+    model = row.pop("model_version")
+    return (row if row["product_id"] is not None else None), model
 
 
 def insert_rulebook(
@@ -74,9 +95,10 @@ def rulebook_by_sha(conn: Conn, sha256: str) -> str | None:
 # --- inputs ------------------------------------------------------------------------------
 # Six reads, each written once below with named parameters: %(m)s the member ids (a
 # TextArray), %(s)s/%(e)s the assessment year [start, end), %(p)s the product, %(y)s the
-# previous plan year. Sent in a pipeline, six statements cost one wait; folding them into one
-# statement of json_agg columns was measured too: it saved the client ~170 us per quote and
-# cost the server ~190 us more (bench notes in docs/api.md), so they stay six plain reads.
+# previous plan year. Sent in a pipeline, six statements cost one wait. Folding all six into
+# one statement of json_agg columns was measured: it saved the client ~170 us per quote and
+# cost the server ~190 us more (bench notes in docs/api.md); only the four small integer
+# reads are folded, for a single member, as plain rows (_SMALL below).
 _MEMBERS = (
     "SELECT member_id, birth_date, conditions, consent_withdrawn_at FROM members"
     " WHERE member_id = ANY(%(m)s::text[])"
@@ -123,8 +145,20 @@ def _for_one(sql: str) -> str:
     return one
 
 
+# For a single member, the four small reads as one statement: each answers integer pairs,
+# so their rows share one shape, tagged by read; composed from the constants above, not
+# rewritten. Why: a statement costs the client ~30-35 us of psycopg and the server ~10 us
+# even inside a pipeline, and a single quote ran sixteen (docs/api.md, session 15). A batch
+# chunk keeps the four reads: for thousands of members the statement count is noise.
+_SMALL = (
+    f"SELECT 'e' AS k, member_id, plan_year::bigint AS a, premium_paid_fen::bigint AS b"  # noqa: S608
+    f" FROM ({_ENROLLMENTS}) x"
+    f" UNION ALL SELECT 'h', member_id, year, NULL FROM ({_CLAIMS}) x"
+    f" UNION ALL SELECT 'q', member_id, premium_fen, NULL FROM ({_LAST_QUOTED}) x"
+    f" UNION ALL SELECT 'c', member_id, months, NULL FROM ({_CLINIC_MONTHS}) x"
+)
 _READS = (_MEMBERS, _SCORES, _ENROLLMENTS, _CLAIMS, _LAST_QUOTED, _CLINIC_MONTHS)
-_READS_FOR_ONE = tuple(_for_one(sql) for sql in _READS)
+_READS_FOR_ONE = tuple(_for_one(sql) for sql in (_MEMBERS, _SCORES, _SMALL))
 
 
 def _params(
@@ -162,21 +196,27 @@ def send_inputs(
     scores = conn.cursor(row_factory=dict_row)
     set_json_loads(orjson.loads, scores)  # the indicators documents: a batch reads millions
     scores.execute(scores_sql, args)
-    cursors = [conn.cursor() for _ in range(4)]
-    for cur, sql in zip(cursors, rest, strict=True):
+    small = [conn.cursor() for _ in rest]
+    for cur, sql in zip(small, rest, strict=True):
         cur.execute(sql, args)
-    enrolled, claims, quoted, clinic = cursors
 
     def read() -> InputRows:
+        if len(small) == 1:  # one member: the folded read, rows tagged by the read they answer
+            tagged: dict[str, list[Any]] = {"e": [], "h": [], "q": [], "c": []}
+            for k, *row in small[0].fetchall():
+                tagged[k].append(row)
+            enrolled, claims, quoted, clinic = (tagged[k] for k in "ehqc")
+        else:
+            enrolled, claims, quoted, clinic = (cur.fetchall() for cur in small)
         rows = InputRows(
             people.fetchall(),
             _group(scores.fetchall()),
-            _years_paid(enrolled.fetchall()),
-            _claim_years(claims.fetchall()),
-            {m: int(n) for m, n in quoted.fetchall()},
-            {m: int(n) for m, n in clinic.fetchall()},
+            _years_paid(enrolled),
+            _claim_years((r[0], r[1]) for r in claims),
+            {r[0]: int(r[1]) for r in quoted},
+            {r[0]: int(r[1]) for r in clinic},
         )
-        for cur in (people, scores, *cursors):
+        for cur in (people, scores, *small):
             cur.close()
         return rows
 
@@ -249,6 +289,28 @@ def copy_quotes(conn: Conn, rows: Sequence[tuple[Any, ...]]) -> None:
     ):
         for r in rows:
             cp.write_row(r)
+
+
+_LEDGER_UPSERT = (
+    " ON CONFLICT (product_id, plan_year, member_id) DO UPDATE SET"
+    " quote_id = EXCLUDED.quote_id, amount_fen = EXCLUDED.amount_fen, booked_at = now()"
+)
+_QUOTE_AND_LEDGER = (
+    f"WITH q AS (INSERT INTO quotes ({', '.join(QUOTE_COLUMNS)})"  # noqa: S608 (constants)
+    f" VALUES ({', '.join(['%s'] * len(QUOTE_COLUMNS))}) RETURNING quote_id)"
+    " INSERT INTO smoothing_ledger (product_id, plan_year, member_id, quote_id, amount_fen)"
+    " SELECT %s, %s, %s, q.quote_id, %s FROM q" + _LEDGER_UPSERT
+)
+
+
+def insert_quote_and_ledger(
+    conn: Conn, row: tuple[Any, ...], ledger: tuple[str, int, str, str, int]
+) -> None:
+    """One quote (QUOTE_COLUMNS order) and its ledger entry in one statement: the single
+    quote's path (a statement fewer for the client and the server; batches COPY)."""
+    product_id, plan_year, member_id, quote_id, amount_fen = ledger
+    assert quote_id == row[0], (quote_id, row[0])
+    conn.execute(_QUOTE_AND_LEDGER, (*row, product_id, plan_year, member_id, amount_fen))
 
 
 def upsert_ledger(conn: Conn, rows: Sequence[tuple[str, int, str, str, int]]) -> None:

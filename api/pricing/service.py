@@ -182,8 +182,11 @@ def quote_member(
         # sends these with its COMMIT, one round trip; a block here would sync them early.
         if not locked:
             repo.lock_rulebook(conn, product_id, plan_year)
-        repo.copy_quotes(conn, [quote_row(rb, inp, p, qid, None, model_version)])
-        repo.upsert_ledger(conn, [(product_id, plan_year, member_id, qid, p.ledger_fen)])
+        repo.insert_quote_and_ledger(
+            conn,
+            quote_row(rb, inp, p, qid, None, model_version),
+            (product_id, plan_year, member_id, qid, p.ledger_fen),
+        )
         created = datetime.now(UTC)
     comps = components_json(rb, p, inp)
     return Quote(

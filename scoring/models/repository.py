@@ -9,8 +9,6 @@ from typing import Any
 
 import psycopg
 
-from core.db import Pending, first_text
-
 Conn = psycopg.Connection[Any]
 
 
@@ -104,11 +102,9 @@ def current(conn: Conn, version: str | None = None) -> tuple[str, str, bytes] | 
     return None if row is None else (row[0], row[1], bytes(row[2]))
 
 
-def send_current_version(conn: Conn) -> Pending[str | None]:
-    """The risk model in force (the newest), sent now and read later (quotes pipeline it)."""
-    cur = conn.cursor()
-    cur.execute(
-        "SELECT model_version FROM models WHERE kind = 'risk'"
-        " ORDER BY created_at DESC, model_version LIMIT 1"
-    )
-    return Pending(cur, first_text)
+# The risk model in force (the newest), as a scalar subquery: a quote reads it in the same
+# statement as its rulebook (api.pricing.repository.send_rulebook_and_model).
+CURRENT_VERSION_SQL = (
+    "SELECT model_version FROM models WHERE kind = 'risk'"
+    " ORDER BY created_at DESC, model_version LIMIT 1"
+)

@@ -96,11 +96,16 @@ def test_a_refused_quote_is_audited_and_writes_nothing(
     assert quotes is not None and quotes[0] == 0
 
 
+def _sent(trace_path: str) -> list[str]:
+    """The type of each message the client sent, from libpq's trace."""
+    with open(trace_path) as f:
+        return [m[2].strip() for line in f if (m := line.split("\t"))[0] == "F"]
+
+
 def _waits(trace_path: str) -> int:
     """Client messages after which the client waits for the server: a Sync, a Flush that
     does not just follow a Sync (psycopg's read in a pipeline), a simple Query."""
-    with open(trace_path) as f:
-        sent = [m[2].strip() for line in f if (m := line.split("\t"))[0] == "F"]
+    sent = _sent(trace_path)
     return sum(
         1
         for i, msg in enumerate(sent)
@@ -112,9 +117,9 @@ def test_a_quote_request_waits_four_times_and_returns_its_connection_unchanged(
     api_settings: Settings, world: World, conn: psycopg.Connection[Any], tmp_path: Any
 ) -> None:
     """The whole ``POST /insurer/quotes`` on the wire: BEGIN with the token read, the product
-    and member checks, the nine reads, then the writes with COMMIT: four waits. The pooled
-    connection it used comes back out of autocommit (the pool's reset), so the next
-    request that borrows it still gets a transaction."""
+    and member checks (one statement), the reads, then the writes with COMMIT: four waits.
+    The pooled connection it used comes back out of autocommit (the pool's reset), so the
+    next request that borrows it still gets a transaction."""
     one = api_settings.model_copy(update={"db_pool_min": 1, "db_pool_max": 1})
     h = world.auth("insurer")
     with TestClient(create_app(one), raise_server_exceptions=False) as c:
@@ -133,6 +138,10 @@ def test_a_quote_request_waits_four_times_and_returns_its_connection_unchanged(
             pooled.pgconn.untrace()
         assert resp.status_code == 201
         assert _waits(str(trace)) == 4
+        # Ten statements: BEGIN, token, member access with the product's owner, rulebook
+        # with the model version, members, scores, the four small reads folded, integrity
+        # flags, the quote with its ledger entry, COMMIT (sixteen before session 15).
+        assert _sent(str(trace)).count("Execute") == 10
         # Back out of autocommit: a statement starts a transaction that can still roll back.
         assert pooled.autocommit is False
         pooled.execute("SELECT 1")

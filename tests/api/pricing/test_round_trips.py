@@ -45,7 +45,7 @@ def test_a_quotes_nine_reads_cost_one_wait_after_begin(conn: Conn, db_url: str) 
     with psycopg.connect(db_url) as c:
         unstored = _syncs(c, lambda: service.quote_member(c, "m1", "demo-city", 2027, store=False))
         # BEGIN is its own wait (psycopg syncs after it to know the transaction started);
-        # the rulebook, the seven input reads and the model version share the other one.
+        # the rulebook (with the model version) and the input reads share the other one.
         assert unstored == 2
 
 
