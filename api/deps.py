@@ -166,6 +166,14 @@ async def bearer_token(
     return creds.credentials.strip()
 
 
+def require_bearer(request: Request) -> None:
+    """:func:`bearer_token`'s check without the dependency machinery (the quote hot path):
+    401 unless ``Authorization`` carries a non-empty bearer token."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated()
+
+
 def _authenticate(tx: Tx, request: Request) -> None:
     """Resolve a bearer token on the connection just borrowed, in the same worker thread.
 
