@@ -303,14 +303,11 @@ _QUOTE_AND_LEDGER = (
 )
 
 
-def insert_quote_and_ledger(
-    conn: Conn, row: tuple[Any, ...], ledger: tuple[str, int, str, str, int]
-) -> None:
-    """One quote (QUOTE_COLUMNS order) and its ledger entry in one statement: the single
-    quote's path (a statement fewer for the client and the server; batches COPY)."""
-    product_id, plan_year, member_id, quote_id, amount_fen = ledger
-    assert quote_id == row[0], (quote_id, row[0])
-    conn.execute(_QUOTE_AND_LEDGER, (*row, product_id, plan_year, member_id, amount_fen))
+def insert_quote_and_ledger(conn: Conn, row: tuple[Any, ...], ledger_fen: int) -> None:
+    """One quote (a row in QUOTE_COLUMNS order) and its ledger entry in one statement: the
+    single quote's path (a statement fewer for the client and the server; batches COPY)."""
+    _, member_id, product_id, plan_year = row[:4]
+    conn.execute(_QUOTE_AND_LEDGER, (*row, product_id, plan_year, member_id, ledger_fen))
 
 
 def upsert_ledger(conn: Conn, rows: Sequence[tuple[str, int, str, str, int]]) -> None:

@@ -183,9 +183,7 @@ def quote_member(
         if not locked:
             repo.lock_rulebook(conn, product_id, plan_year)
         repo.insert_quote_and_ledger(
-            conn,
-            quote_row(rb, inp, p, qid, None, model_version),
-            (product_id, plan_year, member_id, qid, p.ledger_fen),
+            conn, quote_row(rb, inp, p, qid, None, model_version), p.ledger_fen
         )
         created = datetime.now(UTC)
     comps = components_json(rb, p, inp)
