@@ -169,9 +169,14 @@ async def bearer_token(
 def require_bearer(request: Request) -> None:
     """:func:`bearer_token`'s check without the dependency machinery (the quote hot path):
     401 unless ``Authorization`` carries a non-empty bearer token."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if _bearer(request) is None:
         raise Unauthenticated()
+
+
+def _bearer(request: Request) -> str | None:
+    """The bearer token in ``Authorization``, or None."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 def _authenticate(tx: Tx, request: Request) -> None:
@@ -180,12 +185,12 @@ def _authenticate(tx: Tx, request: Request) -> None:
     Doing it here rather than in its own dependency saves a thread hop per request (see
     bench/api_bench.py); :func:`get_principal` then only reads the outcome.
     """
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = _bearer(request)
+    if token is None:
         return
     try:
         # In a pipelined transaction this read shares its wait with BEGIN (see transaction).
-        tx.principal = auth_service.authenticate(tx.conn, token.strip())
+        tx.principal = auth_service.authenticate(tx.conn, token)
     except Unauthenticated as exc:
         tx.auth_error = exc
 

@@ -19,18 +19,17 @@ What it does:
 If the pricing engine is absent the quote phase measures ``GET /insurer/members/{id}/score``
 instead and says so.
 
-``--db-delay-ms D``: the server reaches PostgreSQL through a TCP relay (threads in this
-process) that holds every chunk D ms in each direction, i.e. a database one network hop
-away, where each wait for the server costs about 2·D more. This machine's kernel has no
-``netem``, so the relay stands in for it; it costs some CPU of its own (not counted in the
-server's or the database's figures).
+``--db-delay-ms D``: the server reaches PostgreSQL through a TCP relay (the tests'
+``TcpProxy``, threads in this process) that holds every chunk D ms in each direction,
+i.e. a database one network hop away, where each wait for the server costs about 2·D
+more. This machine's kernel has no ``netem``, so the relay stands in for it; it costs
+some CPU of its own (not counted in the server's or the database's figures).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import json
 import os
@@ -40,7 +39,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from datetime import date
@@ -150,38 +148,6 @@ def driver_main(spec_path: str) -> None:
 # --------------------------------------------------------------------------- set-up
 def _with_db(url: str, name: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path="/" + name))
-
-
-def _delay_relay(target: tuple[str, int], delay_s: float) -> int:
-    """Start a TCP relay to ``target`` that sleeps ``delay_s`` before forwarding each chunk;
-    return its port. Daemon threads: it lives as long as the bench."""
-
-    def pipe(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                time.sleep(delay_s)
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (src, dst):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-
-    def serve(listener: socket.socket) -> None:
-        while True:
-            client, _ = listener.accept()
-            upstream = socket.create_connection(target)
-            for sock in (client, upstream):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
-
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(128)
-    threading.Thread(target=serve, args=(listener,), daemon=True).start()
-    return int(listener.getsockname()[1])
 
 
 def _free_port() -> int:
@@ -431,11 +397,13 @@ def main() -> int:
         server_url = url
         if args.db_delay_ms > 0:
             parts = urlsplit(url)
-            relay = _delay_relay(
+            from tests.ingest.tcpproxy import TcpProxy
+
+            relay = TcpProxy(
                 (parts.hostname or "127.0.0.1", parts.port or 5432), args.db_delay_ms / 1000
             )
             user, at, _ = parts.netloc.rpartition("@")
-            server_url = urlunsplit(parts._replace(netloc=f"{user}{at}127.0.0.1:{relay}"))
+            server_url = urlunsplit(parts._replace(netloc=f"{user}{at}127.0.0.1:{relay.port}"))
             print(f"the server reaches PostgreSQL through a relay: +{args.db_delay_ms} ms each way")
         env = {
             **os.environ,
