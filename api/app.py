@@ -32,7 +32,6 @@ from api.auth.endpoints import router as auth_router
 from api.clinic.endpoints import router as clinic_router
 from api.dashboard import router as dashboard_router
 from api.devices.endpoints import router as devices_router
-from api.insurer import pricing_port
 from api.insurer.endpoints import router as insurer_router
 from api.member.endpoints import router as member_router
 from core import db
@@ -41,18 +40,6 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 
 PUBLIC_PATHS = frozenset({"/health", "/ready"})
-_PRICING_FUNCTIONS = [
-    "quote_member",
-    "get_quote",
-    "member_standing",
-    "create_batch_job",
-    "run_batch_job",
-    "batch_job_status",
-    "iter_batch_results",
-    "portfolio_report",
-    "upsert_enrollments",
-    "upsert_claims",
-]
 
 
 class BodyLimit:
@@ -235,18 +222,14 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
 
     @app.get("/ready", tags=["ops"])
     def ready(request: Request) -> JSONResponse:
-        """Readiness: the database answers; names any pricing function still missing."""
+        """Readiness: the database answers."""
         try:
             with request.app.state.pool.connection(timeout=2) as conn:
                 conn.execute("SELECT 1")
         except Exception as exc:
             log.warning("not ready: %s", type(exc).__name__)
             return errors.problem(503, "Not ready", "the database is not reachable")
-        body: dict[str, Any] = {"status": "ready"}
-        missing = pricing_port.missing(_PRICING_FUNCTIONS)
-        if missing:
-            body["pricing_missing"] = missing
-        return JSONResponse(body)
+        return JSONResponse({"status": "ready"})
 
     for router in (
         auth_router,

@@ -1,7 +1,7 @@
 """Insurer use cases: quotes, what-if, batch jobs, uploads, portfolio, scores.
 
-The premium arithmetic belongs to ``api.pricing.service`` (helper "pricing"); this module
-adds the API's concerns around it: tenancy, the audit log, and running batch jobs off the
+The premium arithmetic belongs to ``api.pricing.service``; this module adds the API's
+concerns around it: tenancy, the audit log, and running batch jobs off the
 request thread. An insurer reaches scores and quotes here, never raw readings.
 """
 
@@ -19,8 +19,8 @@ from api.auth.service import Principal
 from api.clinic import repository as clinic_repo
 from api.deps import Tx
 from api.errors import InvalidInput, NotFound
-from api.insurer import pricing_port as pricing
 from api.insurer import repository as insurer_repo
+from api.pricing import service as pricing
 from api.tenancy import access_member, require_product, require_product_and_member
 from core.settings import Settings
 
@@ -42,14 +42,14 @@ def quote(
     q = pricing.quote_member(
         tx.conn, member_id, product_id, plan_year, what_if=what_if, store=what_if is None
     )
-    return pricing.quote_dict(q)
+    return q.to_dict()
 
 
 def get_quote(tx: Tx, who: Principal, quote_id: str) -> dict[str, Any]:
     q = pricing.get_quote(tx.conn, quote_id)
     if q is None:
         raise NotFound("no such quote")
-    out = pricing.quote_dict(q)
+    out = q.to_dict()
     require_product(tx, who, str(out["product_id"]), "insurer.quote.read")
     access_member(tx, who, str(out["member_id"]), "insurer.quote.read", {"quote_id": quote_id})
     return out

@@ -7,7 +7,7 @@ from typing import Any
 from api.auth.service import Principal
 from api.clinic import repository as clinic_repo
 from api.deps import Tx
-from api.insurer import pricing_port as pricing
+from api.pricing import service as pricing
 from api.tenancy import access_member
 
 
