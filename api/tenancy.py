@@ -17,9 +17,9 @@ from api.audit import repository as audit_repo
 from api.audit import service as audit
 from api.auth.service import Principal
 from api.deps import Tx
-from api.errors import NotFound
 from api.insurer import repository as insurer_repo
 from core.db import Pending
+from core.errors import NotFound
 
 
 def access_member(

@@ -10,8 +10,8 @@ from api.auth.service import Principal
 from api.clinic import fhir
 from api.clinic import repository as repo
 from api.deps import Tx
-from api.errors import InvalidInput, NotFound
 from api.tenancy import access_member
+from core.errors import InvalidInput, NotFound
 
 # The longest export window: a quarter of CGM data is ~26,000 readings per member.
 MAX_EXPORT_DAYS = 92

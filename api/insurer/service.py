@@ -18,10 +18,10 @@ from api.audit import service as audit
 from api.auth.service import Principal
 from api.clinic import repository as clinic_repo
 from api.deps import Tx
-from api.errors import InvalidInput, NotFound
 from api.insurer import repository as insurer_repo
 from api.pricing import service as pricing
 from api.tenancy import access_member, require_product, require_product_and_member
+from core.errors import FieldError, InvalidInput, NotFound
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -155,13 +155,14 @@ def upload_claims(tx: Tx, who: Principal, rows: list[Any]) -> int:
         ids = [r.member_id for r in rows]
         outside = set(insurer_repo.members_outside_book(tx.conn, str(who.tenant_id), ids))
         if outside:
+            named: list[FieldError] = [
+                {"field": f"rows[{i}].member_id", "message": "not in your book"}
+                for i, m in enumerate(ids)
+                if m in outside
+            ]
             raise InvalidInput(
                 f"{len(outside)} row(s) name members not enrolled in your products",
-                errors=[
-                    {"field": f"rows[{i}].member_id", "message": "not in your book"}
-                    for i, m in enumerate(ids)
-                    if m in outside
-                ][:20],
+                errors=named[:20],
             )
     n = pricing.upsert_claims(tx.conn, rows)
     audit.record(tx.conn, who, "insurer.claims.upload", None, detail={"rows": n})

@@ -19,9 +19,10 @@ from typing import Any
 
 from api.pricing import engine
 from api.pricing import repository as repo
-from api.pricing.exceptions import ApiError, BatchNotFound
+from api.pricing.exceptions import BatchNotFound
 from api.pricing.quoting import get_rulebook, new_quote_id, quote_row, read_context
 from core import db
+from core.errors import DomainError
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def quote_chunk(
             continue
         try:
             p = engine.price(rb, inp)
-        except ApiError as exc:  # e.g. no age band for this member: reported, not fatal
+        except DomainError as exc:  # e.g. no age band for this member: reported, not fatal
             failures.append((m, exc.detail))
             continue
         qid = new_quote_id()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from api.pricing.exceptions import RulebookInvalid
+from core.errors import FieldError
 
 CONDITIONS = ("hypertension", "diabetes", "ckd", "hyperlipidaemia")  # members.conditions CHECK
 
@@ -81,7 +82,7 @@ class _V:
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
-        self.errors: list[dict[str, str]] = []
+        self.errors: list[FieldError] = []
 
     def fail(self, path: str, message: str) -> None:
         self.errors.append({"field": path, "message": message})

@@ -47,6 +47,7 @@ from api.pricing.quoting import (
     yuan,
 )
 from api.pricing.rulebook import parse
+from core.errors import FieldError
 from core.settings import get_settings
 from scoring.composite import composite_score
 from scoring.config import load_config
@@ -289,7 +290,7 @@ def member_standing(
 # --- uploads -----------------------------------------------------------------------------
 def _check_members(conn: repo.Conn, member_ids: list[str]) -> None:
     known = repo.existing_members(conn, member_ids)
-    bad = [
+    bad: list[FieldError] = [
         {"field": f"rows[{i}].member_id", "message": "unknown member"}
         for i, m in enumerate(member_ids)
         if m not in known
