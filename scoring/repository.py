@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 import psycopg
+from psycopg.rows import dict_row
 
 from core.payload_format import MEAL_CONTEXTS
 
@@ -399,3 +400,19 @@ def insert_alerts(conn: Conn, alerts: Sequence[AlertOut]) -> int:
         ),
     )
     return len(cur.fetchall())
+
+
+# --- reads other packages use ------------------------------------------------------------
+# Pricing and the API's audiences read scores only through these functions, never through
+# SQL of their own or scoring's SQL strings: the scores table has one home.
+
+
+def latest_score(conn: Conn, member_id: str) -> dict[str, Any] | None:
+    """The member's newest score row (latest window end, then latest computation), or None."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT window_start, window_end, algorithm_version, computed_at, composite,"
+            " improvement, components, indicators FROM scores WHERE member_id = %s"
+            " ORDER BY window_end DESC, computed_at DESC LIMIT 1",
+            (member_id,),
+        ).fetchone()

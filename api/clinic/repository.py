@@ -88,16 +88,6 @@ def patient(conn: Conn, member_id: str) -> dict[str, Any] | None:
         return cur.execute(sql, {"member_id": member_id}).fetchone()
 
 
-def latest_score(conn: Conn, member_id: str) -> dict[str, Any] | None:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "SELECT window_start, window_end, algorithm_version, computed_at, composite,"
-            " improvement, components, indicators FROM scores WHERE member_id = %s"
-            " ORDER BY window_end DESC, computed_at DESC LIMIT 1",
-            (member_id,),
-        ).fetchone()
-
-
 def open_alerts(conn: Conn, member_id: str) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(

@@ -24,6 +24,7 @@ from api.clinic import repository as repo
 from api.deps import Tx
 from api.tenancy import access_member
 from core.units import MGDL_PER_MMOLL
+from scoring import repository as scores
 from scoring.config import BpTargets
 from scoring.indicators import cgm as cgm_module
 
@@ -188,7 +189,7 @@ def bp_view(tx: Tx, who: Principal, member_id: str, days: int) -> dict[str, Any]
         }
         for r in repo.bp_readings(tx.conn, member_id, since)
     ]
-    newest = repo.latest_score(tx.conn, member_id)
+    newest = scores.latest_score(tx.conn, member_id)
     return {
         "start": since,
         "end": now,
@@ -285,7 +286,7 @@ def glucose_view(tx: Tx, who: Principal, member_id: str, days: int) -> dict[str,
     cgm_rows = repo.glucose_series(tx.conn, member_id, "cgm", agp_start, now)
     agp = _agp(cgm_rows) if cgm_rows else None
     missing = agp is None and bool(cgm_rows)
-    score = repo.latest_score(tx.conn, member_id)
+    score = scores.latest_score(tx.conn, member_id)
     cgm_ind = ((score or {}).get("indicators") or {}).get("cgm") or {}
     smbg = [
         {

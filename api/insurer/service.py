@@ -16,13 +16,13 @@ from psycopg_pool import ConnectionPool
 
 from api.audit import service as audit
 from api.auth.service import Principal
-from api.clinic import repository as clinic_repo
 from api.deps import Tx
 from api.insurer import repository as insurer_repo
 from api.pricing import service as pricing
 from api.tenancy import access_member, require_product, require_product_and_member
 from core.errors import FieldError, InvalidInput, NotFound
 from core.settings import Settings
+from scoring import repository as scores
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def get_quote(tx: Tx, who: Principal, quote_id: str) -> dict[str, Any]:
 def member_score(tx: Tx, who: Principal, member_id: str) -> dict[str, Any]:
     """The latest stored score: composite, components and indicator summaries only."""
     access_member(tx, who, member_id, "insurer.score.read")
-    row = clinic_repo.latest_score(tx.conn, member_id)
+    row = scores.latest_score(tx.conn, member_id)
     if row is None:
         raise NotFound("no score for this member yet")
     return {"member_id": member_id, **row}
