@@ -191,6 +191,23 @@ def test_no_import_strings(package: str) -> None:
     assert offenders == []
 
 
+@pytest.mark.parametrize("package", APPLICATION)
+def test_no_sql_borrowed_from_another_package(package: str) -> None:
+    """SQL stays with the package (or api sub-package) that owns it: others call a function
+    it exposes (``scoring.repository.send_latest_scores``), never import its SQL strings."""
+    offenders = []
+    for rel, tree in _modules(package):
+        here = _api_unit(".".join(Path(rel).with_suffix("").parts))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom) or not node.module:
+                continue
+            there = _api_unit(node.module)
+            borrowed = [a.name for a in node.names if a.name.isupper() and "SQL" in a.name]
+            if there not in (None, here) and borrowed:
+                offenders.append(f"{rel}:{node.lineno} {node.module}: {borrowed}")
+    assert offenders == []
+
+
 def test_ruff_clean() -> None:
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     res = subprocess.run([ruff, "check", "."], cwd=ROOT, capture_output=True, text=True)

@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from api.pricing import repository as repo
 from api.pricing.exceptions import NoRiskModel
+from api.pricing.repository import Conn
+from api.pricing.repository import reports as reports_repo
 from scoring.models import service as models
 from scoring.models.risk import MemberFeatures, age_band, feature_matrix
 
@@ -40,14 +41,14 @@ def _group(conditions: list[str]) -> str:
 
 
 def budget_check(
-    conn: repo.Conn, product_id: str, plan_year: int, *, margin_pct: float
+    conn: Conn, product_id: str, plan_year: int, *, margin_pct: float
 ) -> dict[str, Any]:
     """Per cohort: members, discounts (yuan), expected savings (yuan), ratio, pass."""
     got = models.load(conn)
     if got is None:
         raise NoRiskModel("no risk model is registered; run `wellrate model train` first")
     version, model = got
-    rows = repo.budget_rows(conn, product_id, plan_year)
+    rows = reports_repo.budget_rows(conn, product_id, plan_year)
     base_f, cur_f, ages, keys, discounts = [], [], [], [], []
     for r in rows:
         conds = tuple(r["conditions"] or ())

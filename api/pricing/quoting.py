@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -15,12 +15,15 @@ from typing import Any
 import orjson
 
 from api.pricing import engine
-from api.pricing import repository as repo
 from api.pricing.exceptions import RulebookNotFound
 from api.pricing.inputs import QuoteInputs, ScoreRow
+from api.pricing.repository import Conn
+from api.pricing.repository import inputs as inputs_repo
+from api.pricing.repository import rulebooks as rulebook_repo
 from api.pricing.rulebook import Rulebook, packaged_text, parse
 from core.db import text_array
 from scoring.integrity.service import send_held_periods
+from scoring.repository import send_latest_scores
 
 
 def yuan(fen: int) -> Decimal:
@@ -143,14 +146,14 @@ def parsed_rulebook(text: str) -> Rulebook:
     return parse(text)
 
 
-def get_rulebook(conn: repo.Conn, product_id: str, plan_year: int) -> Rulebook:
+def get_rulebook(conn: Conn, product_id: str, plan_year: int) -> Rulebook:
     """The plan year's rulebook: the one stored, else the packaged file (stored on first use)."""
-    row = repo.get_rulebook(conn, product_id, plan_year)
+    row = rulebook_repo.get_rulebook(conn, product_id, plan_year)
     return rulebook_from_row(conn, product_id, plan_year, row)[0]
 
 
 def rulebook_from_row(
-    conn: repo.Conn, product_id: str, plan_year: int, row: dict[str, Any] | None
+    conn: Conn, product_id: str, plan_year: int, row: dict[str, Any] | None
 ) -> tuple[Rulebook, bool]:
     """:func:`get_rulebook` from the row already read, and whether it is locked already.
 
@@ -163,7 +166,7 @@ def rulebook_from_row(
     if text is None:
         raise RulebookNotFound(f"no rulebook for {product_id} {plan_year}")
     rb = parsed_rulebook(text)
-    repo.insert_rulebook(conn, product_id, plan_year, rb.version, rb.sha256, text)
+    rulebook_repo.insert_rulebook(conn, product_id, plan_year, rb.version, rb.sha256, text)
     return rb, False
 
 
@@ -183,40 +186,32 @@ class QuoteContext:
 
 
 def read_context(
-    conn: repo.Conn, member_ids: Sequence[str], product_id: str, plan_year: int
+    conn: Conn, member_ids: Sequence[str], product_id: str, plan_year: int
 ) -> QuoteContext:
     """The rulebook, the members' inputs and the model version, in one wait for the server.
 
     Single quotes and batch chunks both start here, so both pipeline the same reads: the
-    rulebook with the model version, the members, their scores, the small reads (four
-    statements for a chunk, one for a single member) and the integrity flags.
-    """
-    with conn.pipeline():
-        rulebook_and_model = repo.send_rulebook_and_model(conn, product_id, plan_year)
-        read_inputs = send_inputs(conn, member_ids, product_id, plan_year)
-    row, model = rulebook_and_model.result()
-    rb, locked = rulebook_from_row(conn, product_id, plan_year, row)
-    return QuoteContext(rb, locked, read_inputs(), model)
-
-
-def send_inputs(
-    conn: repo.Conn, member_ids: Sequence[str], product_id: str, plan_year: int
-) -> Callable[[], dict[str, QuoteInputs]]:
-    """Send the bulk reads now; the function returned reads and assembles them.
-
-    Inside ``conn.pipeline()`` nothing waits until that function runs, so a caller can send
-    its own statements alongside.
+    rulebook, pricing's input reads (the members, then four small reads for a chunk or one
+    for a single member), scoring's score rows with the model version in force, and the
+    integrity flags.
     """
     y0, y1 = date(plan_year - 1, 1, 1), date(plan_year, 1, 1)
-    rows = repo.send_inputs(conn, member_ids, y0, y1, product_id, plan_year - 1)
-    flags = send_held_periods(conn, member_ids)
-    return lambda: _assemble(product_id, plan_year, rows(), flags.result())
+    with conn.pipeline():
+        rulebook = rulebook_repo.send_rulebook(conn, product_id, plan_year)
+        rows = inputs_repo.send_inputs(conn, member_ids, y0, y1, product_id, plan_year - 1)
+        scores = send_latest_scores(conn, member_ids, y0, y1)
+        flags = send_held_periods(conn, member_ids)
+    rb, locked = rulebook_from_row(conn, product_id, plan_year, rulebook.result())
+    latest = scores.result()
+    inputs = _assemble(product_id, plan_year, rows(), latest.by_member, flags.result())
+    return QuoteContext(rb, locked, inputs, latest.model_version)
 
 
 def _assemble(
     product_id: str,
     plan_year: int,
-    read: repo.InputRows,
+    read: inputs_repo.InputRows,
+    scores: dict[str, list[dict[str, Any]]],
     flags: dict[str, list[dict[str, Any]]],
 ) -> dict[str, QuoteInputs]:
     y0, y1 = date(plan_year - 1, 1, 1), date(plan_year, 1, 1)
@@ -233,7 +228,7 @@ def _assemble(
             for f in mine
             if f["status"] == "open" and f["start"] < y1 and f["end"] > y0
         )  # fmt: skip
-        for s in read.scores.get(m, []):
+        for s in scores.get(m, []):
             # Consent withdrawal is not retroactive: windows that ended before it still count.
             if withdrawn is not None and s["window_end"] > withdrawn.astimezone(UTC).date():
                 excluded += 1

@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any
 
 from api.pricing import engine
-from api.pricing import repository as repo
 from api.pricing.batch import (
     batch_job_status,
     create_batch_job,
@@ -46,6 +45,10 @@ from api.pricing.quoting import (
     read_context,
     yuan,
 )
+from api.pricing.repository import Conn
+from api.pricing.repository import enrolments as enrolments_repo
+from api.pricing.repository import quotes as quotes_repo
+from api.pricing.repository import rulebooks as rulebook_repo
 from api.pricing.rulebook import parse
 from core.errors import FieldError
 from core.settings import get_settings
@@ -74,12 +77,14 @@ __all__ = [
 ]
 
 
-def load_rulebook(conn: repo.Conn, text: str, *, source: str = "<rulebook>") -> dict[str, Any]:
+def load_rulebook(conn: Conn, text: str, *, source: str = "<rulebook>") -> dict[str, Any]:
     """Validate and store a rulebook; refused once its plan year has issued quotes."""
     rb = parse(text, source=source)
-    row = repo.get_rulebook(conn, rb.product_id, rb.plan_year)
+    row = rulebook_repo.get_rulebook(conn, rb.product_id, rb.plan_year)
     if row is None:
-        repo.insert_rulebook(conn, rb.product_id, rb.plan_year, rb.version, rb.sha256, text)
+        rulebook_repo.insert_rulebook(
+            conn, rb.product_id, rb.plan_year, rb.version, rb.sha256, text
+        )
         return {"product_id": rb.product_id, "plan_year": rb.plan_year, "action": "stored"}
     if row["sha256"] == rb.sha256:
         return {"product_id": rb.product_id, "plan_year": rb.plan_year, "action": "unchanged"}
@@ -88,7 +93,7 @@ def load_rulebook(conn: repo.Conn, text: str, *, source: str = "<rulebook>") -> 
             f"the {rb.product_id} {rb.plan_year} rulebook (version {row['version']}) has issued "
             "quotes and cannot change; publish the change for the next plan year"
         )
-    repo.replace_rulebook(conn, rb.product_id, rb.plan_year, rb.version, rb.sha256, text)
+    rulebook_repo.replace_rulebook(conn, rb.product_id, rb.plan_year, rb.version, rb.sha256, text)
     return {"product_id": rb.product_id, "plan_year": rb.plan_year, "action": "replaced"}
 
 
@@ -155,7 +160,7 @@ def apply_what_if(inp: QuoteInputs, what_if: dict[str, Any]) -> QuoteInputs:
 
 
 def quote_member(
-    conn: repo.Conn,
+    conn: Conn,
     member_id: str,
     product_id: str,
     plan_year: int,
@@ -182,8 +187,8 @@ def quote_member(
         # No pipeline block of its own: a caller in pipeline mode (api.deps.in_transaction)
         # sends these with its COMMIT, one round trip; a block here would sync them early.
         if not locked:
-            repo.lock_rulebook(conn, product_id, plan_year)
-        repo.insert_quote_and_ledger(
+            rulebook_repo.lock_rulebook(conn, product_id, plan_year)
+        quotes_repo.insert_quote_and_ledger(
             conn, quote_row(rb, inp, p, qid, None, model_version), p.ledger_fen
         )
         created = datetime.now(UTC)
@@ -217,17 +222,17 @@ def quote_member(
     )
 
 
-def get_quote(conn: repo.Conn, quote_id: str) -> Quote | None:
-    row = repo.get_quote(conn, quote_id)
+def get_quote(conn: Conn, quote_id: str) -> Quote | None:
+    row = quotes_repo.get_quote(conn, quote_id)
     return quote_from_row(row) if row else None
 
 
-def reproduce_quote(conn: repo.Conn, quote_id: str) -> dict[str, Any]:
+def reproduce_quote(conn: Conn, quote_id: str) -> dict[str, Any]:
     """Recompute a stored quote from its stored inputs and rulebook; compare to the cent."""
-    row = repo.get_quote(conn, quote_id)
+    row = quotes_repo.get_quote(conn, quote_id)
     if row is None:
         raise MemberNotFound("no such quote")
-    text = repo.rulebook_by_sha(conn, row["rulebook_sha256"])
+    text = rulebook_repo.rulebook_by_sha(conn, row["rulebook_sha256"])
     if text is None:
         raise RulebookNotFound("the quote's rulebook is no longer stored")
     p = engine.price(parsed_rulebook(text), QuoteInputs.from_json(row["inputs"]))
@@ -240,9 +245,7 @@ def reproduce_quote(conn: repo.Conn, quote_id: str) -> dict[str, Any]:
     }
 
 
-def member_standing(
-    conn: repo.Conn, member_id: str, product_id: str, plan_year: int
-) -> dict[str, Any]:
+def member_standing(conn: Conn, member_id: str, product_id: str, plan_year: int) -> dict[str, Any]:
     """Where the member stands for next year, the reasons, and what would lower it."""
     q = quote_member(conn, member_id, product_id, plan_year, store=False)
     rb = get_rulebook(conn, product_id, plan_year)
@@ -288,8 +291,8 @@ def member_standing(
 
 
 # --- uploads -----------------------------------------------------------------------------
-def _check_members(conn: repo.Conn, member_ids: list[str]) -> None:
-    known = repo.existing_members(conn, member_ids)
+def _check_members(conn: Conn, member_ids: list[str]) -> None:
+    known = enrolments_repo.existing_members(conn, member_ids)
     bad: list[FieldError] = [
         {"field": f"rows[{i}].member_id", "message": "unknown member"}
         for i, m in enumerate(member_ids)
@@ -299,7 +302,7 @@ def _check_members(conn: repo.Conn, member_ids: list[str]) -> None:
         raise UnknownMembers(f"{len(bad)} row(s) name unknown members", errors=bad[:50])
 
 
-def upsert_enrollments(conn: repo.Conn, rows: list[Any]) -> int:
+def upsert_enrollments(conn: Conn, rows: list[Any]) -> int:
     """Enrollment rows (``EnrollmentUpload``-like objects); a premium paid is optional."""
     _check_members(conn, [r.member_id for r in rows])
     out = []
@@ -314,13 +317,13 @@ def upsert_enrollments(conn: repo.Conn, rows: list[Any]) -> int:
                 None if paid is None else int(Decimal(paid) * 100),
             )
         )
-    return repo.upsert_enrollments(conn, out)
+    return enrolments_repo.upsert_enrollments(conn, out)
 
 
-def upsert_claims(conn: repo.Conn, rows: list[Any]) -> int:
+def upsert_claims(conn: Conn, rows: list[Any]) -> int:
     """Hospitalisation claims into ``hospitalisations`` (scoring reads them too)."""
     _check_members(conn, [r.member_id for r in rows])
-    return repo.upsert_claims(
+    return enrolments_repo.upsert_claims(
         conn,
         [
             (r.claim_id, r.member_id, r.admitted_on, r.discharged_on, r.amount_yuan, r.diagnosis)
