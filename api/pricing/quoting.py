@@ -17,6 +17,7 @@ import orjson
 from api.pricing import engine
 from api.pricing.exceptions import RulebookNotFound
 from api.pricing.inputs import QuoteInputs, ScoreRow
+from api.pricing.money import fen_of, money
 from api.pricing.repository import Conn
 from api.pricing.repository import inputs as inputs_repo
 from api.pricing.repository import rulebooks as rulebook_repo
@@ -97,8 +98,8 @@ def components_json(
     return [
         {
             "code": ln.code,
-            "pct": engine.money(ln.bp),  # basis points -> percent with 2 decimals
-            "yuan": engine.money(engine.fen_of(p.base_fen, ln.bp)),
+            "pct": money(ln.bp),  # basis points -> percent with 2 decimals
+            "yuan": money(fen_of(p.base_fen, ln.bp)),
             "reason_en": ln.reason_en
             + (f" [held for review of data flags {flags}]" if held and ln.data_dependent else ""),
             "reason_zh": ln.reason_zh
@@ -303,7 +304,7 @@ def quote_row(
         p.base_fen,
         p.unsmoothed_fen,
         p.premium_fen,
-        p.base_fen - engine.fen_of(p.base_fen, 10000 - p.discount_bp),
+        p.base_fen - fen_of(p.base_fen, 10000 - p.discount_bp),
         inp.age,
         text_array(inp.conditions),
         _json(components_json(rb, p, inp)),

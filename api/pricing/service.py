@@ -32,6 +32,7 @@ from api.pricing.exceptions import (
     UnknownMembers,
 )
 from api.pricing.inputs import QuoteInputs, ScoreRow
+from api.pricing.money import fen_of
 from api.pricing.portfolio import portfolio_report
 from api.pricing.quoting import (
     Quote,
@@ -273,7 +274,7 @@ def member_standing(conn: Conn, member_id: str, product_id: str, plan_year: int)
                     {
                         "code": c.code,
                         "up_to_pct": str(Decimal(-gap) / 100),
-                        "up_to_yuan": str(yuan(-engine.fen_of(int(q.base_premium * 100), gap))),
+                        "up_to_yuan": str(yuan(-fen_of(int(q.base_premium * 100), gap))),
                         "how_en": hints_en[c.code],
                         "how_zh": hints_zh[c.code],
                     }
