@@ -15,9 +15,9 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import psycopg
@@ -156,12 +156,52 @@ def not_autocommit(conn: psycopg.Connection[Any]) -> None:
 def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
     """A new application bound to ``settings``; serve it with uvicorn (``wellrate serve``).
 
-    ``freeze_gc`` (the serving entry points set it; tests do not): once started, move every
-    object that exists into the collector's permanent generation (``gc.freeze``). The
-    routes, schemas and adapters built at import and start-up live as long as the process,
-    yet every full collection walked them; under load those pauses were the slowest
-    responses (bench/api_bench.py at 450 quotes/s, 4 runs each: max latency 155-211 ms ->
-    43-111 ms, median p99 ~70 -> ~29 ms). Unfrozen again at shutdown.
+    ``freeze_gc``: see :func:`_lifespan` (the serving entry points set it; tests do not).
+    """
+    pool_check = StaleCheck(settings.api_pool_check_after_s)
+    app = FastAPI(
+        title="Wellrate API",
+        version="0.1.0",
+        description=(
+            "Next-year premium quotes for insurers, patient views for clinics, standing for "
+            "members. Send `Authorization: Bearer <token>`; errors are application/problem+json."
+        ),
+        lifespan=_lifespan(settings, pool_check, freeze_gc=freeze_gc),
+        dependencies=[Depends(errors.refuse_nul)],  # NUL would reach psycopg: 500
+    )
+    app.state.settings = settings
+    app.state.pool_check = pool_check
+    batch_threads: list[threading.Thread] = []  # joined in the lifespan's shutdown
+    app.state.batch_threads = batch_threads
+    errors.install(app)
+    errors.install_openapi(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    metrics.install(app, settings)  # outermost: counts refused and oversized requests too
+    _add_ops_routes(app)
+    for router in (
+        auth_router,
+        insurer_router,
+        clinic_router,
+        member_router,
+        devices_router,
+        admin_router,
+        dashboard_router,
+    ):
+        app.include_router(router)
+    return app
+
+
+def _lifespan(
+    settings: Settings, pool_check: StaleCheck, *, freeze_gc: bool
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Open the pool and the transaction threads at start-up; join and close at shutdown.
+
+    ``freeze_gc``: once started, move every object that exists into the collector's
+    permanent generation (``gc.freeze``). The routes, schemas and adapters built at import
+    and start-up live as long as the process, yet every full collection walked them; under
+    load those pauses were the slowest responses (bench/api_bench.py at 450 quotes/s, 4 runs
+    each: max latency 155-211 ms -> 43-111 ms, median p99 ~70 -> ~29 ms). Unfrozen again at
+    shutdown.
     """
 
     @asynccontextmanager
@@ -195,25 +235,11 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
                 t.join(timeout=30)
             pool.close()
 
-    app = FastAPI(
-        title="Wellrate API",
-        version="0.1.0",
-        description=(
-            "Next-year premium quotes for insurers, patient views for clinics, standing for "
-            "members. Send `Authorization: Bearer <token>`; errors are application/problem+json."
-        ),
-        lifespan=lifespan,
-        dependencies=[Depends(errors.refuse_nul)],  # NUL would reach psycopg: 500
-    )
-    app.state.settings = settings
-    pool_check = StaleCheck(settings.api_pool_check_after_s)
-    app.state.pool_check = pool_check
-    batch_threads: list[threading.Thread] = []  # joined in the lifespan's shutdown
-    app.state.batch_threads = batch_threads
-    errors.install(app)
-    errors.install_openapi(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
-    metrics.install(app, settings)  # outermost: counts refused and oversized requests too
+    return lifespan
+
+
+def _add_ops_routes(app: FastAPI) -> None:
+    """``/health`` and ``/ready``: the only routes that answer without credentials."""
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:
@@ -230,18 +256,6 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
             log.warning("not ready: %s", type(exc).__name__)
             return errors.problem(503, "Not ready", "the database is not reachable")
         return JSONResponse({"status": "ready"})
-
-    for router in (
-        auth_router,
-        insurer_router,
-        clinic_router,
-        member_router,
-        devices_router,
-        admin_router,
-        dashboard_router,
-    ):
-        app.include_router(router)
-    return app
 
 
 def app_from_env() -> FastAPI:

@@ -17,9 +17,9 @@ Conn = psycopg.Connection[Any]
 PatientFilter = Literal["all", "uncontrolled", "no_data_7d", "new_alerts"]
 
 # Control status from the latest score's indicators (docs/scoring.md):
-#  uncontrolled: home BP not controlled (bp.controlled false, CLINICAL.md home targets) or,
-#    with sufficient CGM data, time in range below 70 % (Battelino et al., Diabetes Care
-#    2019: TIR > 70 % target; `tir` is a percentage);
+#  uncontrolled: home BP not controlled (bp.controlled false; docs/clinical.md, "Blood
+#    pressure") or, with sufficient CGM data, time in range below 70 % (Battelino et al.,
+#    Diabetes Care 2019: TIR > 70 % target; `tir` is a percentage);
 #  controlled: at least one of them assessed and neither uncontrolled;
 #  insufficient: nothing assessable (no score, or no sufficient BP/CGM data).
 _UNCONTROLLED = (

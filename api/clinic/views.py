@@ -28,7 +28,8 @@ from scoring import repository as scores
 from scoring.config import BpTargets
 from scoring.indicators import cgm as cgm_module
 
-# AGP: 14 days of CGM data (International Consensus, Battelino 2019; CLINICAL.md "AGP").
+# AGP: 14 days of CGM data (International Consensus, Battelino 2019; docs/clinical.md,
+# "CGM").
 AGP_DAYS = 14
 AGP_BIN_MINUTES = 15
 # CGM TIR targets (Battelino et al., Diabetes Care 2019): > 70 % for most adults with
@@ -242,7 +243,7 @@ AGP_STATS = ("n_readings", "active_pct", "mean_mgdl", "gmi", "cv", "sufficient")
 
 
 def _agp_stats(rows: list[tuple[Any, ...]], start: datetime, end: datetime) -> dict[str, Any]:
-    """The AGP header over the same 14 days as the profile (CLINICAL.md "AGP": dates,
+    """The AGP header over the same 14 days as the profile (docs/clinical.md, "CGM": dates,
     % time active, mean, GMI, CV), by the scoring definitions; None where data are too few.
     """
     if not rows:

@@ -1,4 +1,4 @@
-"""The disclosure report (issue #7): by age band and condition, quarter by quarter.
+"""The disclosure report: by age band and condition, quarter by quarter.
 
 Why: the reform asks city products to disclose how the pool is doing by age and disease.
 For the members enrolled in a plan year: quarterly indicators (mean composite, share of

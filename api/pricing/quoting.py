@@ -57,7 +57,7 @@ class Quote:
     smoothing: dict[str, Any]
     created_at: datetime | None
     inputs: QuoteInputs | None = field(default=None, repr=False)
-    # The risk model in force when the quote was made (issue #7): it does not change the
+    # The risk model in force when the quote was made: it does not change the
     # premium, it is what the discount-budget check of this quote's cohort used.
     model_version: str | None = None
 
@@ -91,7 +91,7 @@ def components_json(
     """Each priced line; with open integrity flags, data-dependent lines are marked held.
 
     A hold neither cuts nor silently grants: the amount is shown, marked as waiting for a
-    reviewer's decision on the flagged data (issue #7).
+    reviewer's decision on the flagged data.
     """
     held = bool(inp is not None and inp.integrity_holds)
     flags = ", ".join(f"#{h['flag_id']}" for h in inp.integrity_holds) if inp and held else ""
@@ -141,6 +141,44 @@ def quote_from_row(row: dict[str, Any]) -> Quote:
     )
 
 
+def priced_quote(
+    rb: Rulebook,
+    inp: QuoteInputs,
+    p: engine.Priced,
+    quote_id: str | None,
+    created_at: datetime | None,
+    model_version: str | None,
+) -> Quote:
+    """The quote a pricing returns: its components with their reasons (held ones marked)."""
+    return Quote(
+        quote_id=quote_id,
+        member_id=inp.member_id,
+        product_id=inp.product_id,
+        plan_year=inp.plan_year,
+        rulebook_version=rb.version,
+        rulebook_sha256=rb.sha256,
+        base_premium=yuan(p.base_fen),
+        unsmoothed_premium=yuan(p.unsmoothed_fen),
+        premium=yuan(p.premium_fen),
+        premium_fen=p.premium_fen,
+        components=tuple(
+            QuoteComponent(
+                c["code"],
+                Decimal(c["pct"]),
+                Decimal(c["yuan"]),
+                c["reason_en"],
+                c["reason_zh"],
+                c["data_dependent"],
+            )
+            for c in components_json(rb, p, inp)
+        ),
+        smoothing=p.smoothing,
+        created_at=created_at,
+        inputs=inp,
+        model_version=model_version,
+    )
+
+
 # --- rulebooks ---------------------------------------------------------------------------
 @lru_cache(maxsize=64)
 def parsed_rulebook(text: str) -> Rulebook:
@@ -183,7 +221,7 @@ class QuoteContext:
     rulebook: Rulebook
     locked: bool  # the rulebook is locked already (no need to lock it again)
     inputs: dict[str, QuoteInputs]
-    model_version: str | None  # the risk model in force (issue #7)
+    model_version: str | None  # the risk model in force
 
 
 def read_context(
@@ -220,34 +258,15 @@ def _assemble(
     for p in read.members:
         m = p["member_id"]
         withdrawn: datetime | None = p["consent_withdrawn_at"]
-        rows, excluded, by_review = [], 0, 0
         mine = flags.get(m, [])
-        upheld = [f for f in mine if f["status"] == "upheld"]
         holds = tuple(
             {"flag_id": f["flag_id"], "kind": f["kind"], "start": f["start"].isoformat(),
              "end": f["end"].isoformat()}
             for f in mine
             if f["status"] == "open" and f["start"] < y1 and f["end"] > y0
         )  # fmt: skip
-        for s in scores.get(m, []):
-            # Consent withdrawal is not retroactive: windows that ended before it still count.
-            if withdrawn is not None and s["window_end"] > withdrawn.astimezone(UTC).date():
-                excluded += 1
-                continue
-            # A reviewer upheld a flag: the data of that period is not the member's own.
-            if any(f["start"] < s["window_end"] and f["end"] > s["window_start"] for f in upheld):
-                by_review += 1
-                continue
-            rows.append(
-                ScoreRow(
-                    s["window_start"].isoformat(),
-                    s["window_end"].isoformat(),
-                    s["algorithm_version"],
-                    s["composite"],
-                    s["improvement"],
-                    s["indicators"],
-                )
-            )
+        upheld = [f for f in mine if f["status"] == "upheld"]
+        rows, excluded, by_review = _usable_scores(scores.get(m, []), withdrawn, upheld)
         years = read.enrolled.get(m, {})
         paid = years.get(plan_year - 1)
         out[m] = QuoteInputs(
@@ -256,7 +275,7 @@ def _assemble(
             plan_year=plan_year,
             age=age_on(p["birth_date"], y1),
             conditions=tuple(sorted(p["conditions"])),
-            scores=tuple(rows),
+            scores=rows,
             consent_withdrawn_on=withdrawn.isoformat() if withdrawn else None,
             windows_excluded_after_consent=excluded,
             enrolled_years=tuple(sorted(years)),
@@ -268,6 +287,34 @@ def _assemble(
             windows_excluded_by_review=by_review,
         )
     return out
+
+
+def _usable_scores(
+    scores: list[dict[str, Any]], withdrawn: datetime | None, upheld: list[dict[str, Any]]
+) -> tuple[tuple[ScoreRow, ...], int, int]:
+    """The score rows a quote may use, and how many were left out after a consent
+    withdrawal and how many for an upheld integrity flag."""
+    rows, excluded, by_review = [], 0, 0
+    for s in scores:
+        # Consent withdrawal is not retroactive: windows that ended before it still count.
+        if withdrawn is not None and s["window_end"] > withdrawn.astimezone(UTC).date():
+            excluded += 1
+            continue
+        # A reviewer upheld a flag: the data of that period is not the member's own.
+        if any(f["start"] < s["window_end"] and f["end"] > s["window_start"] for f in upheld):
+            by_review += 1
+            continue
+        rows.append(
+            ScoreRow(
+                s["window_start"].isoformat(),
+                s["window_end"].isoformat(),
+                s["algorithm_version"],
+                s["composite"],
+                s["improvement"],
+                s["indicators"],
+            )
+        )
+    return tuple(rows), excluded, by_review
 
 
 # --- quotes ------------------------------------------------------------------------------

@@ -8,9 +8,8 @@ transaction.
 
 from __future__ import annotations
 
-import copy
 import logging
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -25,22 +24,20 @@ from api.pricing.batch import (
 from api.pricing.budget import budget_check
 from api.pricing.disclosure import disclosure_report
 from api.pricing.exceptions import (
-    InvalidWhatIf,
     MemberNotFound,
     RulebookLocked,
     RulebookNotFound,
     UnknownMembers,
 )
-from api.pricing.inputs import QuoteInputs, ScoreRow
+from api.pricing.inputs import QuoteInputs
 from api.pricing.money import fen_of
 from api.pricing.portfolio import portfolio_report
 from api.pricing.quoting import (
     Quote,
-    QuoteComponent,
-    components_json,
     get_rulebook,
     new_quote_id,
     parsed_rulebook,
+    priced_quote,
     quote_from_row,
     quote_row,
     read_context,
@@ -51,10 +48,8 @@ from api.pricing.repository import enrolments as enrolments_repo
 from api.pricing.repository import quotes as quotes_repo
 from api.pricing.repository import rulebooks as rulebook_repo
 from api.pricing.rulebook import parse
+from api.pricing.what_if import apply_what_if
 from core.errors import FieldError
-from core.settings import get_settings
-from scoring.composite import composite_score
-from scoring.config import load_config
 
 log = logging.getLogger(__name__)
 
@@ -98,68 +93,6 @@ def load_rulebook(conn: Conn, text: str, *, source: str = "<rulebook>") -> dict[
     return {"product_id": rb.product_id, "plan_year": rb.plan_year, "action": "replaced"}
 
 
-# --- what-if -----------------------------------------------------------------------------
-_PCT = {"tir", "tbr70", "tbr54", "tar180", "tar250", "titr", "pct_in_target", "active_pct"}
-_DOMAINS = {"bp", "cgm", "smbg", "activity"}
-
-
-def apply_what_if(inp: QuoteInputs, what_if: dict[str, Any]) -> QuoteInputs:
-    """Overrides like ``{"cgm.tir": 75}`` applied to the latest score row; composite redone."""
-    latest = max(inp.scores, key=lambda r: (r.window_end, r.window_start), default=None)
-    ind = copy.deepcopy(latest.indicators) if latest else {}
-    for key, value in what_if.items():
-        domain, _, name = key.partition(".")
-        path = f"what_if.{key}"
-        if domain not in _DOMAINS or not name:
-            raise InvalidWhatIf(
-                f"unknown indicator {key!r}",
-                errors=[{"field": path, "message": f"use <domain>.<field>, domain in {_DOMAINS}"}],
-            )
-        if name in _PCT and not (isinstance(value, int | float) and 0 <= value <= 100):
-            raise InvalidWhatIf(
-                f"{key} must be a percentage", errors=[{"field": path, "message": "0..100"}]
-            )
-        d = ind.setdefault(domain, {})
-        d[name] = value
-        if name != "sufficient":
-            d["sufficient"] = True
-        if key == "bp.controlled" and isinstance(d.get("months_assessed"), int):
-            d["months_controlled"] = d["months_assessed"] if value else 0
-    composite = latest.composite if latest else None
-    improvement = latest.improvement if latest else None
-    days = (
-        (date.fromisoformat(latest.window_end) - date.fromisoformat(latest.window_start)).days
-        if latest
-        else 365
-    )
-    try:
-        res = composite_score(
-            ind,
-            conditions=tuple(inp.conditions),
-            window_days=days,
-            config=load_config(get_settings().scoring_config),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidWhatIf(
-            "the overrides leave indicators scoring cannot use",
-            errors=[{"field": "what_if", "message": type(exc).__name__}],
-        ) from exc
-    new = res.composite
-    if new is not None and composite is not None and improvement is not None:
-        improvement = improvement + (new - composite)
-    y = inp.plan_year - 1
-    row = ScoreRow(
-        latest.window_start if latest else f"{y}-01-01",
-        latest.window_end if latest else f"{y + 1}-01-01",
-        (latest.algorithm_version if latest else "what-if") + "+what-if",
-        new,
-        improvement,
-        ind,
-    )
-    rest = tuple(r for r in inp.scores if r is not latest)
-    return QuoteInputs(**{**inp.__dict__, "scores": (*rest, row), "what_if": dict(what_if)})
-
-
 def quote_member(
     conn: Conn,
     member_id: str,
@@ -193,34 +126,7 @@ def quote_member(
             conn, quote_row(rb, inp, p, qid, None, model_version), p.ledger_fen
         )
         created = datetime.now(UTC)
-    comps = components_json(rb, p, inp)
-    return Quote(
-        quote_id=qid,
-        member_id=member_id,
-        product_id=product_id,
-        plan_year=plan_year,
-        rulebook_version=rb.version,
-        rulebook_sha256=rb.sha256,
-        base_premium=yuan(p.base_fen),
-        unsmoothed_premium=yuan(p.unsmoothed_fen),
-        premium=yuan(p.premium_fen),
-        premium_fen=p.premium_fen,
-        components=tuple(
-            QuoteComponent(
-                c["code"],
-                Decimal(c["pct"]),
-                Decimal(c["yuan"]),
-                c["reason_en"],
-                c["reason_zh"],
-                c["data_dependent"],
-            )
-            for c in comps
-        ),
-        smoothing=p.smoothing,
-        created_at=created,
-        inputs=inp,
-        model_version=model_version,
-    )
+    return priced_quote(rb, inp, p, qid, created, model_version)
 
 
 def get_quote(conn: Conn, quote_id: str) -> Quote | None:
