@@ -221,17 +221,10 @@ def _cgm_arrays(
     return t, v, mmol, off
 
 
-def _agp(rows: list[tuple[Any, ...]]) -> dict[str, Any] | None:
-    """``scoring.indicators.cgm.agp_profile`` over the rows, or None when it is not there.
-
-    Looked up at call time: the function belongs to scoring and may be missing from an
-    older install; the rest of the glucose view works without it (``agp_missing`` says so).
-    """
-    fn = getattr(cgm_module, "agp_profile", None)
-    if fn is None:
-        return None
+def _agp(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """``scoring.indicators.cgm.agp_profile`` over the rows, as JSON lists (mg/dL)."""
     t, v, mmol, off = _cgm_arrays(rows)
-    prof: dict[str, Any] = fn(t, v, mmol, off, bin_minutes=AGP_BIN_MINUTES)
+    prof = cgm_module.agp_profile(t, v, mmol, off, bin_minutes=AGP_BIN_MINUTES)
     out: dict[str, Any] = {"minute_of_day": [int(m) for m in prof["minute_of_day"]]}
     for k in ("p05", "p25", "p50", "p75", "p95"):
         out[k] = [_finite(x) for x in prof[k]]
@@ -286,7 +279,6 @@ def glucose_view(tx: Tx, who: Principal, member_id: str, days: int) -> dict[str,
     agp_start = now - timedelta(days=AGP_DAYS)
     cgm_rows = repo.glucose_series(tx.conn, member_id, "cgm", agp_start, now)
     agp = _agp(cgm_rows) if cgm_rows else None
-    missing = agp is None and bool(cgm_rows)
     score = scores.latest_score(tx.conn, member_id)
     cgm_ind = ((score or {}).get("indicators") or {}).get("cgm") or {}
     smbg = [
@@ -303,7 +295,7 @@ def glucose_view(tx: Tx, who: Principal, member_id: str, days: int) -> dict[str,
     ]
     return {
         "agp": agp,
-        "agp_missing": "scoring.indicators.cgm.agp_profile" if missing else None,
+        "agp_missing": None,  # kept for clients of earlier versions (the AGP was optional)
         "agp_start": agp_start,
         "agp_end": now,
         "agp_readings": len(cgm_rows),
