@@ -15,9 +15,9 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import psycopg
@@ -32,7 +32,6 @@ from api.auth.endpoints import router as auth_router
 from api.clinic.endpoints import router as clinic_router
 from api.dashboard import router as dashboard_router
 from api.devices.endpoints import router as devices_router
-from api.insurer import pricing_port
 from api.insurer.endpoints import router as insurer_router
 from api.member.endpoints import router as member_router
 from core import db
@@ -41,18 +40,6 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 
 PUBLIC_PATHS = frozenset({"/health", "/ready"})
-_PRICING_FUNCTIONS = [
-    "quote_member",
-    "get_quote",
-    "member_standing",
-    "create_batch_job",
-    "run_batch_job",
-    "batch_job_status",
-    "iter_batch_results",
-    "portfolio_report",
-    "upsert_enrollments",
-    "upsert_claims",
-]
 
 
 class BodyLimit:
@@ -169,12 +156,52 @@ def not_autocommit(conn: psycopg.Connection[Any]) -> None:
 def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
     """A new application bound to ``settings``; serve it with uvicorn (``wellrate serve``).
 
-    ``freeze_gc`` (the serving entry points set it; tests do not): once started, move every
-    object that exists into the collector's permanent generation (``gc.freeze``). The
-    routes, schemas and adapters built at import and start-up live as long as the process,
-    yet every full collection walked them; under load those pauses were the slowest
-    responses (bench/api_bench.py at 450 quotes/s, 4 runs each: max latency 155-211 ms ->
-    43-111 ms, median p99 ~70 -> ~29 ms). Unfrozen again at shutdown.
+    ``freeze_gc``: see :func:`_lifespan` (the serving entry points set it; tests do not).
+    """
+    pool_check = StaleCheck(settings.api_pool_check_after_s)
+    app = FastAPI(
+        title="Wellrate API",
+        version="0.1.0",
+        description=(
+            "Next-year premium quotes for insurers, patient views for clinics, standing for "
+            "members. Send `Authorization: Bearer <token>`; errors are application/problem+json."
+        ),
+        lifespan=_lifespan(settings, pool_check, freeze_gc=freeze_gc),
+        dependencies=[Depends(errors.refuse_nul)],  # NUL would reach psycopg: 500
+    )
+    app.state.settings = settings
+    app.state.pool_check = pool_check
+    batch_threads: list[threading.Thread] = []  # joined in the lifespan's shutdown
+    app.state.batch_threads = batch_threads
+    errors.install(app)
+    errors.install_openapi(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    metrics.install(app, settings)  # outermost: counts refused and oversized requests too
+    _add_ops_routes(app)
+    for router in (
+        auth_router,
+        insurer_router,
+        clinic_router,
+        member_router,
+        devices_router,
+        admin_router,
+        dashboard_router,
+    ):
+        app.include_router(router)
+    return app
+
+
+def _lifespan(
+    settings: Settings, pool_check: StaleCheck, *, freeze_gc: bool
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Open the pool and the transaction threads at start-up; join and close at shutdown.
+
+    ``freeze_gc``: once started, move every object that exists into the collector's
+    permanent generation (``gc.freeze``). The routes, schemas and adapters built at import
+    and start-up live as long as the process, yet every full collection walked them; under
+    load those pauses were the slowest responses (bench/api_bench.py at 450 quotes/s, 4 runs
+    each: max latency 155-211 ms -> 43-111 ms, median p99 ~70 -> ~29 ms). Unfrozen again at
+    shutdown.
     """
 
     @asynccontextmanager
@@ -208,25 +235,11 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
                 t.join(timeout=30)
             pool.close()
 
-    app = FastAPI(
-        title="Wellrate API",
-        version="0.1.0",
-        description=(
-            "Next-year premium quotes for insurers, patient views for clinics, standing for "
-            "members. Send `Authorization: Bearer <token>`; errors are application/problem+json."
-        ),
-        lifespan=lifespan,
-        dependencies=[Depends(errors.refuse_nul)],  # NUL would reach psycopg: 500
-    )
-    app.state.settings = settings
-    pool_check = StaleCheck(settings.api_pool_check_after_s)
-    app.state.pool_check = pool_check
-    batch_threads: list[threading.Thread] = []  # joined in the lifespan's shutdown
-    app.state.batch_threads = batch_threads
-    errors.install(app)
-    errors.install_openapi(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
-    metrics.install(app, settings)  # outermost: counts refused and oversized requests too
+    return lifespan
+
+
+def _add_ops_routes(app: FastAPI) -> None:
+    """``/health`` and ``/ready``: the only routes that answer without credentials."""
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:
@@ -235,30 +248,14 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
 
     @app.get("/ready", tags=["ops"])
     def ready(request: Request) -> JSONResponse:
-        """Readiness: the database answers; names any pricing function still missing."""
+        """Readiness: the database answers."""
         try:
             with request.app.state.pool.connection(timeout=2) as conn:
                 conn.execute("SELECT 1")
         except Exception as exc:
             log.warning("not ready: %s", type(exc).__name__)
             return errors.problem(503, "Not ready", "the database is not reachable")
-        body: dict[str, Any] = {"status": "ready"}
-        missing = pricing_port.missing(_PRICING_FUNCTIONS)
-        if missing:
-            body["pricing_missing"] = missing
-        return JSONResponse(body)
-
-    for router in (
-        auth_router,
-        insurer_router,
-        clinic_router,
-        member_router,
-        devices_router,
-        admin_router,
-        dashboard_router,
-    ):
-        app.include_router(router)
-    return app
+        return JSONResponse({"status": "ready"})
 
 
 def app_from_env() -> FastAPI:

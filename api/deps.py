@@ -25,7 +25,8 @@ from psycopg_pool import ConnectionPool
 
 from api.auth import service as auth_service
 from api.auth.service import Principal
-from api.errors import Forbidden, ServiceUnavailable, Unauthenticated
+from api.errors import ServiceUnavailable, Unauthenticated
+from core.errors import Forbidden
 from core.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -1,10 +1,13 @@
-"""Domain errors and the one place that renders every error as RFC 9457 problem+json.
+"""The errors only HTTP has, and the one place that renders every error as RFC 9457 problem+json.
 
-Services raise :class:`ApiError` subclasses that say what went wrong in domain terms; the
-handlers here turn them, FastAPI's validation errors, Starlette's HTTP errors and anything
-unexpected into ``application/problem+json`` with ``type``, ``title``, ``status`` and
-``detail`` (plus ``errors: [{field, message}]`` for validation). A client therefore parses
-one error shape, whatever failed.
+Services raise :class:`core.errors.DomainError` subclasses that say what went wrong in
+domain terms (a transport-free base, so pricing and the CLIs need nothing from here); the
+few that exist only over HTTP (:class:`Unauthenticated` with its ``WWW-Authenticate``
+header, rate limits, body limits, an unavailable pool) are :class:`ApiError` subclasses
+here. The handlers turn all of them, FastAPI's validation errors, Starlette's HTTP errors
+and anything unexpected into ``application/problem+json`` with ``type``, ``title``,
+``status`` and ``detail`` (plus ``errors: [{field, message}]`` naming each field). A client
+therefore parses one error shape, whatever failed.
 """
 
 from __future__ import annotations
@@ -22,38 +25,26 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from core.errors import DomainError, FieldError, InvalidInput
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 _TYPE_BASE = "https://wellrate.example/problems/"
 
 
-class ApiError(Exception):
-    """Base of every error a service raises on purpose; rendered with its status."""
-
-    status: int = 400
-    code: str = "bad-request"
-    title: str = "Bad request"
+class ApiError(DomainError):
+    """An error that exists only over HTTP; it may carry response headers."""
 
     def __init__(
         self,
         detail: str,
         *,
-        errors: Sequence[dict[str, str]] | None = None,
+        errors: Sequence[FieldError] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.errors = list(errors or [])
+        super().__init__(detail, errors=errors)
         self.headers = headers or {}
-
-
-class InvalidInput(ApiError):
-    """The request was well-formed but a field holds a value the domain refuses."""
-
-    status = 422
-    code = "invalid-input"
-    title = "Invalid input"
 
 
 class Unauthenticated(ApiError):
@@ -65,30 +56,6 @@ class Unauthenticated(ApiError):
 
     def __init__(self, detail: str = "valid bearer credentials are required") -> None:
         super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="wellrate"'})
-
-
-class Forbidden(ApiError):
-    """The principal is known but its role or tenant does not allow this."""
-
-    status = 403
-    code = "forbidden"
-    title = "Forbidden"
-
-
-class NotFound(ApiError):
-    """The thing asked for does not exist (or is not visible to this principal)."""
-
-    status = 404
-    code = "not-found"
-    title = "Not found"
-
-
-class Conflict(ApiError):
-    """The request contradicts the stored state (duplicate name, overlapping binding)."""
-
-    status = 409
-    code = "conflict"
-    title = "Conflict"
 
 
 class TooManyAttempts(ApiError):
@@ -124,7 +91,7 @@ def problem(
     detail: str,
     *,
     code: str | None = None,
-    errors: Sequence[dict[str, str]] | None = None,
+    errors: Sequence[FieldError] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
@@ -155,16 +122,17 @@ def field_path(loc: Sequence[int | str]) -> str:
     return prefix + (out or "body")
 
 
-async def _api_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
+async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    headers = exc.headers if isinstance(exc, ApiError) else {}
     return problem(
-        exc.status, exc.title, exc.detail, code=exc.code, errors=exc.errors, headers=exc.headers
+        exc.status, exc.title, exc.detail, code=exc.code, errors=exc.errors, headers=headers
     )
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [
+    errors: list[FieldError] = [
         {"field": field_path(e.get("loc", ())), "message": str(e.get("msg", "invalid"))}
         for e in exc.errors()
     ]
@@ -361,7 +329,7 @@ async def _data_error(request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     """Register the handlers: one per error family, all producing problem+json."""
-    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(psycopg.DataError, _data_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

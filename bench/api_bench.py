@@ -159,7 +159,6 @@ def _free_port() -> int:
 def _seed(url: str, members: int, product: str, year: int) -> tuple[str, list[str]]:
     from api.auth.service import create_principal
     from api.devices import repository as devices
-    from api.insurer import pricing_port
     from api.insurer.repository import assign_product
 
     rng = random.Random(7)
@@ -193,8 +192,7 @@ def _seed(url: str, members: int, product: str, year: int) -> tuple[str, list[st
         token = create_principal(conn, role="insurer", tenant_id="bench-ins", name="bench-ins")
         # the insurer acts only on its own products (migration 0022): give it this one
         assert assign_product(conn, "bench-ins", product), f"{product} belongs to another insurer"
-        if not pricing_port.missing(["upsert_enrollments"]):
-            _seed_enrollments(conn, ids, product, year)
+        _seed_enrollments(conn, ids, product, year)
     return token, ids
 
 
@@ -249,8 +247,8 @@ def _seed_enrollments(
     conn: psycopg.Connection[Any], ids: list[str], product: str, year: int
 ) -> None:
     """Enroll every member through the pricing engine's own upload function."""
-    from api.insurer import pricing_port
     from api.insurer.schemas import EnrollmentUpload
+    from api.pricing import service as pricing
 
     rows = [
         EnrollmentUpload(
@@ -258,7 +256,7 @@ def _seed_enrollments(
         )
         for m in ids
     ]
-    pricing_port.upsert_enrollments(conn, rows)
+    pricing.upsert_enrollments(conn, rows)
 
 
 def _stat_cpu_s(stat: str) -> float:
@@ -377,7 +375,6 @@ def main() -> int:
         driver_main(args.drive)
         return 0
 
-    from api.insurer import pricing_port
     from core import db
     from core.settings import Settings
 
@@ -415,33 +412,25 @@ def main() -> int:
             "WELLRATE_DB_POOL_MAX": str(args.pool),
         }
         server = subprocess.Popen(
-            [sys.executable, "-m", "core.cli", "serve", "--workers", str(args.workers)],
+            [sys.executable, "-m", "wellrate.cli", "serve", "--workers", str(args.workers)],
             cwd=ROOT,
             env=env,
         )
         _wait_ready(port)
         rng = random.Random(11)
-        quoting = not pricing_port.missing(["quote_member"])
-        if quoting:
-            label = "POST /insurer/quotes"
-            target = [
-                {
-                    "method": "POST",
-                    "path": "/insurer/quotes",
-                    "body": {
-                        "member_id": rng.choice(ids),
-                        "product_id": args.product,
-                        "plan_year": args.plan_year,
-                    },
-                }
-                for _ in range(count)
-            ]
-        else:
-            label = "GET /insurer/members/{id}/score (pricing engine absent)"
-            target = [
-                {"method": "GET", "path": f"/insurer/members/{rng.choice(ids)}/score"}
-                for _ in range(count)
-            ]
+        label = "POST /insurer/quotes"
+        target = [
+            {
+                "method": "POST",
+                "path": "/insurer/quotes",
+                "body": {
+                    "member_id": rng.choice(ids),
+                    "product_id": args.product,
+                    "plan_year": args.plan_year,
+                },
+            }
+            for _ in range(count)
+        ]
         health = [{"method": "GET", "path": "/health"}] * count
         # Warm-up: connections, pools, first-request imports.
         _phase(port, token, min(args.rate, 200), args.connections, target[:200], tmp, server.pid)
@@ -496,12 +485,11 @@ def main() -> int:
             f"\ntarget: p99 < 25 ms at 500 req/s -> {met} (median p99 of {len(quote_runs)}"
             f" run(s) {p99} ms, lowest achieved rate {rate} req/s)"
         )
-        if quoting:
-            with psycopg.connect(url) as c:
-                n = c.execute(
-                    "SELECT count(*) FROM audit_log WHERE action = 'insurer.quote.create'"
-                ).fetchone()
-                print(f"audit rows for quotes: {n[0] if n else 0}")
+        with psycopg.connect(url) as c:
+            n = c.execute(
+                "SELECT count(*) FROM audit_log WHERE action = 'insurer.quote.create'"
+            ).fetchone()
+            print(f"audit rows for quotes: {n[0] if n else 0}")
     finally:
         if server is not None:
             server.terminate()

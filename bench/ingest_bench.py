@@ -200,7 +200,7 @@ def _spawn_role(role: str, extra: list[str]) -> subprocess.Popen[str]:
 
 
 class IngestorProcess:
-    """``python -m core.cli ingest`` with WELLRATE_* settings; started once it is subscribed."""
+    """``python -m wellrate.cli ingest`` with WELLRATE_* settings; started once it is subscribed."""
 
     def __init__(self, db: str, mqtt_url: str, prefix: str, **env: str) -> None:
         self.client_id = f"bench-ingest-{uuid.uuid4().hex[:8]}"
@@ -213,7 +213,7 @@ class IngestorProcess:
         })  # fmt: skip
         full.update({f"WELLRATE_{k.upper()}": v for k, v in env.items()})
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "core.cli", "ingest"], cwd=ROOT, env=full,
+            [sys.executable, "-m", "wellrate.cli", "ingest"], cwd=ROOT, env=full,
             stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         assert self.proc.stderr is not None

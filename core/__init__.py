@@ -1,5 +1,7 @@
-"""Code shared by every Wellrate package: settings, database access, migrations, units.
+"""The ground floor every Wellrate package stands on: settings, the database and its
+migrations, units, logging, embedded services for the demo, the payload format and the
+domain errors.
 
-Kept deliberately small. Nothing here imports ``ingest``, ``scoring``, ``api`` or
-``device_sim`` except :mod:`core.cli`, the composition root, which does so lazily.
+Imports no other Wellrate package (``tests/test_quality.py`` checks it); the packages are
+wired together in ``wellrate``, the composition root.
 """

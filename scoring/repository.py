@@ -12,6 +12,7 @@ The caller owns the transaction (STYLE.md); nothing here commits.
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -19,9 +20,14 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import set_json_loads
 
+from core.db import Pending, text_array
 from core.payload_format import MEAL_CONTEXTS
+from scoring.models.repository import CURRENT_VERSION_SQL
 
 Conn = psycopg.Connection[Any]
 
@@ -399,3 +405,70 @@ def insert_alerts(conn: Conn, alerts: Sequence[AlertOut]) -> int:
         ),
     )
     return len(cur.fetchall())
+
+
+# --- reads other packages use ------------------------------------------------------------
+# Pricing and the API's audiences read scores only through these functions, never through
+# SQL of their own or scoring's SQL strings: the scores table has one home.
+
+
+def latest_score(conn: Conn, member_id: str) -> dict[str, Any] | None:
+    """The member's newest score row (latest window end, then latest computation), or None."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT window_start, window_end, algorithm_version, computed_at, composite,"
+            " improvement, components, indicators FROM scores WHERE member_id = %s"
+            " ORDER BY window_end DESC, computed_at DESC LIMIT 1",
+            (member_id,),
+        ).fetchone()
+
+
+class LatestScores(NamedTuple):
+    """What a quote reads from scoring: per member, the newest computation of each score
+    window overlapping a period (in window order), and the risk model in force."""
+
+    by_member: dict[str, list[dict[str, Any]]]
+    model_version: str | None
+
+
+# The model version rides on the score rows (a one-row LEFT JOIN, so it comes back even for
+# members without scores): a quote already sends this statement, and a statement fewer is
+# ~45 us less CPU per quote (docs/api.md). Per window only the newest computation counts.
+_LATEST_SCORES = (
+    f"SELECT v.model_version, s.* FROM (SELECT ({CURRENT_VERSION_SQL}) AS model_version) v"  # noqa: S608 (constants)
+    " LEFT JOIN (SELECT DISTINCT ON (member_id, window_start, window_end) member_id,"
+    " window_start, window_end, algorithm_version, composite, improvement, indicators"
+    " FROM scores WHERE member_id = ANY(%(m)s::text[]) AND window_end > %(s)s"
+    " AND window_start < %(e)s"
+    " ORDER BY member_id, window_start, window_end, computed_at DESC, algorithm_version) s"
+    " ON true ORDER BY s.member_id, s.window_start, s.window_end"
+)
+# One member (a single quote): plain equality, so the prepared statement's generic plan is
+# reused instead of re-planning an ANY() match on every execution (docs/api.md).
+_LATEST_SCORES_FOR_ONE = _LATEST_SCORES.replace(
+    "member_id = ANY(%(m)s::text[])", "member_id = %(one)s"
+)
+
+
+def send_latest_scores(
+    conn: Conn, member_ids: Sequence[str], start: date, end: date
+) -> Pending[LatestScores]:
+    """Score windows overlapping [start, end) and the model in force, sent now, read later
+    (pricing pipelines it with its own reads: one wait for all of them)."""
+    cur = conn.cursor(row_factory=dict_row)
+    set_json_loads(orjson.loads, cur)  # the indicators documents: a batch reads millions
+    if len(member_ids) == 1:
+        cur.execute(_LATEST_SCORES_FOR_ONE, {"one": member_ids[0], "s": start, "e": end})
+    else:
+        cur.execute(_LATEST_SCORES, {"m": text_array(member_ids), "s": start, "e": end})
+    return Pending(cur, _latest_scores)
+
+
+def _latest_scores(cur: psycopg.Cursor[Any]) -> LatestScores:
+    by_member: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    model: str | None = None
+    for row in cur.fetchall():
+        model = row.pop("model_version")
+        if row["member_id"] is not None:  # the one row of a read that matched no score
+            by_member[row["member_id"]].append(row)
+    return LatestScores(by_member, model)

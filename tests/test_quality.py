@@ -1,4 +1,9 @@
-"""The codebase stays ruff-clean, mypy-strict and inside its architecture's import rules."""
+"""The codebase stays ruff-clean, mypy-strict and inside its architecture's import rules.
+
+The rules (docs/architecture.md, "Import rules") are written down here as data and checked
+on every module, with no exemptions: the packages' dependency graph, the graph of the
+``api`` sub-packages, where a web framework may be imported, and no import strings.
+"""
 
 from __future__ import annotations
 
@@ -6,47 +11,200 @@ import ast
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ["core", "ingest", "scoring", "api", "device_sim"]
+APPLICATION = ["core", "ingest", "scoring", "device_sim", "api", "wellrate"]
+EVERYTHING = [*APPLICATION, "bench", "tests"]
 
-# Which application packages each package may import (docs/architecture.md, "Import rules").
-ALLOWED: dict[str, set[str]] = {
+# Which packages each one imports. Exactly: an edge not listed fails, and so does a listed
+# edge no module uses any more (then this table and docs/architecture.md are out of date).
+PACKAGES: dict[str, set[str]] = {
     "core": set(),
     "ingest": {"core"},
     "scoring": {"core"},
     "device_sim": {"core"},
     "api": {"core", "scoring"},
+    # The composition root: the one package that wires the others together.
+    "wellrate": {"core", "ingest", "scoring", "device_sim", "api"},
 }
-# The composition root may import everything, lazily.
-COMPOSITION_ROOT = {"core/cli.py", "core/demo.py", "core/portfolio_cli.py"}
+# bench and tests may import any application package, never each other, with one exception:
+# the benchmark's delaying relay is the tests' TCP proxy (one implementation, not two).
+MAY_IMPORT: dict[str, set[str]] = {
+    "bench": {*APPLICATION, "tests"},
+    "tests": set(APPLICATION),
+}
+
+# Inside ``api``: each sub-package (or top-level module) and what it imports, exactly as for
+# PACKAGES. Audience packages (insurer, clinic, member, devices, admin) stand on the shared
+# ones (auth, deps, errors, audit, tenancy) and on pricing; nothing imports api.app but the
+# command that serves it.
+API: dict[str, set[str]] = {
+    "api.errors": {"core"},
+    "api.metrics": {"api.errors", "core"},
+    "api.auth": {"api.errors", "core"},
+    "api.deps": {"api.auth", "api.errors", "core"},
+    # The sign-in routes stand on the request dependencies like any audience's routes (as a
+    # node of their own: auth's service is below api.deps, its routes above).
+    "api.auth.endpoints": {"api.auth", "api.deps", "api.errors"},
+    "api.audit": {"api.auth", "api.deps", "core"},
+    "api.tenancy": {"api.audit", "api.auth", "api.deps", "core"},
+    # The premium engine: no HTTP, no audience, scoring only through its public reads.
+    "api.pricing": {"core", "scoring"},
+    "api.dashboard": {"core"},
+    "api.clinic": {"api.audit", "api.auth", "api.deps", "api.tenancy", "core", "scoring"},
+    "api.devices": {"api.auth", "api.deps", "api.tenancy", "core"},
+    "api.member": {"api.auth", "api.deps", "api.pricing", "api.tenancy", "scoring"},
+    "api.insurer": {
+        *("api.audit", "api.auth", "api.deps", "api.errors", "api.pricing", "api.tenancy"),
+        *("core", "scoring"),
+    },
+    # The platform operator registers clinics and members (the devices registry's writes)
+    # and assigns products to insurers (the insurer context's write).
+    "api.admin": {"api.audit", "api.auth", "api.deps", "api.devices", "api.insurer", "core"},
+    "api.app": {
+        *("api.admin", "api.auth.endpoints", "api.clinic", "api.dashboard", "api.devices"),
+        *("api.errors", "api.insurer", "api.member", "api.metrics", "core"),
+    },
+    "api.cli": {"api.app", "core"},
+}
+
+# Web frameworks belong to the HTTP layer (and to the commands that serve it).
+WEB = {"fastapi", "starlette", "uvicorn"}
+NO_WEB = ["core", "ingest", "scoring", "device_sim", "api/pricing"]
 
 
-def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+def _modules(package: str) -> Iterator[tuple[str, ast.Module]]:
+    for path in sorted((ROOT / package).rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        yield rel, ast.parse(path.read_text(encoding="utf-8"), filename=rel)
+
+
+def _imported(tree: ast.Module) -> set[str]:
+    """Every module an import statement names, dotted (``from a import b`` gives ``a`` and
+    ``a.b``, since ``b`` may be a module: ``from api import errors``)."""
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module.split(".")[0])
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0 and node.module, f"relative import on line {node.lineno}"
+            found.add(node.module)
+            found |= {f"{node.module}.{a.name}" for a in node.names}
     return found
 
 
-@pytest.mark.parametrize("package", PACKAGES)
-def test_import_rules(package: str) -> None:
-    others = set(PACKAGES) - {package}
-    offenders = []
-    for path in (ROOT / package).rglob("*.py"):
-        rel = path.relative_to(ROOT).as_posix()
-        if rel in COMPOSITION_ROOT:
+def _api_unit(name: str) -> str | None:
+    """The graph node a dotted module name belongs to: its longest prefix in ``API``
+    (``api.pricing.service`` -> ``api.pricing``), or its package outside ``api``."""
+    parts = name.split(".")
+    if parts[0] != "api":
+        return parts[0] if parts[0] in EVERYTHING else None
+    for n in range(len(parts), 1, -1):
+        if ".".join(parts[:n]) in API:
+            return ".".join(parts[:n])
+    return None
+
+
+def _package_edges(package: str) -> dict[str, set[str]]:
+    """Other packages this package imports -> the modules that import each."""
+    edges: dict[str, set[str]] = {}
+    for rel, tree in _modules(package):
+        for name in _imported(tree):
+            top = name.split(".")[0]
+            if top in EVERYTHING and top != package:
+                edges.setdefault(top, set()).add(rel)
+    return edges
+
+
+@cache
+def _api_edges() -> dict[str, dict[str, set[str]]]:
+    """Per api unit: the units and packages it imports -> the modules that import each."""
+    edges: dict[str, dict[str, set[str]]] = {unit: {} for unit in API}
+    for rel, tree in _modules("api"):
+        parts = Path(rel).with_suffix("").parts
+        if rel == "api/__init__.py":  # the package's docstring: it imports nothing
+            assert not {_api_unit(n) for n in _imported(tree)} - {None}, rel
             continue
-        bad = (_imports(path) & others) - ALLOWED[package]
-        if bad:
-            offenders.append(f"{rel} imports {sorted(bad)}")
+        unit = _api_unit(".".join(parts))
+        assert unit is not None, f"{rel}: not in any node of the API graph of this test"
+        for name in _imported(tree):
+            target = _api_unit(name)
+            if target is not None and target != unit:
+                edges[unit].setdefault(target, set()).add(rel)
+    return edges
+
+
+def _diff(actual: dict[str, set[str]], allowed: set[str]) -> list[str]:
+    bad = [f"not allowed: -> {t} (in {sorted(actual[t])})" for t in sorted(set(actual) - allowed)]
+    return bad + [f"allowed but unused: -> {t}" for t in sorted(allowed - set(actual))]
+
+
+@pytest.mark.parametrize("package", APPLICATION)
+def test_package_imports_exactly_its_allowed_packages(package: str) -> None:
+    assert _diff(_package_edges(package), PACKAGES[package]) == []
+
+
+@pytest.mark.parametrize("package", sorted(MAY_IMPORT))
+def test_bench_and_tests_import_only_what_they_may(package: str) -> None:
+    edges = _package_edges(package)
+    assert [f"{t}: {sorted(edges[t])}" for t in sorted(set(edges) - MAY_IMPORT[package])] == []
+
+
+@pytest.mark.parametrize("unit", sorted(API))
+def test_api_sub_packages_import_exactly_their_allowed_graph(unit: str) -> None:
+    assert _diff(_api_edges()[unit], API[unit]) == []
+
+
+def test_the_rules_name_every_api_unit() -> None:
+    """A new api sub-package or module must be placed in the graph before it is used."""
+    on_disk = {f"api.{p.stem}" for p in (ROOT / "api").iterdir() if p.suffix == ".py" or (
+        p.is_dir() and (p / "__init__.py").exists())} - {"api.__init__"}  # fmt: skip
+    assert on_disk == {".".join(unit.split(".")[:2]) for unit in API}
+
+
+@pytest.mark.parametrize("where", NO_WEB)
+def test_no_web_framework_outside_the_http_layer(where: str) -> None:
+    offenders = [
+        f"{rel} imports {sorted(hits)}"
+        for rel, tree in _modules(where)
+        if (hits := {n.split(".")[0] for n in _imported(tree)} & WEB)
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("package", APPLICATION)
+def test_no_import_strings(package: str) -> None:
+    """Packages are wired with ordinary imports that mypy checks, never by name at run time."""
+    offenders = []
+    for rel, tree in _modules(package):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and (
+                (isinstance(node.func, ast.Attribute) and node.func.attr == "import_module")
+                or (isinstance(node.func, ast.Name) and node.func.id in {"__import__"})
+            ):
+                offenders.append(f"{rel}:{node.lineno}")
+    assert offenders == []
+
+
+@pytest.mark.parametrize("package", APPLICATION)
+def test_no_sql_borrowed_from_another_package(package: str) -> None:
+    """SQL stays with the package (or api sub-package) that owns it: others call a function
+    it exposes (``scoring.repository.send_latest_scores``), never import its SQL strings."""
+    offenders = []
+    for rel, tree in _modules(package):
+        here = _api_unit(".".join(Path(rel).with_suffix("").parts))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom) or not node.module:
+                continue
+            there = _api_unit(node.module)
+            borrowed = [a.name for a in node.names if a.name.isupper() and "SQL" in a.name]
+            if there not in (None, here) and borrowed:
+                offenders.append(f"{rel}:{node.lineno} {node.module}: {borrowed}")
     assert offenders == []
 
 

@@ -9,8 +9,8 @@ from api.auth import service as auth_service
 from api.auth.service import Principal
 from api.deps import Tx
 from api.devices import repository as devices_repo
-from api.errors import Conflict, InvalidInput
 from api.insurer import repository as insurer_repo
+from core.errors import Conflict, InvalidInput
 
 
 def create_principal(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from api.audit import repository as repo
 from api.auth.service import Principal
-from api.errors import ApiError
+from core.errors import DomainError
 
 if TYPE_CHECKING:
     from api.deps import Conn, Tx
@@ -65,7 +65,7 @@ def refuse(
     principal: Principal,
     action: str,
     member_id: str | None,
-    error: ApiError,
+    error: DomainError,
     *,
     outcome: str = "denied",
 ) -> NoReturn:

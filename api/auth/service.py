@@ -19,7 +19,8 @@ from typing import Any
 import psycopg
 
 from api.auth import repository as repo
-from api.errors import Conflict, InvalidInput, Unauthenticated
+from api.errors import Unauthenticated
+from core.errors import Conflict, InvalidInput
 from core.settings import Settings
 
 Conn = psycopg.Connection[Any]

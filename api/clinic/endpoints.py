@@ -11,6 +11,15 @@ from pydantic import AwareDatetime
 
 from api.auth.service import Principal
 from api.clinic import service, views
+from api.clinic.schemas import (
+    AcknowledgedOut,
+    BpViewOut,
+    GlucoseViewOut,
+    OverviewOut,
+    PatientDetailOut,
+    PatientsPage,
+    WorklistOut,
+)
 from api.deps import TxDep, require
 
 router = APIRouter(prefix="/clinic", tags=["clinic"])
@@ -19,7 +28,7 @@ MemberId = Annotated[str, Path(min_length=1, max_length=128)]
 FHIR_JSON = "application/fhir+json"
 
 
-@router.get("/patients")
+@router.get("/patients", response_model=PatientsPage, response_model_exclude_unset=True)
 def list_patients(
     tx: TxDep,
     clinic: Clinic,
@@ -34,7 +43,11 @@ def list_patients(
     return service.list_patients(tx, clinic, status=status, after=after, limit=limit)
 
 
-@router.get("/patients/{member_id}")
+@router.get(
+    "/patients/{member_id}",
+    response_model=PatientDetailOut,
+    response_model_exclude_unset=True,
+)
 def patient(
     member_id: MemberId,
     tx: TxDep,
@@ -45,7 +58,11 @@ def patient(
     return service.patient_detail(tx, clinic, member_id, days)
 
 
-@router.post("/alerts/{alert_id}/acknowledge")
+@router.post(
+    "/alerts/{alert_id}/acknowledge",
+    response_model=AcknowledgedOut,
+    response_model_exclude_unset=True,
+)
 def acknowledge(alert_id: Annotated[int, Path(ge=1)], tx: TxDep, clinic: Clinic) -> dict[str, Any]:
     return service.acknowledge(tx, clinic, alert_id)
 
@@ -96,7 +113,7 @@ def export_csv(
 # --- dashboard views (api/clinic/views.py) ------------------------------------------------
 
 
-@router.get("/worklist")
+@router.get("/worklist", response_model=WorklistOut, response_model_exclude_unset=True)
 def worklist(
     tx: TxDep,
     clinic: Clinic,
@@ -126,7 +143,7 @@ def worklist(
     )
 
 
-@router.get("/patients/{member_id}/bp")
+@router.get("/patients/{member_id}/bp", response_model=BpViewOut, response_model_exclude_unset=True)
 def patient_bp(
     member_id: MemberId,
     tx: TxDep,
@@ -137,7 +154,11 @@ def patient_bp(
     return views.bp_view(tx, clinic, member_id, days)
 
 
-@router.get("/patients/{member_id}/glucose")
+@router.get(
+    "/patients/{member_id}/glucose",
+    response_model=GlucoseViewOut,
+    response_model_exclude_unset=True,
+)
 def patient_glucose(
     member_id: MemberId,
     tx: TxDep,
@@ -148,7 +169,7 @@ def patient_glucose(
     return views.glucose_view(tx, clinic, member_id, days)
 
 
-@router.get("/overview")
+@router.get("/overview", response_model=OverviewOut, response_model_exclude_unset=True)
 def overview(
     tx: TxDep,
     clinic: Clinic,

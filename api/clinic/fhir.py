@@ -1,6 +1,6 @@
 """Readings as FHIR R4 Observations (a ``collection`` Bundle), and as CSV rows.
 
-Codes and units follow /work/shared/CLINICAL.md "Interoperability": the vital-signs BP
+Codes and units follow docs/clinical.md, "Interoperability": the vital-signs BP
 panel (LOINC 85354-9, components 8480-6 / 8462-4 in UCUM ``mm[Hg]``); glucose by method and
 unit (CGM: HL7 CGM IG 1.0, 99504-3 mass / 105272-9 molar; fingerstick: 41653-7 capillary
 glucometer mass, 15074-8 moles/volume); steps 55423-8 (count over the reading's period).
@@ -24,7 +24,7 @@ _INTERP = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 BP_PANEL = ("85354-9", "Blood pressure panel with all children optional")
 SYSTOLIC = ("8480-6", "Systolic blood pressure")
 DIASTOLIC = ("8462-4", "Diastolic blood pressure")
-# (method, unit) -> LOINC; CLINICAL.md "Interoperability".
+# (method, unit) -> LOINC; docs/clinical.md, "Interoperability".
 GLUCOSE_CODES: dict[tuple[str, str], tuple[str, str]] = {
     ("cgm", "mg/dL"): ("99504-3", "Glucose [Mass/volume] in Interstitial fluid"),
     ("cgm", "mmol/L"): ("105272-9", "Glucose [Moles/volume] in Interstitial fluid"),

@@ -17,9 +17,9 @@ Conn = psycopg.Connection[Any]
 PatientFilter = Literal["all", "uncontrolled", "no_data_7d", "new_alerts"]
 
 # Control status from the latest score's indicators (docs/scoring.md):
-#  uncontrolled: home BP not controlled (bp.controlled false, CLINICAL.md home targets) or,
-#    with sufficient CGM data, time in range below 70 % (Battelino et al., Diabetes Care
-#    2019: TIR > 70 % target; `tir` is a percentage);
+#  uncontrolled: home BP not controlled (bp.controlled false; docs/clinical.md, "Blood
+#    pressure") or, with sufficient CGM data, time in range below 70 % (Battelino et al.,
+#    Diabetes Care 2019: TIR > 70 % target; `tir` is a percentage);
 #  controlled: at least one of them assessed and neither uncontrolled;
 #  insufficient: nothing assessable (no score, or no sufficient BP/CGM data).
 _UNCONTROLLED = (
@@ -86,16 +86,6 @@ def patient(conn: Conn, member_id: str) -> dict[str, Any] | None:
     )
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(sql, {"member_id": member_id}).fetchone()
-
-
-def latest_score(conn: Conn, member_id: str) -> dict[str, Any] | None:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "SELECT window_start, window_end, algorithm_version, computed_at, composite,"
-            " improvement, components, indicators FROM scores WHERE member_id = %s"
-            " ORDER BY window_end DESC, computed_at DESC LIMIT 1",
-            (member_id,),
-        ).fetchone()
 
 
 def open_alerts(conn: Conn, member_id: str) -> list[dict[str, Any]]:

@@ -10,8 +10,9 @@ from api.auth.service import Principal
 from api.clinic import fhir
 from api.clinic import repository as repo
 from api.deps import Tx
-from api.errors import InvalidInput, NotFound
 from api.tenancy import access_member
+from core.errors import InvalidInput, NotFound
+from scoring import repository as scores
 
 # The longest export window: a quarter of CGM data is ~26,000 readings per member.
 MAX_EXPORT_DAYS = 92
@@ -39,7 +40,7 @@ def patient_detail(tx: Tx, who: Principal, member_id: str, days: int) -> dict[st
     access_member(tx, who, member_id, "clinic.patient.read", {"days": days})
     summary = repo.patient(tx.conn, member_id)
     assert summary is not None
-    score = repo.latest_score(tx.conn, member_id)
+    score = scores.latest_score(tx.conn, member_id)
     since = datetime.now(UTC) - timedelta(days=days)
     trends: dict[str, list[dict[str, Any]]] = {"bp": [], "glucose": [], "steps": []}
     for r in repo.daily_trends(tx.conn, member_id, since):

@@ -24,10 +24,12 @@ from api.clinic import repository as repo
 from api.deps import Tx
 from api.tenancy import access_member
 from core.units import MGDL_PER_MMOLL
+from scoring import repository as scores
 from scoring.config import BpTargets
 from scoring.indicators import cgm as cgm_module
 
-# AGP: 14 days of CGM data (International Consensus, Battelino 2019; CLINICAL.md "AGP").
+# AGP: 14 days of CGM data (International Consensus, Battelino 2019; docs/clinical.md,
+# "CGM").
 AGP_DAYS = 14
 AGP_BIN_MINUTES = 15
 # CGM TIR targets (Battelino et al., Diabetes Care 2019): > 70 % for most adults with
@@ -188,7 +190,7 @@ def bp_view(tx: Tx, who: Principal, member_id: str, days: int) -> dict[str, Any]
         }
         for r in repo.bp_readings(tx.conn, member_id, since)
     ]
-    newest = repo.latest_score(tx.conn, member_id)
+    newest = scores.latest_score(tx.conn, member_id)
     return {
         "start": since,
         "end": now,
@@ -219,17 +221,10 @@ def _cgm_arrays(
     return t, v, mmol, off
 
 
-def _agp(rows: list[tuple[Any, ...]]) -> dict[str, Any] | None:
-    """``scoring.indicators.cgm.agp_profile`` over the rows, or None when it is not there.
-
-    Looked up at call time: the function belongs to scoring and may be missing from an
-    older install; the rest of the glucose view works without it (``agp_missing`` says so).
-    """
-    fn = getattr(cgm_module, "agp_profile", None)
-    if fn is None:
-        return None
+def _agp(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """``scoring.indicators.cgm.agp_profile`` over the rows, as JSON lists (mg/dL)."""
     t, v, mmol, off = _cgm_arrays(rows)
-    prof: dict[str, Any] = fn(t, v, mmol, off, bin_minutes=AGP_BIN_MINUTES)
+    prof = cgm_module.agp_profile(t, v, mmol, off, bin_minutes=AGP_BIN_MINUTES)
     out: dict[str, Any] = {"minute_of_day": [int(m) for m in prof["minute_of_day"]]}
     for k in ("p05", "p25", "p50", "p75", "p95"):
         out[k] = [_finite(x) for x in prof[k]]
@@ -241,7 +236,7 @@ AGP_STATS = ("n_readings", "active_pct", "mean_mgdl", "gmi", "cv", "sufficient")
 
 
 def _agp_stats(rows: list[tuple[Any, ...]], start: datetime, end: datetime) -> dict[str, Any]:
-    """The AGP header over the same 14 days as the profile (CLINICAL.md "AGP": dates,
+    """The AGP header over the same 14 days as the profile (docs/clinical.md, "CGM": dates,
     % time active, mean, GMI, CV), by the scoring definitions; None where data are too few.
     """
     if not rows:
@@ -284,8 +279,7 @@ def glucose_view(tx: Tx, who: Principal, member_id: str, days: int) -> dict[str,
     agp_start = now - timedelta(days=AGP_DAYS)
     cgm_rows = repo.glucose_series(tx.conn, member_id, "cgm", agp_start, now)
     agp = _agp(cgm_rows) if cgm_rows else None
-    missing = agp is None and bool(cgm_rows)
-    score = repo.latest_score(tx.conn, member_id)
+    score = scores.latest_score(tx.conn, member_id)
     cgm_ind = ((score or {}).get("indicators") or {}).get("cgm") or {}
     smbg = [
         {
@@ -301,7 +295,7 @@ def glucose_view(tx: Tx, who: Principal, member_id: str, days: int) -> dict[str,
     ]
     return {
         "agp": agp,
-        "agp_missing": "scoring.indicators.cgm.agp_profile" if missing else None,
+        "agp_missing": None,  # kept for clients of earlier versions (the AGP was optional)
         "agp_start": agp_start,
         "agp_end": now,
         "agp_readings": len(cgm_rows),

@@ -14,7 +14,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, RedirectResponse
 
-from api.errors import NotFound
+from core.errors import NotFound
 
 STATIC = Path(__file__).resolve().parent / "static"
 _TYPES = {

@@ -9,8 +9,8 @@ import psycopg
 from api.auth.service import Principal
 from api.deps import Tx
 from api.devices import repository as repo
-from api.errors import Conflict, NotFound
 from api.tenancy import access_member
+from core.errors import Conflict, NotFound
 
 
 def register(

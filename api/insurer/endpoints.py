@@ -21,7 +21,15 @@ from api.deps import (
     require_bearer,
 )
 from api.insurer import service, uploads
-from api.insurer.schemas import EnrollmentUpload
+from api.insurer.schemas import (
+    BatchStatusOut,
+    BudgetCheckOut,
+    DisclosureOut,
+    EnrollmentUpload,
+    MemberScoreOut,
+    PortfolioOut,
+    QuoteOut,
+)
 
 router = APIRouter(prefix="/insurer", tags=["insurer"])
 Insurer = Annotated[Principal, Depends(require("insurer"))]
@@ -93,7 +101,13 @@ def _product(settings: Any, product_id: str | None, plan_year: int | None) -> tu
     return (product_id or settings.api_default_product, plan_year or settings.api_default_plan_year)
 
 
-@router.post("/quotes", status_code=201, openapi_extra={"security": [{"bearer": []}]})
+@router.post(
+    "/quotes",
+    status_code=201,
+    response_model=QuoteOut,
+    response_model_exclude_unset=True,
+    openapi_extra={"security": [{"bearer": []}]},
+)
 async def create_quote(body: QuoteIn, request: Request) -> dict[str, Any]:
     """Quote one member's next-year premium (stored, with its reasons, for audit).
 
@@ -111,21 +125,25 @@ async def create_quote(body: QuoteIn, request: Request) -> dict[str, Any]:
     )
 
 
-@router.get("/quotes/{quote_id}")
+@router.get("/quotes/{quote_id}", response_model=QuoteOut, response_model_exclude_unset=True)
 def get_quote(
     quote_id: Annotated[str, Path(min_length=1, max_length=64)], tx: TxDep, who: Insurer
 ) -> dict[str, Any]:
     return service.get_quote(tx, who, quote_id)
 
 
-@router.post("/what-if")
+@router.post("/what-if", response_model=QuoteOut, response_model_exclude_unset=True)
 def what_if(body: WhatIfIn, tx: TxDep, who: Insurer, settings: SettingsDep) -> dict[str, Any]:
     """Simulate a quote with modified indicators; nothing is stored."""
     product, year = _product(settings, body.product_id, body.plan_year)
     return service.quote(tx, who, body.member_id, product, year, what_if=body.what_if)
 
 
-@router.get("/members/{member_id}/score")
+@router.get(
+    "/members/{member_id}/score",
+    response_model=MemberScoreOut,
+    response_model_exclude_unset=True,
+)
 def member_score(
     member_id: Annotated[str, Path(min_length=1, max_length=128)], tx: TxDep, who: Insurer
 ) -> dict[str, Any]:
@@ -149,7 +167,7 @@ def create_batch(
     )
 
 
-@router.get("/batches/{job_id}")
+@router.get("/batches/{job_id}", response_model=BatchStatusOut, response_model_exclude_unset=True)
 def batch_status(
     job_id: Annotated[str, Path(min_length=1, max_length=64)], tx: TxDep, who: Insurer
 ) -> dict[str, Any]:
@@ -192,7 +210,7 @@ async def upload_claims(request: Request, tx: TxDep, who: Insurer) -> UploadOut:
     return UploadOut(rows=n)
 
 
-@router.get("/budget-check")
+@router.get("/budget-check", response_model=BudgetCheckOut, response_model_exclude_unset=True)
 def budget_check(
     tx: TxDep,
     who: Insurer,
@@ -205,7 +223,7 @@ def budget_check(
     return service.budget_check(tx, who, product, year, settings.pricing_budget_margin_pct)
 
 
-@router.get("/disclosure")
+@router.get("/disclosure", response_model=DisclosureOut, response_model_exclude_unset=True)
 def disclosure(
     tx: TxDep,
     who: Insurer,
@@ -219,7 +237,7 @@ def disclosure(
     return service.disclosure(tx, who, product, year)
 
 
-@router.get("/portfolio")
+@router.get("/portfolio", response_model=PortfolioOut, response_model_exclude_unset=True)
 def portfolio(
     tx: TxDep,
     who: Insurer,

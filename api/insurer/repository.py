@@ -1,4 +1,5 @@
-"""The insurer context's own SQL: which products an insurer runs, which members it may see."""
+"""The insurer context's own SQL: assigning a product to an insurer, and which members are
+in its book. (Who runs a product, the tenancy gate's question, is ``api.tenancy.repository``.)"""
 
 from __future__ import annotations
 
@@ -8,13 +9,6 @@ from typing import Any
 import psycopg
 
 Conn = psycopg.Connection[Any]
-
-
-def product_owner(conn: Conn, product_id: str) -> str | None:
-    row = conn.execute(
-        "SELECT insurer_id FROM insurer_products WHERE product_id = %s", (product_id,)
-    ).fetchone()
-    return None if row is None else str(row[0])
 
 
 def assign_product(conn: Conn, insurer_id: str, product_id: str) -> bool:

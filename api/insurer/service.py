@@ -1,7 +1,7 @@
 """Insurer use cases: quotes, what-if, batch jobs, uploads, portfolio, scores.
 
-The premium arithmetic belongs to ``api.pricing.service`` (helper "pricing"); this module
-adds the API's concerns around it: tenancy, the audit log, and running batch jobs off the
+The premium arithmetic belongs to ``api.pricing.service``; this module adds the API's
+concerns around it: tenancy, the audit log, and running batch jobs off the
 request thread. An insurer reaches scores and quotes here, never raw readings.
 """
 
@@ -16,13 +16,13 @@ from psycopg_pool import ConnectionPool
 
 from api.audit import service as audit
 from api.auth.service import Principal
-from api.clinic import repository as clinic_repo
 from api.deps import Tx
-from api.errors import InvalidInput, NotFound
-from api.insurer import pricing_port as pricing
 from api.insurer import repository as insurer_repo
+from api.pricing import service as pricing
 from api.tenancy import access_member, require_product, require_product_and_member
+from core.errors import FieldError, InvalidInput, NotFound
 from core.settings import Settings
+from scoring import repository as scores
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +42,14 @@ def quote(
     q = pricing.quote_member(
         tx.conn, member_id, product_id, plan_year, what_if=what_if, store=what_if is None
     )
-    return pricing.quote_dict(q)
+    return q.to_dict()
 
 
 def get_quote(tx: Tx, who: Principal, quote_id: str) -> dict[str, Any]:
     q = pricing.get_quote(tx.conn, quote_id)
     if q is None:
         raise NotFound("no such quote")
-    out = pricing.quote_dict(q)
+    out = q.to_dict()
     require_product(tx, who, str(out["product_id"]), "insurer.quote.read")
     access_member(tx, who, str(out["member_id"]), "insurer.quote.read", {"quote_id": quote_id})
     return out
@@ -58,7 +58,7 @@ def get_quote(tx: Tx, who: Principal, quote_id: str) -> dict[str, Any]:
 def member_score(tx: Tx, who: Principal, member_id: str) -> dict[str, Any]:
     """The latest stored score: composite, components and indicator summaries only."""
     access_member(tx, who, member_id, "insurer.score.read")
-    row = clinic_repo.latest_score(tx.conn, member_id)
+    row = scores.latest_score(tx.conn, member_id)
     if row is None:
         raise NotFound("no score for this member yet")
     return {"member_id": member_id, **row}
@@ -155,13 +155,14 @@ def upload_claims(tx: Tx, who: Principal, rows: list[Any]) -> int:
         ids = [r.member_id for r in rows]
         outside = set(insurer_repo.members_outside_book(tx.conn, str(who.tenant_id), ids))
         if outside:
+            named: list[FieldError] = [
+                {"field": f"rows[{i}].member_id", "message": "not in your book"}
+                for i, m in enumerate(ids)
+                if m in outside
+            ]
             raise InvalidInput(
                 f"{len(outside)} row(s) name members not enrolled in your products",
-                errors=[
-                    {"field": f"rows[{i}].member_id", "message": "not in your book"}
-                    for i, m in enumerate(ids)
-                    if m in outside
-                ][:20],
+                errors=named[:20],
             )
     n = pricing.upsert_claims(tx.conn, rows)
     audit.record(tx.conn, who, "insurer.claims.upload", None, detail={"rows": n})

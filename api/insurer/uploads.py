@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from api.errors import ApiError, InvalidInput, field_path
+from api.errors import ApiError, field_path
+from core.errors import FieldError, InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
 MAX_ROWS = 1_000_000
@@ -98,7 +99,7 @@ def parse(model: type[M], body: bytes, content_type: str) -> list[M]:
     try:
         return TypeAdapter(list[model]).validate_python(rows)  # type: ignore[valid-type]
     except ValidationError as exc:
-        errors = []
+        errors: list[FieldError] = []
         for e in exc.errors()[:50]:
             loc = e["loc"]
             msg = str(e["msg"])

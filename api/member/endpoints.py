@@ -9,17 +9,18 @@ from fastapi import APIRouter, Depends, Query
 from api.auth.service import Principal
 from api.deps import SettingsDep, TxDep, require
 from api.member import service
+from api.member.schemas import MyScoreOut, StandingOut
 
 router = APIRouter(prefix="/member", tags=["member"])
 Member = Annotated[Principal, Depends(require("member"))]
 
 
-@router.get("/me/score")
+@router.get("/me/score", response_model=MyScoreOut, response_model_exclude_unset=True)
 def my_score(tx: TxDep, who: Member) -> dict[str, Any]:
     return service.my_score(tx, who)
 
 
-@router.get("/me/standing")
+@router.get("/me/standing", response_model=StandingOut, response_model_exclude_unset=True)
 def my_standing(
     tx: TxDep,
     who: Member,

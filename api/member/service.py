@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from api.auth.service import Principal
-from api.clinic import repository as clinic_repo
 from api.deps import Tx
-from api.insurer import pricing_port as pricing
+from api.pricing import service as pricing
 from api.tenancy import access_member
+from scoring import repository as scores
 
 
 def _self(who: Principal) -> str:
@@ -20,7 +20,7 @@ def my_score(tx: Tx, who: Principal) -> dict[str, Any]:
     """The latest score with each component's plain-language reason (en/zh)."""
     member_id = _self(who)
     access_member(tx, who, member_id, "member.score.read")
-    row = clinic_repo.latest_score(tx.conn, member_id)
+    row = scores.latest_score(tx.conn, member_id)
     if row is None:
         return {"member_id": member_id, "score": None, "components": {}}
     return {

@@ -18,10 +18,14 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from api.pricing import engine
-from api.pricing import repository as repo
-from api.pricing.exceptions import ApiError, BatchNotFound
+from api.pricing.exceptions import BatchNotFound
 from api.pricing.quoting import get_rulebook, new_quote_id, quote_row, read_context
+from api.pricing.repository import Conn
+from api.pricing.repository import batch as batch_repo
+from api.pricing.repository import quotes as quotes_repo
+from api.pricing.repository import rulebooks as rulebook_repo
 from core import db
+from core.errors import DomainError
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,7 +50,7 @@ def _yuan(fen: int) -> str:
 
 
 def create_batch_job(
-    conn: repo.Conn,
+    conn: Conn,
     product_id: str,
     plan_year: int,
     member_ids: list[str] | None,
@@ -60,19 +64,19 @@ def create_batch_job(
     """
     get_rulebook(conn, product_id, plan_year)  # an unknown product fails here, not in a worker
     if member_ids is None:
-        ids, _ = repo.book_member_ids(conn, product_id, plan_year)
+        ids, _ = batch_repo.book_member_ids(conn, product_id, plan_year)
     else:
         ids = list(dict.fromkeys(member_ids))
     job_id = uuid.uuid4().hex[:16]
-    repo.insert_job(conn, job_id, product_id, plan_year, len(ids))
-    repo.insert_chunks(
+    batch_repo.insert_job(conn, job_id, product_id, plan_year, len(ids))
+    batch_repo.insert_chunks(
         conn, job_id, [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
     )
     return job_id
 
 
 def quote_chunk(
-    conn: repo.Conn, job_id: str | None, product_id: str, plan_year: int, ids: Sequence[str]
+    conn: Conn, job_id: str | None, product_id: str, plan_year: int, ids: Sequence[str]
 ) -> tuple[int, list[tuple[str, str]]]:
     """Quote and store these members (caller's transaction); returns (done, failures)."""
     ctx = read_context(conn, ids, product_id, plan_year)
@@ -85,7 +89,7 @@ def quote_chunk(
             continue
         try:
             p = engine.price(rb, inp)
-        except ApiError as exc:  # e.g. no age band for this member: reported, not fatal
+        except DomainError as exc:  # e.g. no age band for this member: reported, not fatal
             failures.append((m, exc.detail))
             continue
         qid = new_quote_id()
@@ -93,9 +97,9 @@ def quote_chunk(
         ledger.append((product_id, plan_year, m, qid, p.ledger_fen))
     if rows:
         if not ctx.locked:
-            repo.lock_rulebook(conn, product_id, plan_year)
-        repo.copy_quotes(conn, rows)
-        repo.upsert_ledger(conn, ledger)
+            rulebook_repo.lock_rulebook(conn, product_id, plan_year)
+        quotes_repo.copy_quotes(conn, rows)
+        quotes_repo.upsert_ledger(conn, ledger)
     return len(rows), failures
 
 
@@ -103,34 +107,34 @@ def run_batch_job(url: str, settings: Settings, job_id: str) -> None:
     """Work on a job until no chunk is pending; safe to run in several workers at once."""
     with db.connect(url) as conn:
         with conn.transaction():
-            job = repo.get_job(conn, job_id)
+            job = batch_repo.get_job(conn, job_id)
             if job is None:
                 raise BatchNotFound(f"no batch job {job_id}")
-            repo.start_job(conn, job_id)
+            batch_repo.start_job(conn, job_id)
         try:
             while True:
                 with conn.transaction():
-                    claimed = repo.claim_chunk(conn, job_id)
+                    claimed = batch_repo.claim_chunk(conn, job_id)
                     if claimed is None:
                         break
                     chunk_no, ids = claimed
                     done, failures = quote_chunk(
                         conn, job_id, job["product_id"], job["plan_year"], ids
                     )
-                    repo.record_failures(conn, job_id, failures)
-                    repo.finish_chunk(conn, job_id, chunk_no, done, len(failures))
+                    batch_repo.record_failures(conn, job_id, failures)
+                    batch_repo.finish_chunk(conn, job_id, chunk_no, done, len(failures))
             with conn.transaction():
-                if repo.complete_job_if_drained(conn, job_id):
+                if batch_repo.complete_job_if_drained(conn, job_id):
                     log.info("batch job %s done", job_id)
         except Exception as exc:
             conn.rollback()
             with conn.transaction():
-                repo.fail_job(conn, job_id, type(exc).__name__)
+                batch_repo.fail_job(conn, job_id, type(exc).__name__)
             raise
 
 
-def batch_job_status(conn: repo.Conn, job_id: str) -> dict[str, Any] | None:
-    job = repo.get_job(conn, job_id)
+def batch_job_status(conn: Conn, job_id: str) -> dict[str, Any] | None:
+    job = batch_repo.get_job(conn, job_id)
     if job is None:
         return None
     total = int(job["total"])
@@ -151,7 +155,7 @@ def batch_job_status(conn: repo.Conn, job_id: str) -> dict[str, Any] | None:
     }
 
 
-def iter_batch_results(conn: repo.Conn, job_id: str, fmt: str) -> Iterator[str]:
+def iter_batch_results(conn: Conn, job_id: str, fmt: str) -> Iterator[str]:
     """The job's results as CSV (header first) or NDJSON lines, streamed."""
     if fmt not in {"csv", "ndjson"}:
         raise ValueError(f"format must be csv or ndjson, not {fmt!r}")
@@ -166,7 +170,7 @@ def iter_batch_results(conn: repo.Conn, job_id: str, fmt: str) -> Iterator[str]:
 
     if fmt == "csv":
         yield csv_line(CSV_COLUMNS)
-    for m, qid, base, unsm, prem, disc, version, comps, smoothing in repo.iter_job_quotes(
+    for m, qid, base, unsm, prem, disc, version, comps, smoothing in batch_repo.iter_job_quotes(
         conn, job_id
     ):
         if fmt == "csv":
@@ -192,7 +196,7 @@ def iter_batch_results(conn: repo.Conn, job_id: str, fmt: str) -> Iterator[str]:
                 )
                 + "\n"
             )
-    for m, reason in repo.job_failures(conn, job_id):
+    for m, reason in batch_repo.job_failures(conn, job_id):
         if fmt == "csv":
             yield csv_line((m, "failed", "", "", "", "", "", "", reason))
         else:
@@ -213,7 +217,7 @@ def quote_book(
         with conn.transaction():
             book = "given" if member_ids is not None else "book"
             if member_ids is None:
-                _, book = repo.book_member_ids(conn, product_id, plan_year)
+                _, book = batch_repo.book_member_ids(conn, product_id, plan_year)
             job_id = create_batch_job(conn, product_id, plan_year, member_ids)
         run_batch_job(url, settings, job_id)
         with conn.transaction():

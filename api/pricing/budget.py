@@ -22,10 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from api.pricing import repository as repo
 from api.pricing.exceptions import NoRiskModel
+from api.pricing.repository import Conn
+from api.pricing.repository import reports as reports_repo
 from scoring.models import service as models
-from scoring.models.risk import MemberFeatures, age_band, feature_matrix
+from scoring.models.risk import MemberFeatures, RiskModel, age_band, feature_matrix
 
 
 def _group(conditions: list[str]) -> str:
@@ -40,14 +41,38 @@ def _group(conditions: list[str]) -> str:
 
 
 def budget_check(
-    conn: repo.Conn, product_id: str, plan_year: int, *, margin_pct: float
+    conn: Conn, product_id: str, plan_year: int, *, margin_pct: float
 ) -> dict[str, Any]:
     """Per cohort: members, discounts (yuan), expected savings (yuan), ratio, pass."""
     got = models.load(conn)
     if got is None:
         raise NoRiskModel("no risk model is registered; run `wellrate model train` first")
     version, model = got
-    rows = repo.budget_rows(conn, product_id, plan_year)
+    rows = reports_repo.budget_rows(conn, product_id, plan_year)
+    keep = 1.0 - margin_pct / 100.0
+    out = _cohorts(*_per_member(model, rows), keep)
+    total_d = sum(float(x["discounts_yuan"]) for x in out)
+    total_s = sum(float(x["expected_savings_yuan"]) for x in out)
+    return {
+        "product_id": product_id,
+        "plan_year": plan_year,
+        "model_version": version,
+        "margin_pct": margin_pct,
+        "cohorts": out,
+        "total": {
+            "members": len(rows),
+            "discounts_yuan": round(total_d, 2),
+            "expected_savings_yuan": round(total_s, 2),
+            "passes": bool(total_s >= total_d * keep),
+        },
+    }
+
+
+def _per_member(
+    model: RiskModel, rows: list[dict[str, Any]]
+) -> tuple[list[tuple[str, str]], list[Decimal], list[float]]:
+    """Each member's cohort, data-dependent discount granted (yuan) and expected savings
+    (yuan): the model's expected cost at baseline minus at the quote's current indicators."""
     base_f, cur_f, ages, keys, discounts = [], [], [], [], []
     for r in rows:
         conds = tuple(r["conditions"] or ())
@@ -66,15 +91,21 @@ def budget_check(
         savings = model.expected_cost(feature_matrix(base_f), a) - model.expected_cost(
             feature_matrix(cur_f), a
         )
+    return keys, discounts, savings.tolist()
+
+
+def _cohorts(
+    keys: list[tuple[str, str]], discounts: list[Decimal], savings: list[float], keep: float
+) -> list[dict[str, Any]]:
+    """The members summed by cohort; a cohort passes when savings >= discounts x keep."""
     cohorts: dict[tuple[str, str], dict[str, Any]] = defaultdict(
         lambda: {"members": 0, "discounts_yuan": Decimal(0), "savings_yuan": 0.0}
     )
-    for key, d, s in zip(keys, discounts, savings.tolist(), strict=True):
+    for key, d, s in zip(keys, discounts, savings, strict=True):
         c = cohorts[key]
         c["members"] += 1
         c["discounts_yuan"] += d
         c["savings_yuan"] += s
-    keep = 1.0 - margin_pct / 100.0
     out = []
     for (band, group), c in sorted(cohorts.items()):
         disc = float(c["discounts_yuan"])
@@ -89,18 +120,4 @@ def budget_check(
                 "passes": bool(c["savings_yuan"] >= disc * keep),
             }
         )
-    total_d = sum(float(x["discounts_yuan"]) for x in out)
-    total_s = sum(float(x["expected_savings_yuan"]) for x in out)
-    return {
-        "product_id": product_id,
-        "plan_year": plan_year,
-        "model_version": version,
-        "margin_pct": margin_pct,
-        "cohorts": out,
-        "total": {
-            "members": len(rows),
-            "discounts_yuan": round(total_d, 2),
-            "expected_savings_yuan": round(total_s, 2),
-            "passes": bool(total_s >= total_d * keep),
-        },
-    }
+    return out

@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from api.pricing import service
-from api.pricing.exceptions import ApiError
 from api.pricing.rulebook import parse
 from core import db
+from core.errors import DomainError
 from core.settings import get_settings
 
 
@@ -72,7 +72,7 @@ def main(argv: Sequence[str]) -> int:
                 res = service.reproduce_quote(conn, args.quote_id)
                 print(json.dumps(res))
                 return 0 if res["identical"] else 1
-    except ApiError as exc:
+    except DomainError as exc:
         print(f"wellrate pricing: {exc.detail}", file=sys.stderr)
         for e in exc.errors:
             print(f"  {e['field']}: {e['message']}", file=sys.stderr)

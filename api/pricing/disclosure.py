@@ -1,4 +1,4 @@
-"""The disclosure report (issue #7): by age band and condition, quarter by quarter.
+"""The disclosure report: by age band and condition, quarter by quarter.
 
 Why: the reform asks city products to disclose how the pool is doing by age and disease.
 For the members enrolled in a plan year: quarterly indicators (mean composite, share of
@@ -13,9 +13,10 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from api.pricing import repository as repo
 from api.pricing.portfolio import MIN_CELL
 from api.pricing.quoting import age_on, get_rulebook
+from api.pricing.repository import Conn
+from api.pricing.repository import reports as reports_repo
 
 
 def _mean(xs: list[float]) -> float | None:
@@ -59,9 +60,9 @@ def _cell(label: str, members: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def disclosure_report(conn: repo.Conn, product_id: str, plan_year: int) -> dict[str, Any]:
+def disclosure_report(conn: Conn, product_id: str, plan_year: int) -> dict[str, Any]:
     rb = get_rulebook(conn, product_id, plan_year)
-    rows = repo.disclosure_rows(conn, product_id, plan_year)
+    rows = reports_repo.disclosure_rows(conn, product_id, plan_year)
     by_band: dict[str, list[dict[str, Any]]] = defaultdict(list)
     by_cond: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:

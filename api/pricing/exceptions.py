@@ -1,9 +1,12 @@
-"""Pricing's domain errors. Each is an ``api.errors.ApiError``, so the API's one handler
-renders it as problem+json with the right status; the CLI prints its detail."""
+"""Pricing's domain errors: :mod:`core.errors` subclasses, so pricing needs nothing from HTTP.
+
+The API's one handler renders each as problem+json with its suggested status and code; the
+CLI, the demo and the benchmarks print its detail.
+"""
 
 from __future__ import annotations
 
-from api.errors import ApiError, Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 
 
 class RulebookInvalid(InvalidInput):
@@ -55,20 +58,20 @@ class BatchNotFound(NotFound):
     title = "No such batch job"
 
 
-__all__ = [
-    "ApiError",
-    "BatchNotFound",
-    "InvalidWhatIf",
-    "MemberNotFound",
-    "RulebookInvalid",
-    "RulebookLocked",
-    "RulebookNotFound",
-    "UnknownMembers",
-]
-
-
 class NoRiskModel(Conflict):
     """The discount-budget check needs a registered risk model and there is none yet."""
 
     code = "no-risk-model"
     title = "No risk model"
+
+
+__all__ = [
+    "BatchNotFound",
+    "InvalidWhatIf",
+    "MemberNotFound",
+    "NoRiskModel",
+    "RulebookInvalid",
+    "RulebookLocked",
+    "RulebookNotFound",
+    "UnknownMembers",
+]

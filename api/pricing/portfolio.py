@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from api.pricing import repository as repo
 from api.pricing.quoting import get_rulebook
+from api.pricing.repository import Conn
+from api.pricing.repository import reports as reports_repo
 
 MIN_CELL = 10  # statistical disclosure control: the common small-cell threshold
 
@@ -34,12 +35,12 @@ def _cell(label: str, n: int, base: int, disc: int, prem: int) -> dict[str, Any]
     }
 
 
-def portfolio_report(conn: repo.Conn, product_id: str, plan_year: int) -> dict[str, Any]:
+def portfolio_report(conn: Conn, product_id: str, plan_year: int) -> dict[str, Any]:
     rb = get_rulebook(conn, product_id, plan_year)
     by_band: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     by_cond: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     totals = [0, 0, 0, 0]
-    for r in repo.portfolio_cells(conn, product_id, plan_year):
+    for r in reports_repo.portfolio_cells(conn, product_id, plan_year):
         band = next(
             (f"{b.min_age}-{b.max_age}" for b in rb.bands if b.min_age <= r["age"] <= b.max_age),
             "other",
@@ -49,8 +50,8 @@ def portfolio_report(conn: repo.Conn, product_id: str, plan_year: int) -> dict[s
         for acc in (by_band[band], totals, *(by_cond[c] for c in conds)):
             for i, v in enumerate(vals):
                 acc[i] += v
-    ledger = repo.ledger_for_year(conn, product_id, plan_year)
-    balance = repo.fund_balance(conn, product_id)
+    ledger = reports_repo.ledger_for_year(conn, product_id, plan_year)
+    balance = reports_repo.fund_balance(conn, product_id)
     return {
         "product_id": product_id,
         "plan_year": plan_year,

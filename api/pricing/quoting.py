@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -15,12 +15,16 @@ from typing import Any
 import orjson
 
 from api.pricing import engine
-from api.pricing import repository as repo
 from api.pricing.exceptions import RulebookNotFound
 from api.pricing.inputs import QuoteInputs, ScoreRow
+from api.pricing.money import fen_of, money
+from api.pricing.repository import Conn
+from api.pricing.repository import inputs as inputs_repo
+from api.pricing.repository import rulebooks as rulebook_repo
 from api.pricing.rulebook import Rulebook, packaged_text, parse
 from core.db import text_array
 from scoring.integrity.service import send_held_periods
+from scoring.repository import send_latest_scores
 
 
 def yuan(fen: int) -> Decimal:
@@ -53,7 +57,7 @@ class Quote:
     smoothing: dict[str, Any]
     created_at: datetime | None
     inputs: QuoteInputs | None = field(default=None, repr=False)
-    # The risk model in force when the quote was made (issue #7): it does not change the
+    # The risk model in force when the quote was made: it does not change the
     # premium, it is what the discount-budget check of this quote's cohort used.
     model_version: str | None = None
 
@@ -87,15 +91,15 @@ def components_json(
     """Each priced line; with open integrity flags, data-dependent lines are marked held.
 
     A hold neither cuts nor silently grants: the amount is shown, marked as waiting for a
-    reviewer's decision on the flagged data (issue #7).
+    reviewer's decision on the flagged data.
     """
     held = bool(inp is not None and inp.integrity_holds)
     flags = ", ".join(f"#{h['flag_id']}" for h in inp.integrity_holds) if inp and held else ""
     return [
         {
             "code": ln.code,
-            "pct": engine.money(ln.bp),  # basis points -> percent with 2 decimals
-            "yuan": engine.money(engine.fen_of(p.base_fen, ln.bp)),
+            "pct": money(ln.bp),  # basis points -> percent with 2 decimals
+            "yuan": money(fen_of(p.base_fen, ln.bp)),
             "reason_en": ln.reason_en
             + (f" [held for review of data flags {flags}]" if held and ln.data_dependent else ""),
             "reason_zh": ln.reason_zh
@@ -137,20 +141,58 @@ def quote_from_row(row: dict[str, Any]) -> Quote:
     )
 
 
+def priced_quote(
+    rb: Rulebook,
+    inp: QuoteInputs,
+    p: engine.Priced,
+    quote_id: str | None,
+    created_at: datetime | None,
+    model_version: str | None,
+) -> Quote:
+    """The quote a pricing returns: its components with their reasons (held ones marked)."""
+    return Quote(
+        quote_id=quote_id,
+        member_id=inp.member_id,
+        product_id=inp.product_id,
+        plan_year=inp.plan_year,
+        rulebook_version=rb.version,
+        rulebook_sha256=rb.sha256,
+        base_premium=yuan(p.base_fen),
+        unsmoothed_premium=yuan(p.unsmoothed_fen),
+        premium=yuan(p.premium_fen),
+        premium_fen=p.premium_fen,
+        components=tuple(
+            QuoteComponent(
+                c["code"],
+                Decimal(c["pct"]),
+                Decimal(c["yuan"]),
+                c["reason_en"],
+                c["reason_zh"],
+                c["data_dependent"],
+            )
+            for c in components_json(rb, p, inp)
+        ),
+        smoothing=p.smoothing,
+        created_at=created_at,
+        inputs=inp,
+        model_version=model_version,
+    )
+
+
 # --- rulebooks ---------------------------------------------------------------------------
 @lru_cache(maxsize=64)
 def parsed_rulebook(text: str) -> Rulebook:
     return parse(text)
 
 
-def get_rulebook(conn: repo.Conn, product_id: str, plan_year: int) -> Rulebook:
+def get_rulebook(conn: Conn, product_id: str, plan_year: int) -> Rulebook:
     """The plan year's rulebook: the one stored, else the packaged file (stored on first use)."""
-    row = repo.get_rulebook(conn, product_id, plan_year)
+    row = rulebook_repo.get_rulebook(conn, product_id, plan_year)
     return rulebook_from_row(conn, product_id, plan_year, row)[0]
 
 
 def rulebook_from_row(
-    conn: repo.Conn, product_id: str, plan_year: int, row: dict[str, Any] | None
+    conn: Conn, product_id: str, plan_year: int, row: dict[str, Any] | None
 ) -> tuple[Rulebook, bool]:
     """:func:`get_rulebook` from the row already read, and whether it is locked already.
 
@@ -163,7 +205,7 @@ def rulebook_from_row(
     if text is None:
         raise RulebookNotFound(f"no rulebook for {product_id} {plan_year}")
     rb = parsed_rulebook(text)
-    repo.insert_rulebook(conn, product_id, plan_year, rb.version, rb.sha256, text)
+    rulebook_repo.insert_rulebook(conn, product_id, plan_year, rb.version, rb.sha256, text)
     return rb, False
 
 
@@ -179,44 +221,36 @@ class QuoteContext:
     rulebook: Rulebook
     locked: bool  # the rulebook is locked already (no need to lock it again)
     inputs: dict[str, QuoteInputs]
-    model_version: str | None  # the risk model in force (issue #7)
+    model_version: str | None  # the risk model in force
 
 
 def read_context(
-    conn: repo.Conn, member_ids: Sequence[str], product_id: str, plan_year: int
+    conn: Conn, member_ids: Sequence[str], product_id: str, plan_year: int
 ) -> QuoteContext:
     """The rulebook, the members' inputs and the model version, in one wait for the server.
 
     Single quotes and batch chunks both start here, so both pipeline the same reads: the
-    rulebook with the model version, the members, their scores, the small reads (four
-    statements for a chunk, one for a single member) and the integrity flags.
-    """
-    with conn.pipeline():
-        rulebook_and_model = repo.send_rulebook_and_model(conn, product_id, plan_year)
-        read_inputs = send_inputs(conn, member_ids, product_id, plan_year)
-    row, model = rulebook_and_model.result()
-    rb, locked = rulebook_from_row(conn, product_id, plan_year, row)
-    return QuoteContext(rb, locked, read_inputs(), model)
-
-
-def send_inputs(
-    conn: repo.Conn, member_ids: Sequence[str], product_id: str, plan_year: int
-) -> Callable[[], dict[str, QuoteInputs]]:
-    """Send the bulk reads now; the function returned reads and assembles them.
-
-    Inside ``conn.pipeline()`` nothing waits until that function runs, so a caller can send
-    its own statements alongside.
+    rulebook, pricing's input reads (the members, then four small reads for a chunk or one
+    for a single member), scoring's score rows with the model version in force, and the
+    integrity flags.
     """
     y0, y1 = date(plan_year - 1, 1, 1), date(plan_year, 1, 1)
-    rows = repo.send_inputs(conn, member_ids, y0, y1, product_id, plan_year - 1)
-    flags = send_held_periods(conn, member_ids)
-    return lambda: _assemble(product_id, plan_year, rows(), flags.result())
+    with conn.pipeline():
+        rulebook = rulebook_repo.send_rulebook(conn, product_id, plan_year)
+        rows = inputs_repo.send_inputs(conn, member_ids, y0, y1, product_id, plan_year - 1)
+        scores = send_latest_scores(conn, member_ids, y0, y1)
+        flags = send_held_periods(conn, member_ids)
+    rb, locked = rulebook_from_row(conn, product_id, plan_year, rulebook.result())
+    latest = scores.result()
+    inputs = _assemble(product_id, plan_year, rows(), latest.by_member, flags.result())
+    return QuoteContext(rb, locked, inputs, latest.model_version)
 
 
 def _assemble(
     product_id: str,
     plan_year: int,
-    read: repo.InputRows,
+    read: inputs_repo.InputRows,
+    scores: dict[str, list[dict[str, Any]]],
     flags: dict[str, list[dict[str, Any]]],
 ) -> dict[str, QuoteInputs]:
     y0, y1 = date(plan_year - 1, 1, 1), date(plan_year, 1, 1)
@@ -224,34 +258,15 @@ def _assemble(
     for p in read.members:
         m = p["member_id"]
         withdrawn: datetime | None = p["consent_withdrawn_at"]
-        rows, excluded, by_review = [], 0, 0
         mine = flags.get(m, [])
-        upheld = [f for f in mine if f["status"] == "upheld"]
         holds = tuple(
             {"flag_id": f["flag_id"], "kind": f["kind"], "start": f["start"].isoformat(),
              "end": f["end"].isoformat()}
             for f in mine
             if f["status"] == "open" and f["start"] < y1 and f["end"] > y0
         )  # fmt: skip
-        for s in read.scores.get(m, []):
-            # Consent withdrawal is not retroactive: windows that ended before it still count.
-            if withdrawn is not None and s["window_end"] > withdrawn.astimezone(UTC).date():
-                excluded += 1
-                continue
-            # A reviewer upheld a flag: the data of that period is not the member's own.
-            if any(f["start"] < s["window_end"] and f["end"] > s["window_start"] for f in upheld):
-                by_review += 1
-                continue
-            rows.append(
-                ScoreRow(
-                    s["window_start"].isoformat(),
-                    s["window_end"].isoformat(),
-                    s["algorithm_version"],
-                    s["composite"],
-                    s["improvement"],
-                    s["indicators"],
-                )
-            )
+        upheld = [f for f in mine if f["status"] == "upheld"]
+        rows, excluded, by_review = _usable_scores(scores.get(m, []), withdrawn, upheld)
         years = read.enrolled.get(m, {})
         paid = years.get(plan_year - 1)
         out[m] = QuoteInputs(
@@ -260,7 +275,7 @@ def _assemble(
             plan_year=plan_year,
             age=age_on(p["birth_date"], y1),
             conditions=tuple(sorted(p["conditions"])),
-            scores=tuple(rows),
+            scores=rows,
             consent_withdrawn_on=withdrawn.isoformat() if withdrawn else None,
             windows_excluded_after_consent=excluded,
             enrolled_years=tuple(sorted(years)),
@@ -272,6 +287,34 @@ def _assemble(
             windows_excluded_by_review=by_review,
         )
     return out
+
+
+def _usable_scores(
+    scores: list[dict[str, Any]], withdrawn: datetime | None, upheld: list[dict[str, Any]]
+) -> tuple[tuple[ScoreRow, ...], int, int]:
+    """The score rows a quote may use, and how many were left out after a consent
+    withdrawal and how many for an upheld integrity flag."""
+    rows, excluded, by_review = [], 0, 0
+    for s in scores:
+        # Consent withdrawal is not retroactive: windows that ended before it still count.
+        if withdrawn is not None and s["window_end"] > withdrawn.astimezone(UTC).date():
+            excluded += 1
+            continue
+        # A reviewer upheld a flag: the data of that period is not the member's own.
+        if any(f["start"] < s["window_end"] and f["end"] > s["window_start"] for f in upheld):
+            by_review += 1
+            continue
+        rows.append(
+            ScoreRow(
+                s["window_start"].isoformat(),
+                s["window_end"].isoformat(),
+                s["algorithm_version"],
+                s["composite"],
+                s["improvement"],
+                s["indicators"],
+            )
+        )
+    return tuple(rows), excluded, by_review
 
 
 # --- quotes ------------------------------------------------------------------------------
@@ -308,7 +351,7 @@ def quote_row(
         p.base_fen,
         p.unsmoothed_fen,
         p.premium_fen,
-        p.base_fen - engine.fen_of(p.base_fen, 10000 - p.discount_bp),
+        p.base_fen - fen_of(p.base_fen, 10000 - p.discount_bp),
         inp.age,
         text_array(inp.conditions),
         _json(components_json(rb, p, inp)),

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from api.pricing.exceptions import RulebookInvalid
+from core.errors import FieldError
 
 CONDITIONS = ("hypertension", "diabetes", "ckd", "hyperlipidaemia")  # members.conditions CHECK
 
@@ -81,7 +82,7 @@ class _V:
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
-        self.errors: list[dict[str, str]] = []
+        self.errors: list[FieldError] = []
 
     def fail(self, path: str, message: str) -> None:
         self.errors.append({"field": path, "message": message})
@@ -203,6 +204,35 @@ def _component(v: _V, name: str, budget_bp: int) -> Component:
     return Component(weight=w, max_bp=int((w * budget_bp).to_integral_value()))
 
 
+def _ladder(v: _V) -> tuple[int, ...]:
+    """The claim-free ladder: a discount (bp) per continuous claim-free year, never falling."""
+    raw = v.get("ladder.pct_by_years")
+    ladder: list[int] = []
+    if raw is not None and (not isinstance(raw, list) or not raw):
+        v.fail("ladder.pct_by_years", "must be a non-empty list of percentages")
+    elif isinstance(raw, list):
+        for i, x in enumerate(raw):
+            ladder.append(v.pct_bp(f"ladder.pct_by_years[{i}]", 0, 50, x))
+        if any(b < a for a, b in itertools.pairwise(ladder)):
+            v.fail("ladder.pct_by_years", "must not decrease with more claim-free years")
+    return tuple(ladder)
+
+
+def _loading(v: _V) -> dict[str, int]:
+    """The loading (bp) per known pre-existing condition."""
+    raw = v.get("loading.conditions")
+    loading: dict[str, int] = {}
+    if isinstance(raw, dict):
+        for k, x in raw.items():
+            if k not in CONDITIONS:
+                v.fail(f"loading.conditions.{k}", f"unknown condition (one of {CONDITIONS})")
+                continue
+            loading[k] = v.pct_bp(f"loading.conditions.{k}", 0, 100, x)
+    elif raw is not None:
+        v.fail("loading.conditions", "must be a table of condition = percent")
+    return loading
+
+
 def parse(text: str, *, source: str = "<rulebook>") -> Rulebook:
     """Validate a rulebook's TOML text; raise :class:`RulebookInvalid` naming every field."""
     try:
@@ -216,25 +246,8 @@ def parse(text: str, *, source: str = "<rulebook>") -> Rulebook:
     comps = {n: _component(v, n, budget) for n in ("engagement", "control", "improvement")}
     if sum((c.weight for c in comps.values()), Decimal(0)) > 1:
         v.fail("components", "weights must sum to at most 1")
-    ladder_raw = v.get("ladder.pct_by_years")
-    ladder: list[int] = []
-    if ladder_raw is not None and (not isinstance(ladder_raw, list) or not ladder_raw):
-        v.fail("ladder.pct_by_years", "must be a non-empty list of percentages")
-    elif isinstance(ladder_raw, list):
-        for i, x in enumerate(ladder_raw):
-            ladder.append(v.pct_bp(f"ladder.pct_by_years[{i}]", 0, 50, x))
-        if any(b < a for a, b in itertools.pairwise(ladder)):
-            v.fail("ladder.pct_by_years", "must not decrease with more claim-free years")
-    cond_raw = v.get("loading.conditions")
-    loading: dict[str, int] = {}
-    if isinstance(cond_raw, dict):
-        for k, x in cond_raw.items():
-            if k not in CONDITIONS:
-                v.fail(f"loading.conditions.{k}", f"unknown condition (one of {CONDITIONS})")
-                continue
-            loading[k] = v.pct_bp(f"loading.conditions.{k}", 0, 100, x)
-    elif cond_raw is not None:
-        v.fail("loading.conditions", "must be a table of condition = percent")
+    ladder = _ladder(v)
+    loading = _loading(v)
     spread = v.integer("smoothing.spread_years", 3, 5)
     rb = Rulebook(
         product_id=v.text("product_id"),
@@ -259,7 +272,7 @@ def parse(text: str, *, source: str = "<rulebook>") -> Rulebook:
         improvement_maintain_at=v.number(
             "components.improvement.maintain_at", Decimal(0), Decimal(100)
         ),
-        ladder_bp=tuple(ladder),
+        ladder_bp=ladder,
         ladder_claim_resets=v.boolean("ladder.claim_resets"),
         loading_max_bp=v.pct_bp("loading.max_total_pct"),
         loading_earn_back_share=v.number("loading.earn_back_max_share", Decimal(0), Decimal(1)),

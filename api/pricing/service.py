@@ -8,14 +8,12 @@ transaction.
 
 from __future__ import annotations
 
-import copy
 import logging
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from api.pricing import engine
-from api.pricing import repository as repo
 from api.pricing.batch import (
     batch_job_status,
     create_batch_job,
@@ -26,30 +24,32 @@ from api.pricing.batch import (
 from api.pricing.budget import budget_check
 from api.pricing.disclosure import disclosure_report
 from api.pricing.exceptions import (
-    InvalidWhatIf,
     MemberNotFound,
     RulebookLocked,
     RulebookNotFound,
     UnknownMembers,
 )
-from api.pricing.inputs import QuoteInputs, ScoreRow
+from api.pricing.inputs import QuoteInputs
+from api.pricing.money import fen_of
 from api.pricing.portfolio import portfolio_report
 from api.pricing.quoting import (
     Quote,
-    QuoteComponent,
-    components_json,
     get_rulebook,
     new_quote_id,
     parsed_rulebook,
+    priced_quote,
     quote_from_row,
     quote_row,
     read_context,
     yuan,
 )
+from api.pricing.repository import Conn
+from api.pricing.repository import enrolments as enrolments_repo
+from api.pricing.repository import quotes as quotes_repo
+from api.pricing.repository import rulebooks as rulebook_repo
 from api.pricing.rulebook import parse
-from core.settings import get_settings
-from scoring.composite import composite_score
-from scoring.config import load_config
+from api.pricing.what_if import apply_what_if
+from core.errors import FieldError
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +73,14 @@ __all__ = [
 ]
 
 
-def load_rulebook(conn: repo.Conn, text: str, *, source: str = "<rulebook>") -> dict[str, Any]:
+def load_rulebook(conn: Conn, text: str, *, source: str = "<rulebook>") -> dict[str, Any]:
     """Validate and store a rulebook; refused once its plan year has issued quotes."""
     rb = parse(text, source=source)
-    row = repo.get_rulebook(conn, rb.product_id, rb.plan_year)
+    row = rulebook_repo.get_rulebook(conn, rb.product_id, rb.plan_year)
     if row is None:
-        repo.insert_rulebook(conn, rb.product_id, rb.plan_year, rb.version, rb.sha256, text)
+        rulebook_repo.insert_rulebook(
+            conn, rb.product_id, rb.plan_year, rb.version, rb.sha256, text
+        )
         return {"product_id": rb.product_id, "plan_year": rb.plan_year, "action": "stored"}
     if row["sha256"] == rb.sha256:
         return {"product_id": rb.product_id, "plan_year": rb.plan_year, "action": "unchanged"}
@@ -87,74 +89,12 @@ def load_rulebook(conn: repo.Conn, text: str, *, source: str = "<rulebook>") -> 
             f"the {rb.product_id} {rb.plan_year} rulebook (version {row['version']}) has issued "
             "quotes and cannot change; publish the change for the next plan year"
         )
-    repo.replace_rulebook(conn, rb.product_id, rb.plan_year, rb.version, rb.sha256, text)
+    rulebook_repo.replace_rulebook(conn, rb.product_id, rb.plan_year, rb.version, rb.sha256, text)
     return {"product_id": rb.product_id, "plan_year": rb.plan_year, "action": "replaced"}
 
 
-# --- what-if -----------------------------------------------------------------------------
-_PCT = {"tir", "tbr70", "tbr54", "tar180", "tar250", "titr", "pct_in_target", "active_pct"}
-_DOMAINS = {"bp", "cgm", "smbg", "activity"}
-
-
-def apply_what_if(inp: QuoteInputs, what_if: dict[str, Any]) -> QuoteInputs:
-    """Overrides like ``{"cgm.tir": 75}`` applied to the latest score row; composite redone."""
-    latest = max(inp.scores, key=lambda r: (r.window_end, r.window_start), default=None)
-    ind = copy.deepcopy(latest.indicators) if latest else {}
-    for key, value in what_if.items():
-        domain, _, name = key.partition(".")
-        path = f"what_if.{key}"
-        if domain not in _DOMAINS or not name:
-            raise InvalidWhatIf(
-                f"unknown indicator {key!r}",
-                errors=[{"field": path, "message": f"use <domain>.<field>, domain in {_DOMAINS}"}],
-            )
-        if name in _PCT and not (isinstance(value, int | float) and 0 <= value <= 100):
-            raise InvalidWhatIf(
-                f"{key} must be a percentage", errors=[{"field": path, "message": "0..100"}]
-            )
-        d = ind.setdefault(domain, {})
-        d[name] = value
-        if name != "sufficient":
-            d["sufficient"] = True
-        if key == "bp.controlled" and isinstance(d.get("months_assessed"), int):
-            d["months_controlled"] = d["months_assessed"] if value else 0
-    composite = latest.composite if latest else None
-    improvement = latest.improvement if latest else None
-    days = (
-        (date.fromisoformat(latest.window_end) - date.fromisoformat(latest.window_start)).days
-        if latest
-        else 365
-    )
-    try:
-        res = composite_score(
-            ind,
-            conditions=tuple(inp.conditions),
-            window_days=days,
-            config=load_config(get_settings().scoring_config),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidWhatIf(
-            "the overrides leave indicators scoring cannot use",
-            errors=[{"field": "what_if", "message": type(exc).__name__}],
-        ) from exc
-    new = res.composite
-    if new is not None and composite is not None and improvement is not None:
-        improvement = improvement + (new - composite)
-    y = inp.plan_year - 1
-    row = ScoreRow(
-        latest.window_start if latest else f"{y}-01-01",
-        latest.window_end if latest else f"{y + 1}-01-01",
-        (latest.algorithm_version if latest else "what-if") + "+what-if",
-        new,
-        improvement,
-        ind,
-    )
-    rest = tuple(r for r in inp.scores if r is not latest)
-    return QuoteInputs(**{**inp.__dict__, "scores": (*rest, row), "what_if": dict(what_if)})
-
-
 def quote_member(
-    conn: repo.Conn,
+    conn: Conn,
     member_id: str,
     product_id: str,
     plan_year: int,
@@ -181,52 +121,25 @@ def quote_member(
         # No pipeline block of its own: a caller in pipeline mode (api.deps.in_transaction)
         # sends these with its COMMIT, one round trip; a block here would sync them early.
         if not locked:
-            repo.lock_rulebook(conn, product_id, plan_year)
-        repo.insert_quote_and_ledger(
+            rulebook_repo.lock_rulebook(conn, product_id, plan_year)
+        quotes_repo.insert_quote_and_ledger(
             conn, quote_row(rb, inp, p, qid, None, model_version), p.ledger_fen
         )
         created = datetime.now(UTC)
-    comps = components_json(rb, p, inp)
-    return Quote(
-        quote_id=qid,
-        member_id=member_id,
-        product_id=product_id,
-        plan_year=plan_year,
-        rulebook_version=rb.version,
-        rulebook_sha256=rb.sha256,
-        base_premium=yuan(p.base_fen),
-        unsmoothed_premium=yuan(p.unsmoothed_fen),
-        premium=yuan(p.premium_fen),
-        premium_fen=p.premium_fen,
-        components=tuple(
-            QuoteComponent(
-                c["code"],
-                Decimal(c["pct"]),
-                Decimal(c["yuan"]),
-                c["reason_en"],
-                c["reason_zh"],
-                c["data_dependent"],
-            )
-            for c in comps
-        ),
-        smoothing=p.smoothing,
-        created_at=created,
-        inputs=inp,
-        model_version=model_version,
-    )
+    return priced_quote(rb, inp, p, qid, created, model_version)
 
 
-def get_quote(conn: repo.Conn, quote_id: str) -> Quote | None:
-    row = repo.get_quote(conn, quote_id)
+def get_quote(conn: Conn, quote_id: str) -> Quote | None:
+    row = quotes_repo.get_quote(conn, quote_id)
     return quote_from_row(row) if row else None
 
 
-def reproduce_quote(conn: repo.Conn, quote_id: str) -> dict[str, Any]:
+def reproduce_quote(conn: Conn, quote_id: str) -> dict[str, Any]:
     """Recompute a stored quote from its stored inputs and rulebook; compare to the cent."""
-    row = repo.get_quote(conn, quote_id)
+    row = quotes_repo.get_quote(conn, quote_id)
     if row is None:
         raise MemberNotFound("no such quote")
-    text = repo.rulebook_by_sha(conn, row["rulebook_sha256"])
+    text = rulebook_repo.rulebook_by_sha(conn, row["rulebook_sha256"])
     if text is None:
         raise RulebookNotFound("the quote's rulebook is no longer stored")
     p = engine.price(parsed_rulebook(text), QuoteInputs.from_json(row["inputs"]))
@@ -239,9 +152,7 @@ def reproduce_quote(conn: repo.Conn, quote_id: str) -> dict[str, Any]:
     }
 
 
-def member_standing(
-    conn: repo.Conn, member_id: str, product_id: str, plan_year: int
-) -> dict[str, Any]:
+def member_standing(conn: Conn, member_id: str, product_id: str, plan_year: int) -> dict[str, Any]:
     """Where the member stands for next year, the reasons, and what would lower it."""
     q = quote_member(conn, member_id, product_id, plan_year, store=False)
     rb = get_rulebook(conn, product_id, plan_year)
@@ -269,7 +180,7 @@ def member_standing(
                     {
                         "code": c.code,
                         "up_to_pct": str(Decimal(-gap) / 100),
-                        "up_to_yuan": str(yuan(-engine.fen_of(int(q.base_premium * 100), gap))),
+                        "up_to_yuan": str(yuan(-fen_of(int(q.base_premium * 100), gap))),
                         "how_en": hints_en[c.code],
                         "how_zh": hints_zh[c.code],
                     }
@@ -287,9 +198,9 @@ def member_standing(
 
 
 # --- uploads -----------------------------------------------------------------------------
-def _check_members(conn: repo.Conn, member_ids: list[str]) -> None:
-    known = repo.existing_members(conn, member_ids)
-    bad = [
+def _check_members(conn: Conn, member_ids: list[str]) -> None:
+    known = enrolments_repo.existing_members(conn, member_ids)
+    bad: list[FieldError] = [
         {"field": f"rows[{i}].member_id", "message": "unknown member"}
         for i, m in enumerate(member_ids)
         if m not in known
@@ -298,7 +209,7 @@ def _check_members(conn: repo.Conn, member_ids: list[str]) -> None:
         raise UnknownMembers(f"{len(bad)} row(s) name unknown members", errors=bad[:50])
 
 
-def upsert_enrollments(conn: repo.Conn, rows: list[Any]) -> int:
+def upsert_enrollments(conn: Conn, rows: list[Any]) -> int:
     """Enrollment rows (``EnrollmentUpload``-like objects); a premium paid is optional."""
     _check_members(conn, [r.member_id for r in rows])
     out = []
@@ -313,13 +224,13 @@ def upsert_enrollments(conn: repo.Conn, rows: list[Any]) -> int:
                 None if paid is None else int(Decimal(paid) * 100),
             )
         )
-    return repo.upsert_enrollments(conn, out)
+    return enrolments_repo.upsert_enrollments(conn, out)
 
 
-def upsert_claims(conn: repo.Conn, rows: list[Any]) -> int:
+def upsert_claims(conn: Conn, rows: list[Any]) -> int:
     """Hospitalisation claims into ``hospitalisations`` (scoring reads them too)."""
     _check_members(conn, [r.member_id for r in rows])
-    return repo.upsert_claims(
+    return enrolments_repo.upsert_claims(
         conn,
         [
             (r.claim_id, r.member_id, r.admitted_on, r.discharged_on, r.amount_yuan, r.diagnosis)

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.auth import service
-from api.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput
 from core.settings import Settings
 from tests.api.conftest import CLINIC_A_PASSWORD, World
 

@@ -33,7 +33,7 @@ def test_serve_answers_on_loopback_and_stops_on_sigterm(db_url: str, tmp_path: P
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "core.cli", "serve"],
+            [sys.executable, "-m", "wellrate.cli", "serve"],
             cwd=ROOT,
             env=env,
             stdout=log,

@@ -13,7 +13,6 @@ from psycopg.types.json import Jsonb
 
 from api.clinic.views import condition_lights, tir_bar
 from api.dashboard import STATIC
-from scoring.indicators import cgm as cgm_module
 from tests.api.conftest import World, audit_rows
 
 FULL_CGM = {
@@ -213,10 +212,7 @@ def test_glucose_view_agp_tir_bar_and_fingersticks(
     smbg = {s["meal_context"]: s for s in body["smbg"]}
     assert smbg["fasting"]["mgdl"] == pytest.approx(108.1, abs=0.05)  # 6.0 x 18.01559
     assert smbg["fasting"]["unit"] == "mmol/L" and smbg["after_lunch"]["mgdl"] == 190.0
-    if not hasattr(cgm_module, "agp_profile"):
-        assert body["agp"] is None
-        assert body["agp_missing"] == "scoring.indicators.cgm.agp_profile"
-        pytest.skip("scoring.indicators.cgm.agp_profile is not there yet")
+    assert body["agp_missing"] is None
     agp = body["agp"]
     assert len(agp["minute_of_day"]) == 96 and agp["minute_of_day"][0] == 0
     night = agp["minute_of_day"].index(3 * 60)

@@ -6,8 +6,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from api import errors
+from api.errors import TooManyAttempts, Unauthenticated
+from api.pricing.exceptions import UnknownMembers
+from core.errors import FieldError, NotFound
 from tests.api.conftest import World
 
 
@@ -213,3 +218,47 @@ def test_body_just_under_the_limit_is_parsed(client: TestClient, world: World) -
         headers={**world.auth("insurer"), "content-type": "text/csv"},
     )
     assert _fields(_problem(resp, 422)) == {"rows[0].admitted_on"}
+
+
+def _raising(exc: Exception) -> TestClient:
+    """A bare app with only the error handlers, whose one route raises ``exc``."""
+    app = FastAPI()
+    errors.install(app)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise exc
+
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def test_a_domain_error_renders_as_problem_json_with_its_code_and_fields() -> None:
+    """Pricing raises transport-free errors (core.errors); the API's one handler renders
+    them with their suggested status, their code as the type and every offending field."""
+    field: FieldError = {"field": "rows[2].member_id", "message": "unknown member"}
+    resp = _raising(UnknownMembers("1 row(s) name unknown members", errors=[field])).get("/boom")
+    assert resp.status_code == 422
+    assert resp.headers["content-type"] == errors.PROBLEM_JSON
+    assert resp.json() == {
+        "type": "https://wellrate.example/problems/unknown-members",
+        "title": "Unknown members",
+        "status": 422,
+        "detail": "1 row(s) name unknown members",
+        "errors": [field],
+    }
+    resp = _raising(NotFound("no such quote")).get("/boom")
+    assert resp.json() == {
+        "type": "https://wellrate.example/problems/not-found",
+        "title": "Not found",
+        "status": 404,
+        "detail": "no such quote",
+    }
+
+
+def test_http_only_errors_keep_their_headers() -> None:
+    resp = _raising(Unauthenticated()).get("/boom")
+    assert resp.status_code == 401
+    assert resp.headers["WWW-Authenticate"] == 'Bearer realm="wellrate"'
+    assert resp.json()["type"] == "https://wellrate.example/problems/unauthenticated"
+    resp = _raising(TooManyAttempts("locked", retry_after_s=7)).get("/boom")
+    assert resp.status_code == 429 and resp.headers["Retry-After"] == "7"

@@ -1,8 +1,4 @@
-"""Insurer and member endpoints over the real pricing engine (``api.pricing.service``).
-
-Each test names the pricing functions it needs (``needs``), so a renamed service function
-fails loudly as a skip that names it rather than as an attribute error deep in a handler.
-"""
+"""Insurer and member endpoints over the real pricing engine (``api.pricing.service``)."""
 
 from __future__ import annotations
 
@@ -13,23 +9,12 @@ import time
 from typing import Any
 
 import psycopg
-import pytest
 from fastapi.testclient import TestClient
 
-from api.insurer import pricing_port
 from tests.api.conftest import World, audit_rows
 
 
-def needs(*names: str) -> pytest.MarkDecorator:
-    missing = pricing_port.missing(list(names))
-    return pytest.mark.skipif(
-        bool(missing), reason=f"api.pricing.service lacks {', '.join(missing)} (helper 'pricing')"
-    )
-
-
 def _enroll(client: TestClient, world: World) -> None:
-    if pricing_port.missing(["upsert_enrollments"]):
-        return
     rows = [
         {"member_id": m, "product_id": "demo-city", "plan_year": 2026, "enrolled_on": "2024-01-01"}
         for m in ("m1", "m2", "m3")
@@ -38,7 +23,6 @@ def _enroll(client: TestClient, world: World) -> None:
     assert resp.status_code == 200, resp.text
 
 
-@needs("quote_member", "get_quote")
 def test_quote_one_member_then_fetch_it(
     client: TestClient, world: World, conn: psycopg.Connection[Any]
 ) -> None:
@@ -61,7 +45,6 @@ def test_quote_one_member_then_fetch_it(
     assert missing.status_code == 404
 
 
-@needs("quote_member")
 def test_what_if_changes_the_premium_and_is_not_stored(client: TestClient, world: World) -> None:
     _enroll(client, world)
     base = client.post("/insurer/quotes", json={"member_id": "m1"}, headers=world.auth("insurer"))
@@ -74,7 +57,6 @@ def test_what_if_changes_the_premium_and_is_not_stored(client: TestClient, world
     assert sim.json()["premium"] <= base.json()["premium"]
 
 
-@needs("create_batch_job", "run_batch_job", "batch_job_status", "iter_batch_results")
 def test_batch_job_progress_and_streamed_results(client: TestClient, world: World) -> None:
     _enroll(client, world)
     h = world.auth("insurer")
@@ -99,7 +81,6 @@ def test_batch_job_progress_and_streamed_results(client: TestClient, world: Worl
     assert client.get("/insurer/batches/nope", headers=h).status_code == 404
 
 
-@needs("upsert_claims")
 def test_claims_upload_json_and_csv(
     client: TestClient, world: World, conn: psycopg.Connection[Any]
 ) -> None:
@@ -126,7 +107,6 @@ def test_claims_upload_json_and_csv(
     assert stored == [("k1",), ("k2",)]
 
 
-@needs("upsert_enrollments")
 def test_enrollment_upload_csv(client: TestClient, world: World) -> None:
     text = "member_id,product_id,plan_year,enrolled_on\nm1,demo-city,2026,2024-01-01\n"
     resp = client.post(
@@ -137,7 +117,6 @@ def test_enrollment_upload_csv(client: TestClient, world: World) -> None:
     assert resp.status_code == 200 and resp.json() == {"rows": 1}
 
 
-@needs("portfolio_report", "quote_member")
 def test_portfolio_report(client: TestClient, world: World) -> None:
     _enroll(client, world)
     client.post("/insurer/quotes", json={"member_id": "m1"}, headers=world.auth("insurer"))
@@ -146,7 +125,6 @@ def test_portfolio_report(client: TestClient, world: World) -> None:
     assert isinstance(resp.json(), dict) and resp.json()
 
 
-@needs("member_standing")
 def test_member_standing_is_their_own(
     client: TestClient, world: World, conn: psycopg.Connection[Any]
 ) -> None:

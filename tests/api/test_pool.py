@@ -138,9 +138,9 @@ def test_a_quote_request_waits_four_times_and_returns_its_connection_unchanged(
             pooled.pgconn.untrace()
         assert resp.status_code == 201
         assert _waits(str(trace)) == 4
-        # Ten statements: BEGIN, token, member access with the product's owner, rulebook
-        # with the model version, members, scores, the four small reads folded, integrity
-        # flags, the quote with its ledger entry, COMMIT (sixteen before session 15).
+        # Ten statements: BEGIN, token, member access with the product's owner, rulebook,
+        # members, the four small reads folded, scores with the model version in force,
+        # integrity flags, the quote with its ledger entry, COMMIT.
         assert _sent(str(trace)).count("Execute") == 10
         # Back out of autocommit: a statement starts a transaction that can still roll back.
         assert pooled.autocommit is False

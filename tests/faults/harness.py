@@ -181,7 +181,7 @@ class IngestorProcess:
         })  # fmt: skip
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "core.cli", "ingest"],
+                [sys.executable, "-m", "wellrate.cli", "ingest"],
                 cwd=ROOT,
                 env=env,
                 stdout=out,

@@ -38,16 +38,6 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 MAX_EXAMPLES = 12
-# Until api.pricing exists, its endpoints answer this deliberate 503 (api/insurer/pricing_port).
-PRICING_ABSENT = "the pricing engine (api.pricing.service) is not installed"
-
-
-@schemathesis.check
-def no_server_error(ctx: Any, response: Any, case: schemathesis.Case) -> bool | None:
-    """Like ``not_a_server_error``, except the documented stand-in for the missing engine."""
-    if response.status_code == 503 and PRICING_ABSENT in response.text:
-        return None
-    return not_a_server_error(ctx, response, case)  # type: ignore[no-any-return]
 
 
 @schemathesis.check
@@ -76,7 +66,7 @@ def errors_are_problems(ctx: Any, response: Any, case: schemathesis.Case) -> boo
     return None
 
 
-CHECKS = [no_server_error, conforms, errors_are_problems]
+CHECKS = [not_a_server_error, conforms, errors_are_problems]
 
 
 # The document is static: build it from an app that never starts (no database touched).

@@ -1,7 +1,7 @@
 """Fuzzing the insurer upload parser (``api.insurer.uploads``): JSON and CSV tables.
 
 Uploads are payloads too: whatever bytes arrive under either content type must become rows
-or an ``ApiError`` (a 4xx naming a field), never an exception that the app renders as 500.
+or a ``DomainError`` (a 4xx naming a field), never an exception that the app renders as 500.
 Found here: a deeply nested JSON body raised ``RecursionError`` (fixed: one line), and two
 CSV inputs escaped as ``csv.Error`` (fixed: the reader's errors name the row and line).
 """
@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.errors import ApiError
 from api.insurer import uploads
 from api.insurer.endpoints import ClaimIn
+from core.errors import DomainError
 from tests.api.conftest import World
 from tests.fuzz.test_openapi import client  # noqa: F401  # fixture, used by name
 
@@ -38,10 +38,10 @@ claim_like = st.fixed_dictionaries(
 )  # fmt: skip
 
 
-def _outcome(body: bytes, content_type: str) -> list[Any] | ApiError:
+def _outcome(body: bytes, content_type: str) -> list[Any] | DomainError:
     try:
         return uploads.parse(ClaimIn, body, content_type)
-    except ApiError as exc:
+    except DomainError as exc:
         assert 400 <= exc.status < 500
         assert exc.errors or exc.status == 415, exc.detail
         assert all(e["field"] and e["message"] for e in exc.errors)
@@ -103,7 +103,7 @@ def test_deeply_nested_json_is_a_400_not_a_500(client: TestClient, world: World)
 def test_csv_reader_errors_are_422_naming_the_row(body: bytes, field: str, message: str) -> None:
     """Were csv.Error escaping as 500 (a field over 131,072 characters, CR in a bare field)."""
     exc = _outcome(body, "text/csv")
-    assert isinstance(exc, ApiError) and exc.status == 422, exc
+    assert isinstance(exc, DomainError) and exc.status == 422, exc
     assert [e["field"] for e in exc.errors] == [field]
     assert exc.errors[0]["message"].startswith(message), exc.errors
 

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_ingest_without_urls_exits_2_with_a_message() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WELLRATE_")}
     res = subprocess.run(
-        [sys.executable, "-m", "core.cli", "ingest"],
+        [sys.executable, "-m", "wellrate.cli", "ingest"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert res.returncode == 2

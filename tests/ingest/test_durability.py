@@ -86,7 +86,7 @@ def _spawn(settings: Settings, log: Path, *args: str) -> subprocess.Popen[bytes]
     })  # fmt: skip
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "core.cli", "ingest", *args],
+            [sys.executable, "-m", "wellrate.cli", "ingest", *args],
             cwd=ROOT,
             env=env,
             stdout=out,

@@ -83,7 +83,7 @@
         ` · ${unitLabel()} · 3.9–10.0 mmol/L (70–180 mg/dL)`));
       parts.push(h("div", { class: "chart-wrap" }, C.agp(g.agp, state.unit, { title: t("agp_title"), desc: t("agp_desc", { n: g.agp_readings }) })));
     } else {
-      parts.push(h("p", { text: g.agp_missing ? t("agp_missing") : t("agp_none") }));
+      parts.push(h("p", { text: t("agp_none") }));
     }
     const tirPart = g.tir
       ? h("div", { class: "tir-wrap" }, C.tir(g.tir, {

@@ -48,7 +48,7 @@ def _cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
         WELLRATE_ENVIRONMENT="test", WELLRATE_DATABASE_URL=db_url, WELLRATE_LOG_LEVEL="DEBUG"
     )
     return subprocess.run(
-        [sys.executable, "-m", "core.cli", "provision-device", *args],
+        [sys.executable, "-m", "wellrate.cli", "provision-device", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

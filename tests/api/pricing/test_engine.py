@@ -10,14 +10,16 @@ import re
 from dataclasses import replace
 
 from api.pricing import engine
+from api.pricing.components import Line
 from api.pricing.inputs import QuoteInputs
-from api.pricing.rulebook import packaged_text, parse
+from api.pricing.money import dec, earn, fen_of, fmt_bp
+from api.pricing.rulebook import Rulebook, packaged_text, parse
 from tests.api.pricing.helpers import demo_rulebook, indicators, inputs, row
 
 RB = demo_rulebook()
 
 
-def line(p: engine.Priced, code: str) -> engine.Line:
+def line(p: engine.Priced, code: str) -> Line:
     return next(x for x in p.lines if x.code == code)
 
 
@@ -36,7 +38,7 @@ def test_full_attainment_earns_the_whole_budget_and_the_loading_back() -> None:
     loading = RB.loading_bp["diabetes"] + RB.loading_bp["hypertension"]
     assert line(p, "risk_loading").bp == loading
     assert line(p, "risk_earn_back").bp == -loading  # earn_back_max_share = 1
-    assert p.premium_fen == base - engine.fen_of(base, RB.budget_bp)
+    assert p.premium_fen == base - fen_of(base, RB.budget_bp)
     assert all(x.reason_en and x.reason_zh for x in p.lines)
 
 
@@ -45,8 +47,8 @@ def test_reasons_state_the_evidence_in_both_languages() -> None:
     ctl = line(p, "control")
     assert "home BP controlled in 10 of 12 months" in ctl.reason_en
     assert "居家血压12个月中10个月达标" in ctl.reason_zh
-    assert engine.fmt_bp(ctl.bp) in ctl.reason_en and engine.fmt_bp(ctl.bp) in ctl.reason_zh
-    assert engine.fmt_bp(-400) == "−4%" and engine.fmt_bp(-125) == "−1.25%"
+    assert fmt_bp(ctl.bp) in ctl.reason_en and fmt_bp(ctl.bp) in ctl.reason_zh
+    assert fmt_bp(-400) == "−4%" and fmt_bp(-125) == "−1.25%"
 
 
 def test_insufficient_is_neutral_not_bad() -> None:
@@ -92,7 +94,7 @@ def test_engagement_counts_sufficient_days_and_clinic_months() -> None:
     quarter = inputs((row(indicators(), start="2026-01-01", end="2026-04-01"),))
     p = engine.price(RB, quarter)
     days = 90
-    expected = engine.earn(RB.engagement.max_bp, engine.dec(days) / RB.engagement_full_days)
+    expected = earn(RB.engagement.max_bp, dec(days) / RB.engagement_full_days)
     assert line(p, "engagement").bp == -expected
     assert "90 of 365 days" in line(p, "engagement").reason_en
     # Overlapping windows are not counted twice.
@@ -115,7 +117,7 @@ def test_claim_free_ladder_and_claims_reset_it() -> None:
     assert line(engine.price(RB, long), "ladder").bp == -RB.ladder_bp[-1]
 
 
-def _variant(**subs: str) -> engine.Rulebook:
+def _variant(**subs: str) -> Rulebook:
     text = packaged_text("demo-city", 2027) or ""
     for key, value in subs.items():
         text, n = re.subn(rf"^{key} = .*$", f"{key} = {value}", text, count=1, flags=re.M)
@@ -133,11 +135,11 @@ def test_discounts_are_capped() -> None:
 def test_premium_floor_and_ceiling() -> None:
     rb = _variant(floor_pct_of_base="95")
     p = engine.price(rb, healthy())
-    assert p.premium_fen == engine.fen_of(p.base_fen, rb.floor_bp_of_base)
+    assert p.premium_fen == fen_of(p.base_fen, rb.floor_bp_of_base)
     assert any(x.code == "floor" for x in p.lines)
     rb2 = _variant(ceiling_pct_of_base="105", earn_back_max_share="0")
     p2 = engine.price(rb2, inputs(()))  # no data: full loading, no discount
-    assert p2.premium_fen == engine.fen_of(p2.base_fen, rb2.ceiling_bp_of_base)
+    assert p2.premium_fen == fen_of(p2.base_fen, rb2.ceiling_bp_of_base)
 
 
 def test_smoothing_bounds_each_year_and_books_the_difference() -> None:
@@ -146,12 +148,31 @@ def test_smoothing_bounds_each_year_and_books_the_difference() -> None:
     last = 3 * target  # a rate shock: last year's premium far above this year's
     for _ in range(12):
         p = engine.price(RB, replace(inp, last_premium_fen=last))
-        assert abs(p.premium_fen - last) <= engine.fen_of(last, RB.max_yoy_bp) + 1
+        assert abs(p.premium_fen - last) <= fen_of(last, RB.max_yoy_bp) + 1
         assert p.ledger_fen == p.premium_fen - p.unsmoothed_fen
         if p.smoothing["applied"]:
             assert p.smoothing["reason_en"] and p.smoothing["reason_zh"]
         last = p.premium_fen
     assert last == target  # converged once within the bound
+
+
+def test_the_smoothing_cap_limits_the_change_either_way_and_only_with_a_last_premium() -> None:
+    bound = RB.max_yoy_bp
+    # +100 %: held at last year + the bound; the fund pays the rest of the rise
+    up, doc = engine.smoothing(RB, 20_000, 10_000)
+    assert up == 10_000 + fen_of(10_000, bound) and doc["applied"]
+    assert "paid by" in doc["reason_en"] and doc["bound_pct"] == bound / 100
+    # -50 %: held at last year - the bound; what the member still pays is credited to it
+    down, doc = engine.smoothing(RB, 5_000, 10_000)
+    assert down == 10_000 - fen_of(10_000, bound) and "credited to" in doc["reason_en"]
+    assert engine.smoothing(RB, 10_100, 10_000) == (
+        10_100,
+        {"applied": False, "last_premium_fen": 10_000},
+    )
+    assert engine.smoothing(RB, 20_000, None) == (
+        20_000,
+        {"applied": False, "last_premium_fen": None},
+    )
 
 
 def test_identical_inputs_give_the_identical_premium() -> None:

@@ -1,7 +1,8 @@
 """The input reads give a member the same rows whether asked alone or in a chunk.
 
 A single quote's reads use ``member_id = %s`` and a batch chunk's ``= ANY(array)``
-(``api.pricing.repository._for_one``); both must see exactly the same data, for every read.
+(``api.pricing.repository.inputs._for_one``, and likewise scoring's and the integrity
+flags' reads); both must see exactly the same data, for every read.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from typing import Any
 
 import psycopg
 
-from api.pricing import repository as repo
 from api.pricing import service
+from api.pricing.repository import inputs as repo
+from scoring import repository as scoring_repo
 from scoring.integrity import repository as integrity_repo
 from tests.api.pricing.helpers import add_member, add_score, indicators
 
@@ -68,19 +70,44 @@ def _read(conn: Conn, ids: list[str]) -> repo.InputRows:
     return read()
 
 
+def _scores(conn: Conn, ids: list[str]) -> scoring_repo.LatestScores:
+    with conn.pipeline():
+        pending = scoring_repo.send_latest_scores(conn, ids, Y0, Y1)
+    return pending.result()
+
+
 def test_one_member_alone_reads_what_a_chunk_reads_for_it(conn: Conn) -> None:
     _world(conn)
     chunk = _read(conn, ["m1", "m2", "m3"])
+    chunk_scores = _scores(conn, ["m1", "m2", "m3"])
     for m in ("m1", "m2", "m3"):
         alone = _read(conn, [m])
         assert alone.members == [p for p in chunk.members if p["member_id"] == m]
-        for field in ("scores", "enrolled", "claims", "quoted", "clinic"):
+        for field in ("enrolled", "claims", "quoted", "clinic"):
             mine = getattr(alone, field)
             assert set(mine) <= {m}, (field, mine)
             assert mine.get(m) == getattr(chunk, field).get(m), (m, field)
+        scores = _scores(conn, [m])
+        assert set(scores.by_member) <= {m}
+        assert scores.by_member.get(m) == chunk_scores.by_member.get(m)
+        assert scores.model_version == chunk_scores.model_version
     m1 = _read(conn, ["m1"])  # and the data is really there, so the comparison means something
-    assert len(m1.scores["m1"]) == 2 and m1.enrolled["m1"] == {2026: 9950}
+    assert m1.enrolled["m1"] == {2026: 9950}
     assert m1.claims["m1"] == [2026] and m1.clinic["m1"] == 2 and m1.quoted["m1"] > 0
+    windows = [(s["window_start"], s["window_end"]) for s in chunk_scores.by_member["m1"]]
+    assert windows == sorted(windows) and len(windows) == 2  # in window order
+    assert chunk_scores.by_member.get("m3") is None  # no scores: no rows, no null row
+
+
+def test_the_score_read_carries_the_model_in_force_even_without_scores(conn: Conn) -> None:
+    add_member(conn, "m9")
+    assert _scores(conn, ["m9"]) == scoring_repo.LatestScores({}, None)
+    conn.execute(
+        "INSERT INTO models (model_version, kind, sha256, artifact, trained_on_year, manifest,"
+        " metrics) VALUES ('risk-test', 'risk', 'x', '\\x00', 2025, '{}', '{}')"
+    )
+    assert _scores(conn, ["m9"]).model_version == "risk-test"
+    assert _scores(conn, ["m9", "m1"]).model_version == "risk-test"
 
 
 def test_integrity_flags_read_the_same_alone_and_in_a_chunk(conn: Conn) -> None:

@@ -1,8 +1,8 @@
-"""``wellrate portfolio``: the 5-year city simulation with the REAL pricing engine (issue #7).
+"""``wellrate portfolio``: the 5-year city simulation with the real pricing engine.
 
-A composition root (like ``core/cli.py`` and ``core/demo.py``): it wires the simulator's
-dynamics (``device_sim.portfolio``) to the rulebook engine (``api.pricing.engine``) and
-scoring's composite, which the packages themselves may not import across.
+Part of the composition root: it wires the simulator's dynamics (``device_sim.portfolio``)
+to the rulebook engine (``api.pricing.engine``) and scoring's composite, which those
+packages may not import across.
 
     wellrate portfolio --members 20000 --years 5 --seed 1 --out artifacts/portfolio
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,7 @@ def _indicators(s: MemberState, sbp: float, tir: float | None, steps: float) -> 
     return ind
 
 
-def make_price(rb: Rulebook) -> Any:
+def make_price(rb: Rulebook) -> Callable[[MemberState], tuple[float, float]]:
     def price(s: MemberState) -> tuple[float, float]:
         rows: tuple[ScoreRow, ...] = ()
         if s.engaged:  # members who don't engage send no data: no data-dependent discount

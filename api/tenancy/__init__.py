@@ -17,9 +17,9 @@ from api.audit import repository as audit_repo
 from api.audit import service as audit
 from api.auth.service import Principal
 from api.deps import Tx
-from api.errors import NotFound
-from api.insurer import repository as insurer_repo
+from api.tenancy import repository as repo
 from core.db import Pending
+from core.errors import NotFound
 
 
 def access_member(
@@ -62,7 +62,7 @@ def require_product(tx: Tx, principal: Principal, product_id: str, action: str) 
     products. Admins pass (they operate the platform); the refusal is audited.
     """
     if principal.role == "insurer":
-        owner = insurer_repo.product_owner(tx.conn, product_id)
+        owner = repo.product_owner(tx.conn, product_id)
         _check_owner(tx, principal, product_id, action, owner)
 
 

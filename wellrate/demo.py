@@ -5,56 +5,44 @@ Services come from ``core.embedded`` (embedded PostgreSQL and a local broker) un
 simulated cohort registered with its clinics and devices, the ingestor in this process,
 months of history through MQTT, scores, next year's quotes, a clinic login, and the API.
 
-This is the composition root: it alone names ``ingest``, ``scoring``, ``api`` and
-``device_sim``, and imports them inside functions. A part that is not in the tree yet is
-reported as WAITING (and the exit code is 3), never faked.
+Part of the composition root (``wellrate``): it names ``ingest``, ``scoring``, ``api`` and
+``device_sim``, and imports them inside the step that uses them, so ``--help`` and a failed
+start stay fast.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
 import secrets
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from core import db
 from core.embedded import EmbeddedError, Services, services
 from core.settings import Settings, get_settings
 
+if TYPE_CHECKING:
+    from device_sim.cohort import SimClinic, SimMember
+    from ingest.service import Ingestor
+
 log = logging.getLogger(__name__)
 
 PRODUCT, PLAN_YEAR = "demo-city", 2027
-EXIT_INCOMPLETE = 3
 
 
 @dataclass
 class Steps:
-    """What ran and what is waiting for a part that is not in the tree yet."""
+    """What ran, printed at the end."""
 
     done: list[str] = field(default_factory=list)
-    waiting: list[str] = field(default_factory=list)
-
-    def need(self, target: str) -> Any | None:
-        """``module:function`` (or a module), or None after recording it as waiting."""
-        module, _, name = target.partition(":")
-        try:
-            mod = importlib.import_module(module)
-        except ImportError:
-            self.waiting.append(f"{target} (module {module} not in the tree)")
-            return None
-        if name and not hasattr(mod, name):
-            self.waiting.append(f"{target} (function missing)")
-            return None
-        return getattr(mod, name) if name else mod
 
 
 def _say(text: str) -> None:
@@ -96,19 +84,15 @@ def _run(args: argparse.Namespace, settings: Settings, svc: Services, steps: Ste
     start = modes.history_start(args.days)
     end = start + timedelta(days=args.days)
     members, clinics = generate(args.members, seed=args.seed, start=start)
-    if not _register(url, members, clinics, start, steps):
-        return _finish(steps)
+    _register(url, members, clinics, start, steps)
     ingestor = _ingest(settings, members, start, args.days, steps)
-    if ingestor is None:
-        return _finish(steps)
     try:
         _score(url, settings, start, end, steps)
         sample = _quote(url, settings, members, steps)
         login = _login(url, svc.data_dir, clinics[0].clinic_id, steps)
-        _summary(settings, args, sample, login)
-        if args.no_serve:
-            return _finish(steps)
-        _serve(settings, args, steps)
+        _summary(sample, login)
+        if not args.no_serve:
+            _serve(settings, args, steps)
         return _finish(steps)
     finally:
         ingestor.stop(timeout=10)
@@ -121,10 +105,10 @@ def _redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
 
 
-def _register(url: str, members: list[Any], clinics: list[Any], start: Any, steps: Steps) -> bool:
-    repo = steps.need("api.devices.repository")
-    if repo is None:
-        return False
+def _register(
+    url: str, members: list[SimMember], clinics: list[SimClinic], start: date, steps: Steps
+) -> None:
+    from api.devices import repository as repo
     from device_sim.clock import local_midnight
 
     bound_from = datetime.fromtimestamp(local_midnight(start), UTC)
@@ -153,19 +137,16 @@ def _register(url: str, members: list[Any], clinics: list[Any], start: Any, step
     n_dev = sum(len(m.devices) for m in members)
     steps.done.append(f"registered {len(clinics)} clinics, {len(members)} members, {n_dev} devices")
     _say(steps.done[-1])
-    return True
 
 
 def _ingest(
-    settings: Settings, members: list[Any], start: Any, days: int, steps: Steps
-) -> Any | None:
-    ingestor_cls = steps.need("ingest.service:Ingestor")
-    if ingestor_cls is None:
-        return None
+    settings: Settings, members: list[SimMember], start: date, days: int, steps: Steps
+) -> Ingestor:
     from device_sim import modes
+    from ingest.service import Ingestor
 
     settings = settings.model_copy(update={"mqtt_client_id": "wellrate-demo-ingest"})
-    ingestor = ingestor_cls(settings)
+    ingestor = Ingestor(settings)
     ingestor.start()
     if not ingestor.wait_ready(30):
         ingestor.stop(timeout=1)
@@ -195,10 +176,9 @@ def _ingest(
     return ingestor
 
 
-def _score(url: str, settings: Settings, start: Any, end: Any, steps: Steps) -> None:
-    score_window: Callable[..., dict[str, Any]] | None = steps.need("scoring.service:score_window")
-    if score_window is None:
-        return
+def _score(url: str, settings: Settings, start: date, end: date, steps: Steps) -> None:
+    from scoring.service import score_window
+
     # First the baseline (the first 30 days of history: what "improvement" is measured
     # against), then the assessment window: the last 90 days (or all of it, if shorter).
     window_start = max(start, end - timedelta(days=90))
@@ -211,26 +191,22 @@ def _score(url: str, settings: Settings, start: Any, end: Any, steps: Steps) -> 
         _say(steps.done[-1])
 
 
-def _quote(url: str, settings: Settings, members: list[Any], steps: Steps) -> dict[str, Any] | None:
-    book = steps.need("api.pricing.service:quote_book")
-    one = steps.need("api.pricing.service:quote_member")
-    if book is None or one is None:
-        return None
-    out = book(url, settings, PRODUCT, PLAN_YEAR, progress=True)
+def _quote(url: str, settings: Settings, members: list[SimMember], steps: Steps) -> dict[str, Any]:
+    from api.pricing.service import quote_book, quote_member
+
+    out = quote_book(url, settings, PRODUCT, PLAN_YEAR, progress=True)
     steps.done.append(f"quoted {PRODUCT} {PLAN_YEAR}: {json.dumps(out, default=str)}")
     _say(steps.done[-1])
     pick = next((m for m in members if m.conditions), members[0])
     with db.connect(url) as conn, conn.transaction():
-        quote = one(conn, pick.member_id, PRODUCT, PLAN_YEAR, store=True)
-    sample: dict[str, Any] = quote.to_dict() if hasattr(quote, "to_dict") else dict(quote)
-    return sample
+        quote = quote_member(conn, pick.member_id, PRODUCT, PLAN_YEAR, store=True)
+    return quote.to_dict()
 
 
-def _login(url: str, data_dir: Path, clinic_id: str, steps: Steps) -> dict[str, str] | None:
+def _login(url: str, data_dir: Path, clinic_id: str, steps: Steps) -> dict[str, str]:
     """A clinic user for the dashboard; the password is kept in the data directory (0600)."""
-    create = steps.need("api.auth.service:create_principal")
-    if create is None:
-        return None
+    from api.auth.service import create_principal
+
     saved = data_dir / "demo-login.json"
     name = f"demo-{clinic_id}"
     if saved.exists():
@@ -240,7 +216,9 @@ def _login(url: str, data_dir: Path, clinic_id: str, steps: Steps) -> dict[str, 
             return login
     password = secrets.token_urlsafe(12)
     with db.connect(url) as conn, conn.transaction():
-        token = create(conn, role="clinic", tenant_id=clinic_id, name=name, password=password)
+        token = create_principal(
+            conn, role="clinic", tenant_id=clinic_id, name=name, password=password
+        )
     login = {"name": name, "password": password, "token": token, "clinic_id": clinic_id}
     saved.touch(mode=0o600)
     saved.write_text(json.dumps(login))
@@ -248,25 +226,17 @@ def _login(url: str, data_dir: Path, clinic_id: str, steps: Steps) -> dict[str, 
     return login
 
 
-def _summary(
-    settings: Settings,
-    args: argparse.Namespace,
-    sample: dict[str, Any] | None,
-    login: dict[str, str] | None,
-) -> None:
-    if login:
-        _say(f"clinic login: user {login['name']!r} password {login['password']!r}")
-        _say(f"clinic API token: {login['token']}")
-    if sample is not None:
-        _say("sample quote:")
-        _say(json.dumps(sample, default=str, ensure_ascii=False, indent=2))
+def _summary(sample: dict[str, Any], login: dict[str, str]) -> None:
+    _say(f"clinic login: user {login['name']!r} password {login['password']!r}")
+    _say(f"clinic API token: {login['token']}")
+    _say("sample quote:")
+    _say(json.dumps(sample, default=str, ensure_ascii=False, indent=2))
 
 
 def _serve(settings: Settings, args: argparse.Namespace, steps: Steps) -> None:
-    create_app = steps.need("api.app:create_app")
-    if create_app is None:
-        return
     import uvicorn
+
+    from api.app import create_app
 
     host = args.host or settings.api_host
     port = args.port or settings.api_port
@@ -284,9 +254,4 @@ def _finish(steps: Steps) -> int:
     _say("\nsteps done:")
     for s in steps.done:
         _say(f"  done     {s}")
-    for s in steps.waiting:
-        _say(f"  WAITING  {s}")
-    if steps.waiting:
-        _say("the demo is incomplete: the parts above are not in the tree yet")
-        return EXIT_INCOMPLETE
     return 0

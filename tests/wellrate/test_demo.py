@@ -1,14 +1,11 @@
 """``wellrate demo --no-serve`` on embedded defaults in a clean environment.
 
 The demo runs once per module (it starts PostgreSQL, a broker and the ingestor; ~5 s) and
-the tests read its output. Parts other helpers are still writing (scoring, pricing) are
-reported by the demo as WAITING with exit code 3; the quote test skips, naming them, only
-while they are missing from the tree.
+the tests read its output.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -21,20 +18,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-NEEDED_FOR_A_QUOTE = ["scoring.service", "api.pricing.service"]
+DEMO_ARGS = ["demo", "--members", "30", "--days", "21", "--no-serve"]
 Runs = tuple[Path, subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]
-
-
-def _missing() -> list[str]:
-    out = []
-    for name in NEEDED_FOR_A_QUOTE:
-        try:
-            found = importlib.util.find_spec(name) is not None
-        except ModuleNotFoundError:
-            found = False
-        if not found:
-            out.append(name)
-    return out
 
 
 _DAYS: list[object] = []
@@ -53,7 +38,7 @@ def _run(data_dir: Path) -> subprocess.CompletedProcess[str]:
         WELLRATE_DATA_DIR=str(data_dir), WELLRATE_METRICS_PORT="0", WELLRATE_LOG_LEVEL="INFO"
     )
     return subprocess.run(
-        [sys.executable, "-m", "core.cli", "demo", "--members", "30", "--days", "21", "--no-serve"],
+        [sys.executable, "-m", "wellrate.cli", *DEMO_ARGS],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -85,14 +70,10 @@ def _ingested(out: str) -> tuple[int, int, int]:
 def test_demo_runs_the_pipeline_on_embedded_defaults(runs: Runs) -> None:
     data_dir, first, _ = runs
     out = first.stdout
-    assert first.returncode in (0, 3), first.stderr[-3000:]
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert "database: embedded" in out and "broker:   mosquitto" in out
     stored, dups, dead = _ingested(out)
     assert stored > 1000 and dups == 0 and dead == 0
-    waiting = re.findall(r"WAITING\s+(\S+)", out)
-    assert (first.returncode == 3) == bool(waiting)
-    for name in _missing():
-        assert any(w.startswith(name) for w in waiting)
     assert (data_dir / "pg" / "PG_VERSION").exists()
     assert not (data_dir / "pg" / "postmaster.pid").exists()  # PostgreSQL stopped on exit
     assert not (data_dir / "wellrate-demo.pid").exists()
@@ -110,11 +91,7 @@ def test_a_second_run_reuses_the_data_directory(runs: Runs) -> None:
     assert stored + dups == first_stored and dead == 0
 
 
-@pytest.mark.skipif(
-    bool(_missing()), reason=f"parts the quote needs are not in the tree yet: {_missing()}"
-)
 def test_demo_answers_a_quote(runs: Runs) -> None:
     _, first, _ = runs
-    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert "sample quote:" in first.stdout
     assert re.search(r'"premium":\s*[\d.]+', first.stdout)

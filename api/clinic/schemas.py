@@ -1,0 +1,254 @@
+"""What the clinic endpoints send: patient lists, one patient's data, the dashboard views.
+
+The services return plain dicts; these models document them in the OpenAPI document and
+check them on the way out. Routes set ``response_model_exclude_unset=True``, so a key the
+service did not send is not added. Score components, indicators and alert details are the
+documents scoring stored (docs/scoring.md), passed through as they are.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+Number = float | int  # as stored: a count stays an integer, a mean a float
+
+
+class PatientOut(BaseModel):
+    """A patient with the newest score, control status, open alerts and newest data."""
+
+    member_id: str
+    display_name: str | None
+    birth_date: date
+    sex: str
+    conditions: list[str]
+    window_start: date | None
+    window_end: date | None
+    algorithm_version: str | None
+    composite: float | None
+    improvement: float | None
+    components: dict[str, Any] | None
+    control_status: str = Field(description="controlled, uncontrolled or insufficient")
+    open_alerts: int
+    critical_alerts: int | None
+    newest_alert_at: datetime | None
+    last_data_at: datetime | None
+
+
+class PatientsPage(BaseModel):
+    items: list[PatientOut]
+    next_cursor: str | None = Field(description="pass as ?after= for the next page")
+
+
+class ScoreOut(BaseModel):
+    window_start: date
+    window_end: date
+    algorithm_version: str
+    computed_at: datetime
+    composite: float | None
+    improvement: float | None
+    components: dict[str, Any]
+    indicators: dict[str, Any]
+
+
+class AlertOut(BaseModel):
+    alert_id: int
+    kind: str
+    severity: str
+    observed_at: datetime
+    detail: dict[str, Any]
+    created_at: datetime
+
+
+class BpDayOut(BaseModel):
+    day: datetime
+    n: int
+    mean_sys: float | None
+    mean_dia: float | None
+
+
+class GlucoseDayOut(BaseModel):
+    day: datetime
+    n: int
+    mean_mgdl: float | None
+
+
+class StepsDayOut(BaseModel):
+    day: datetime
+    steps: float | None
+    active_minutes: float | None
+
+
+class TrendsOut(BaseModel):
+    bp: list[BpDayOut]
+    glucose: list[GlucoseDayOut]
+    steps: list[StepsDayOut]
+
+
+class GlucoseReadingOut(BaseModel):
+    measured_at: datetime
+    value: float | None = Field(description="in ``unit``; null when censored (LO/HI)")
+    unit: str
+    censored: str | None
+    method: str
+    meal_context: str | None
+
+
+class PatientDetailOut(BaseModel):
+    patient: PatientOut
+    score: ScoreOut | None
+    alerts: list[AlertOut]
+    trends: TrendsOut
+    recent_glucose: list[GlucoseReadingOut]
+
+
+class AcknowledgedOut(BaseModel):
+    """The alert as acknowledged (a second acknowledgement keeps the first's time and author)."""
+
+    alert_id: int
+    member_id: str
+    kind: str
+    severity: str
+    observed_at: datetime
+    acknowledged_at: datetime
+    acknowledged_by: str
+
+
+class WorklistItemOut(BaseModel):
+    member_id: str
+    display_name: str | None
+    conditions: list[str]
+    control_status: str
+    lights: dict[str, str] = Field(description="condition -> green, amber, red or grey")
+    sufficiency: dict[str, bool | None] = Field(description="domain -> enough data (null: none)")
+    composite: float | None
+    window_end: date | None
+    last_data_at: datetime | None
+    open_alerts: int
+    critical_alerts: int
+    newest_alert_at: datetime | None
+
+
+class WorklistOut(BaseModel):
+    items: list[WorklistItemOut]
+    total: int
+    offset: int
+    limit: int
+
+
+class BpReadingOut(BaseModel):
+    t: datetime
+    utc_offset_min: int
+    sys: int
+    dia: int
+    validated: bool
+    source: str
+
+
+class BpTargetOut(BaseModel):
+    sys: Number
+    dia: Number
+    source: str = Field(description="score (the target the score used) or default")
+
+
+class ProtocolMeanOut(BaseModel):
+    window_start: date
+    window_end: date
+    home_mean_sys: Number
+    home_mean_dia: Number | None
+    controlled: bool | None
+    protocol_days: int | None
+
+
+class BpViewOut(BaseModel):
+    start: datetime
+    end: datetime
+    lights: dict[str, str]
+    readings: list[BpReadingOut]
+    target: BpTargetOut
+    protocol_means: list[ProtocolMeanOut]
+
+
+class AgpOut(BaseModel):
+    """The ambulatory glucose profile (mg/dL): percentiles per time-of-day bin."""
+
+    minute_of_day: list[int]
+    p05: list[float | None]
+    p25: list[float | None]
+    p50: list[float | None]
+    p75: list[float | None]
+    p95: list[float | None]
+    n: list[int]
+
+
+class AgpStatsOut(BaseModel):
+    n_readings: int | None
+    active_pct: Number | None
+    mean_mgdl: Number | None
+    gmi: Number | None
+    cv: Number | None
+    sufficient: bool | None
+
+
+class TirBarOut(BaseModel):
+    very_low: Number
+    low: Number
+    in_range: Number
+    high: Number
+    very_high: Number
+
+
+class ScoreWindowOut(BaseModel):
+    start: date
+    end: date
+
+
+class FingerstickOut(BaseModel):
+    t: datetime
+    utc_offset_min: int
+    mgdl: float | None
+    unit: str
+    value: float | None
+    censored: str | None
+    meal_context: str | None
+
+
+class GlucoseViewOut(BaseModel):
+    agp: AgpOut | None
+    agp_missing: None = Field(
+        default=None, deprecated=True, description="always null: the AGP is always computed"
+    )
+    agp_start: datetime
+    agp_end: datetime
+    agp_readings: int
+    tir: TirBarOut | None
+    agp_stats: AgpStatsOut
+    score_window: ScoreWindowOut | None
+    smbg: list[FingerstickOut]
+
+
+class ControlWindowOut(BaseModel):
+    window_start: date
+    window_end: date
+    managed: int
+    assessed: int
+    controlled: int
+    rate: float | None = Field(description="controlled / managed, in percent")
+
+
+class FollowUpOut(BaseModel):
+    member_id: str
+    display_name: str | None
+    conditions: list[str]
+    reasons: list[str] = Field(description="critical_alert, uncontrolled, no_data_7d")
+    last_data_at: datetime | None
+    open_alerts: int
+
+
+class OverviewOut(BaseModel):
+    managed: dict[str, int]
+    control: dict[str, list[ControlWindowOut]]
+    follow_up: list[FollowUpOut]
+    follow_up_total: int

@@ -1,0 +1,67 @@
+"""What the member endpoints send: the member's own score and premium standing.
+
+The services return plain dicts; routes set ``response_model_exclude_unset=True``, so a
+key the service did not send is not added.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class MyScoreOut(BaseModel):
+    """The latest score with each component's plain-language reason; before any score,
+    only ``member_id``, ``score`` (null) and ``components`` (empty)."""
+
+    member_id: str
+    window_start: date | None = None
+    window_end: date | None = None
+    algorithm_version: str | None = None
+    score: float | None
+    improvement: float | None = None
+    components: dict[str, Any]
+
+
+class StandingComponentOut(BaseModel):
+    code: str
+    pct: Decimal = Field(description="percent of the base premium; negative is a discount")
+    yuan: Decimal
+    reason_en: str
+    reason_zh: str
+    data_dependent: bool
+
+
+class SmoothingOut(BaseModel):
+    applied: bool
+    last_premium_fen: int | None
+    bound_pct: float | None = None
+    spread_years: int | None = None
+    reason_en: str | None = None
+    reason_zh: str | None = None
+
+
+class LowerItOut(BaseModel):
+    """A component with discount left to earn, how much, and how (en/zh)."""
+
+    code: str
+    up_to_pct: str
+    up_to_yuan: str
+    how_en: str
+    how_zh: str
+
+
+class StandingOut(BaseModel):
+    """Where the member stands for next year's premium, why, and what would lower it."""
+
+    member_id: str
+    product_id: str
+    plan_year: int
+    base_premium: Decimal
+    premium: Decimal
+    components: list[StandingComponentOut]
+    smoothing: SmoothingOut
+    what_would_lower_it: list[LowerItOut]
