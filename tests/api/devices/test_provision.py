@@ -144,11 +144,11 @@ def test_provisioned_device_publishes_to_its_own_topic_only(
         )
     assert other.password != password
     ingest_password = uuid.uuid4().hex
-    set_broker_password(passwd, "wellrate-ingest", ingest_password)
+    set_broker_password(passwd, "wellrate-ingest-1", ingest_password)
 
     broker = PrivateMosquitto(tmp_path / "mqtt", passwd_file=passwd, acl_file=acl)
     try:
-        reader = Client(broker.port, "wellrate-ingest", ingest_password)
+        reader = Client(broker.port, "wellrate-ingest-1", ingest_password)
         clients.append(reader)
         reader.c.subscribe("wearables/#", qos=1)
         assert reader.subscribed.wait(5)
