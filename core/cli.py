@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "integrity": ("scoring.integrity.cli:main", "anti-gaming: `wellrate integrity scan|review`"),
     "portfolio": ("core.portfolio_cli:main", "5-year city simulation: does the design pay?"),
     "provision-device": ("api.devices.cli:main", "register a device, create its broker login"),
+    "audit": ("api.audit.cli:main", "audit log: `wellrate audit verify` checks its hash chain"),
 }
 
 
