@@ -7,19 +7,65 @@ discoverable (this file is the reference) and testable (tests build their own).
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Literal
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-_PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "dev-secret-not-for-production"}
+# What production refuses as a secret (every credential: the database and broker passwords
+# inside their URLs, the metrics token). Compared lower-cased with everything but letters
+# removed, also when repeated ("Changeme123!" and "changemechangeme" are "changeme"):
+# deploy/env.example's placeholder, and what images, tutorials and this project's own
+# defaults ship with.
+KNOWN_DEFAULT_SECRETS = frozenset(
+    {
+        "changeme", "changeit", "change", "secret", "password", "passwd", "pass",
+        "postgres", "admin", "root", "wellrate", "mosquitto", "mqtt", "ingest", "default",
+        "test", "example", "placeholder", "qwerty", "letmein", "token", "devsecretnotforproduction",
+    }
+)  # fmt: skip
+MIN_SECRET_LENGTH = 16  # `openssl rand -hex 32` gives 64
+MIN_SECRET_DISTINCT = 8  # "aaaaaaaaaaaaaaaa" and "abababababababab" are not secrets
+
+
+def weak_secret(value: str) -> str | None:
+    """Why ``value`` is not good enough for a production credential, or None."""
+    if len(value) < MIN_SECRET_LENGTH:
+        return f"is shorter than {MIN_SECRET_LENGTH} characters"
+    letters = re.sub(r"[^a-z]", "", value.lower())
+    for word in KNOWN_DEFAULT_SECRETS:
+        if (
+            letters
+            and len(letters) % len(word) == 0
+            and letters == word * (len(letters) // len(word))
+        ):
+            return "is a known default or example value"
+    if len(set(value)) < MIN_SECRET_DISTINCT:
+        return f"has fewer than {MIN_SECRET_DISTINCT} different characters"
+    return None
+
+
+def url_password(url: str | None) -> str | None:
+    """The password inside a libpq/MQTT URL (``user:pass@`` or ``?password=``), decoded."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.password is not None:
+        return unquote(parts.password)
+    found = parse_qs(parts.query).get("password")
+    return found[0] if found else None
 
 
 class Settings(BaseSettings):
     """Runtime configuration. Each field is ``WELLRATE_<FIELD>`` in the environment."""
 
-    model_config = SettingsConfigDict(env_prefix="WELLRATE_", extra="ignore")
+    # A refused value must not reach the start-up error (a URL holds its password).
+    model_config = SettingsConfigDict(
+        env_prefix="WELLRATE_", extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Literal["development", "test", "production"] = "development"
     log_format: Literal["text", "json"] = "text"
@@ -75,8 +121,6 @@ class Settings(BaseSettings):
     # --- api -----------------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    secret_key: SecretStr = SecretStr("dev-secret-not-for-production")
-    rulebook_dir: str | None = None
 
     # --- api: HTTP service ---------------------------------------------------------
     api_max_body_bytes: int = Field(
@@ -139,20 +183,28 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secrets(self) -> Settings:
-        if (
-            self.environment == "production"
-            and self.secret_key.get_secret_value() in _PLACEHOLDER_SECRETS
-        ):
-            raise ValueError("WELLRATE_SECRET_KEY must be set to a real secret in production")
+    def _refuse_weak_secrets(self) -> Settings:
+        """In production every credential must be a real secret (docs/deploy.md); the
+        message names the setting and the rule, never the value."""
+        if self.environment != "production":
+            return self
         token = self.api_metrics_token
-        if self.environment == "production" and token is not None:
-            value = token.get_secret_value()
-            if value.lower() in _PLACEHOLDER_SECRETS or len(value) < 16:
-                raise ValueError(
-                    "WELLRATE_API_METRICS_TOKEN must be a real secret (>= 16 characters)"
-                    " in production, or unset (loopback-only /metrics)"
-                )
+        credentials = {
+            "the password in WELLRATE_DATABASE_URL": url_password(self.database_url),
+            "the password in WELLRATE_MQTT_URL": url_password(self.mqtt_url),
+            "WELLRATE_API_METRICS_TOKEN": None if token is None else token.get_secret_value(),
+        }
+        problems = [
+            f"{name} {why}"
+            for name, value in credentials.items()
+            if value is not None and (why := weak_secret(value))
+        ]
+        if problems:
+            raise ValueError(
+                "production refuses weak or default secrets: "
+                + "; ".join(problems)
+                + " (generate one, e.g. `openssl rand -hex 32`)"
+            )
         return self
 
 

@@ -62,6 +62,19 @@ class IngestMetrics:
         self.db_errors = Counter(
             "wellrate_ingest_db_errors", "Failed batch attempts (retried)", registry=r
         )
+        self.broker_disconnects = Counter(
+            "wellrate_ingest_broker_disconnects",
+            "Connections to the broker lost without the ingestor asking, by reason",
+            ["reason"],
+            registry=r,
+        )
+        # Alert on any increase: another connection took this ingestor's broker session
+        # (and the readings queued in it). ingest.mqtt.TakeoverWatch decides.
+        self.session_takeovers = Counter(
+            "wellrate_ingest_session_takeovers",
+            "Broker sessions of this ingestor taken over by another connection",
+            registry=r,
+        )
         self._server: Any = None
 
     def serve(self, port: int, addr: str = "127.0.0.1") -> None:

@@ -35,7 +35,7 @@ from core.db import require_url
 from core.settings import Settings
 from ingest import repository
 from ingest.metrics import IngestMetrics
-from ingest.mqtt import connect_args, make_client, subscription
+from ingest.mqtt import TakeoverWatch, connect_args, make_client, subscription
 from ingest.parsing import Limits, ParsedMessage, Rejection, parse_message
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,7 @@ class Ingestor:
         self._batches: queue.Queue[_Batch | None] = queue.Queue(maxsize=1)
         self._parser = threading.Thread(target=self._run_parser, name="ingest-parser", daemon=True)
         self._writer = threading.Thread(target=self._run_writer, name="ingest-writer", daemon=True)
+        self._takeover = TakeoverWatch()
         self._client = make_client(settings)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
@@ -166,6 +167,7 @@ class Ingestor:
             return
         with self._lock:
             self._generation += 1
+        self._takeover.connected()
         log.info("connected to broker", extra={"session_present": bool(flags.session_present)})
         client.subscribe(subscription(self._settings), qos=1)
 
@@ -177,7 +179,18 @@ class Ingestor:
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
         self._subscribed.clear()
-        if not self._stopping.is_set():
+        if self._stopping.is_set():
+            return
+        self.metrics.broker_disconnects.labels(str(rc)).inc()
+        if self._takeover.disconnected(rc):
+            self.metrics.session_takeovers.inc()
+            log.warning(
+                "broker session taken over: another connection used this ingestor's client id"
+                " %s (check the broker ties client ids to logins, and who holds this login);"
+                " reconnecting",
+                self._settings.mqtt_client_id,
+            )
+        else:
             log.warning("disconnected from broker (%s); reconnecting with backoff", rc)
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:

@@ -91,6 +91,12 @@ def _provision_device(argv: Sequence[str]) -> int:
     return main(argv)
 
 
+def _audit(argv: Sequence[str]) -> int:
+    from api.audit.cli import main
+
+    return main(argv)
+
+
 # name -> (function taking the remaining argv and returning an exit code, help)
 COMMANDS: dict[str, tuple[Command, str]] = {
     "db": (db_main, "database migrations: `wellrate db upgrade`"),
@@ -104,6 +110,7 @@ COMMANDS: dict[str, tuple[Command, str]] = {
     "integrity": (_integrity, "anti-gaming: `wellrate integrity scan|review`"),
     "portfolio": (_portfolio, "5-year city simulation: does the design pay?"),
     "provision-device": (_provision_device, "register a device, create its broker login"),
+    "audit": (_audit, "audit log: `wellrate audit verify` checks its hash chain"),
 }
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import secrets
 import sys
 import time
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from core import db
 from core.embedded import EmbeddedError, Services, services
@@ -72,8 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings, svc: Services, steps: Steps) -> int:
-    _say(f"database: {svc.database} ({_redact(svc.database_url)})")
-    _say(f"broker:   {svc.broker} ({svc.mqtt_url}, MQTT {svc.mqtt_protocol})")
+    for line in _describe(svc):
+        _say(line)
     url = db.require_url(settings)
     result = db.upgrade(url, settings)
     steps.done.append(f"migrations ({len(result['applied'])} applied)")
@@ -98,11 +99,21 @@ def _run(args: argparse.Namespace, settings: Settings, svc: Services, steps: Ste
         ingestor.stop(timeout=10)
 
 
+def _describe(svc: Services) -> list[str]:
+    """Which services the demo uses; never their passwords (the terminal may be shared)."""
+    return [
+        f"database: {svc.database} ({_redact(svc.database_url)})",
+        f"broker:   {svc.broker} ({_redact(svc.mqtt_url)}, MQTT {svc.mqtt_protocol})",
+    ]
+
+
 def _redact(url: str) -> str:
+    """``url`` with the password (``user:pass@`` and a ``password=`` parameter) as ``***``."""
     parts = urlsplit(url)
-    if not parts.password:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
+    if parts.password is not None:
+        user, _, host = parts.netloc.rpartition("@")
+        url = url.replace(f"//{parts.netloc}", f"//{user.split(':', 1)[0]}:***@{host}", 1)
+    return re.sub(r"([?&]password=)[^&#]*", r"\1***", url)
 
 
 def _register(

@@ -1,7 +1,8 @@
-"""SQL for ``audit_log`` (migration 0026)."""
+"""SQL for ``audit_log`` (migration 0026) and its hash chain ``audit_chain`` (migration 0056)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -119,3 +120,37 @@ def for_member(conn: Conn, member_id: str, limit: int = 100) -> list[dict[str, A
             " detail FROM audit_log WHERE member_id = %s ORDER BY audit_id DESC LIMIT %s",
             (member_id, limit),
         ).fetchall()
+
+
+# One link per row, chain by chain: the link as stored, and the hash of its audit row as
+# the row is now (NULL when the row is gone). The migration's own function computes it, so
+# the verifier and the trigger can never disagree on what a row's content is.
+_LINKS = (
+    "SELECT c.chain, c.seq, c.audit_id, c.prev_hash, c.content_hash, c.row_hash,"
+    " CASE WHEN a.audit_id IS NULL THEN NULL ELSE audit_content_hash(a) END"
+    " FROM audit_chain c LEFT JOIN audit_log a ON a.audit_id = c.audit_id"
+    " ORDER BY c.chain, c.seq"
+)
+
+Link = tuple[int, int, int, bytes, bytes, bytes, bytes | None]
+
+
+def chain_links(conn: Conn, *, batch: int = 10_000) -> Iterator[Link]:
+    """Every link in chain order, streamed (a server-side cursor: the log grows without
+    bound). Needs an open transaction."""
+    with conn.cursor(name="audit_chain_walk") as cur:
+        cur.itersize = batch
+        cur.execute(_LINKS)
+        for row in cur:
+            yield (int(row[0]), int(row[1]), int(row[2]), bytes(row[3]), bytes(row[4]),
+                   bytes(row[5]), None if row[6] is None else bytes(row[6]))  # fmt: skip
+
+
+def unchained(conn: Conn) -> tuple[int, int | None]:
+    """How many audit rows have no link, and the lowest audit_id among them."""
+    row = conn.execute(
+        "SELECT count(*), min(a.audit_id) FROM audit_log a"
+        " WHERE NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.audit_id = a.audit_id)"
+    ).fetchone()
+    assert row is not None
+    return int(row[0]), None if row[1] is None else int(row[1])

@@ -1,6 +1,8 @@
 """``wellrate provision-device``: register a device and create its broker credentials.
 
 Prints one JSON line to stdout with the generated password: the only time it is shown.
+An id that is already provisioned is refused unless ``--rotate`` is given; ids starting
+with ``wellrate-`` are reserved for the services' own broker logins and always refused.
 Reload the broker afterwards (``kill -HUP <mosquitto pid>``; compose:
 ``docker compose kill -s HUP mosquitto``) so it reads the new password file.
 """
@@ -40,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--from", type=_aware, dest="valid_from", help="binding start (default: now)")
     p.add_argument("--passwd-file", type=Path, required=True, help="Mosquitto password file")
     p.add_argument("--acl-file", type=Path, required=True, help="Mosquitto ACL file (checked)")
+    p.add_argument(
+        "--rotate",
+        action="store_true",
+        help="the device exists: issue a new password (its registration is left as it is)",
+    )
     p.add_argument("--mosquitto-passwd", default="mosquitto_passwd", help="executable to use")
     return p
 
@@ -60,6 +67,7 @@ def run(argv: Sequence[str], settings: Settings) -> int:
                 valid_from=valid_from,
                 model=args.model,
                 validated=not args.not_validated,
+                rotate=args.rotate,
                 hash_tool=args.mosquitto_passwd,
             )
     except (ProvisionError, db.DatabaseNotConfigured) as exc:

@@ -9,7 +9,15 @@ the operator to load into the device. It is never logged.
 
 Order: the database writes happen in the caller's transaction; the password file is
 written next; the caller commits last. If ``mosquitto_passwd`` fails, nothing is
-committed. Provisioning an existing device again rotates its password.
+committed.
+
+Broker logins starting with ``wellrate-`` belong to Wellrate's own services (the ingestor
+replicas, simulators and load generators; ``deploy/mosquitto/acl``): a device id may never
+take one, or provisioning it would replace that service's password and hand the service's
+broker rights (and, for an ingestor, its persistent session) to whoever holds the device.
+An id that already has a login is refused too unless the caller asks to ``rotate`` it:
+running the command twice must not silently cut off a device in the field, and rotating
+never re-registers the device (its type, model and validation stay as they are).
 
 ``mosquitto_passwd -b`` takes the password as an argument, so for the few milliseconds it
 runs, another local user could read it from ``/proc/<pid>/cmdline``. Run this on the
@@ -39,6 +47,9 @@ DEVICE_TYPES = ("bp_cuff", "bp_cuffless", "cgm", "glucometer", "activity_tracker
 # file's separator), and Mosquitto refuses %u substitution for '+', '#' or '/'.
 USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 PASSWORD_BYTES = 24  # 192 bits, 32 URL-safe characters
+# Broker usernames of Wellrate's services (docs/deploy.md, "Broker identities"); compared
+# case-insensitively so that no device id can even look like one.
+SERVICE_PREFIX = "wellrate-"
 
 
 class ProvisionError(RuntimeError):
@@ -61,6 +72,22 @@ class Provisioned:
 
 def generate_password() -> str:
     return secrets.token_urlsafe(PASSWORD_BYTES)
+
+
+def is_service_identity(username: str) -> bool:
+    """True for a name reserved to a Wellrate service account (never a device)."""
+    return username.lower().startswith(SERVICE_PREFIX)
+
+
+def broker_users(passwd_file: Path) -> set[str]:
+    """The usernames in Mosquitto's password file (``user:hash`` lines); none if it is absent."""
+    try:
+        lines = passwd_file.read_text().splitlines()
+    except FileNotFoundError:
+        return set()
+    except OSError as exc:
+        raise ProvisionError(f"cannot read {passwd_file}: {exc.strerror}") from None
+    return {ln.split(":", 1)[0] for ln in lines if ":" in ln and not ln.startswith("#")}
 
 
 def acl_rule(prefix: str) -> str:
@@ -120,10 +147,13 @@ def provision(
     valid_from: datetime | None = None,
     model: str | None = None,
     validated: bool = True,
+    rotate: bool = False,
     hash_tool: str = "mosquitto_passwd",
 ) -> Provisioned:
     """Register (and bind) the device in ``conn``'s open transaction, then set its password.
 
+    ``rotate``: the device exists already; give it a new password (and, with ``member_id``,
+    bind it) without touching its registration. Without it an existing id is refused.
     The caller commits after this returns; any error leaves the transaction to roll back.
     """
     if not USERNAME_RE.fullmatch(device_id):
@@ -135,8 +165,32 @@ def provision(
         raise ProvisionError(f"device type must be one of {', '.join(DEVICE_TYPES)}")
     if member_id is not None and valid_from is None:
         raise ProvisionError("binding a member needs the time the binding starts")
+    if is_service_identity(device_id):
+        raise ProvisionError(
+            f"device ids starting with {SERVICE_PREFIX!r} are reserved for Wellrate's service"
+            " accounts (ingestors, simulators); choose another id"
+        )
     check_acl(acl_file, topic_prefix)
-    repo.register_device(conn, device_id, device_type, model=model, validated=validated)
+    existing = repo.get_device(conn, device_id)
+    has_login = device_id in broker_users(passwd_file)
+    if rotate:
+        if existing is None:
+            raise ProvisionError(
+                "--rotate: no such registered device"
+                + (" (the broker login is not a device's)" if has_login else "")
+            )
+        if existing["device_type"] != device_type:
+            raise ProvisionError(
+                f"--rotate: the device is registered as {existing['device_type']}, not"
+                f" {device_type}; rotating never changes a registration"
+            )
+    elif existing is not None or has_login:
+        raise ProvisionError(
+            "this id is already provisioned; pass --rotate to issue a new password"
+            " (the old one stops working when the broker reloads)"
+        )
+    else:
+        repo.register_device(conn, device_id, device_type, model=model, validated=validated)
     binding_id: int | None = None
     if member_id is not None and valid_from is not None:
         exists, _clinic = repo.member_clinic(conn, member_id)
@@ -155,7 +209,10 @@ def provision(
                 ) from None
     password = generate_password()
     set_broker_password(passwd_file, device_id, password, exe=hash_tool)
-    log.info("device provisioned", extra={"device_id": device_id, "bound": binding_id is not None})
+    log.info(
+        "device provisioned",
+        extra={"device_id": device_id, "bound": binding_id is not None, "rotated": rotate},
+    )
     return Provisioned(
         device_id=device_id,
         device_type=device_type,

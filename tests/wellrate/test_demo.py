@@ -95,3 +95,28 @@ def test_demo_answers_a_quote(runs: Runs) -> None:
     _, first, _ = runs
     assert "sample quote:" in first.stdout
     assert re.search(r'"premium":\s*[\d.]+', first.stdout)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("mqtt://wellrate-ingest-1:s3cr%40t-pw@broker:1883", "mqtt://wellrate-ingest-1:***@broker:1883"),
+        ("mqtts://u:pw@b:8883", "mqtts://u:***@b:8883"),
+        ("mqtt://127.0.0.1:1883", "mqtt://127.0.0.1:1883"),
+        ("postgresql://wellrate_api:pw@db:5432/w", "postgresql://wellrate_api:***@db:5432/w"),
+        ("postgresql://u@db/w?sslmode=require&password=pw", "postgresql://u@db/w?sslmode=require&password=***"),
+        ("postgresql:///w?host=/tmp/pg", "postgresql:///w?host=/tmp/pg"),
+        ("postgresql:///w?password=pw&host=/tmp", "postgresql:///w?password=***&host=/tmp"),
+    ],
+)  # fmt: skip
+def test_demo_never_prints_a_password(url: str, shown: str) -> None:
+    """The attack: the demo printed the MQTT URL with its password (it redacted the DB's)."""
+    from core.embedded import Services
+    from wellrate.demo import _describe
+
+    svc = Services(url, url, "5", "configured", "configured", Path("."))
+    lines = _describe(svc)
+    assert lines[0].endswith(f"({shown})") and f"({shown}, MQTT 5)" in lines[1]
+    for secret in ("pw", "s3cr%40t-pw", "s3cr@t-pw"):
+        if f":{secret}@" in url or f"password={secret}" in url:
+            assert all(secret not in line.split("://", 1)[1] for line in lines)

@@ -144,11 +144,11 @@ def test_provisioned_device_publishes_to_its_own_topic_only(
         )
     assert other.password != password
     ingest_password = uuid.uuid4().hex
-    set_broker_password(passwd, "wellrate-ingest", ingest_password)
+    set_broker_password(passwd, "wellrate-ingest-1", ingest_password)
 
     broker = PrivateMosquitto(tmp_path / "mqtt", passwd_file=passwd, acl_file=acl)
     try:
-        reader = Client(broker.port, "wellrate-ingest", ingest_password)
+        reader = Client(broker.port, "wellrate-ingest-1", ingest_password)
         clients.append(reader)
         reader.c.subscribe("wearables/#", qos=1)
         assert reader.subscribed.wait(5)
@@ -187,7 +187,7 @@ def test_provisioning_again_rotates_the_password(
     with psycopg.connect(db_url) as c, c.transaction():
         second = provision(
             c, "trk-9", "activity_tracker", passwd_file=passwd, acl_file=acl,
-            topic_prefix="wearables",
+            topic_prefix="wearables", rotate=True,
         )  # fmt: skip
     assert passwd.read_text().count("trk-9:") == 1
     broker = PrivateMosquitto(tmp_path / "mqtt", passwd_file=passwd, acl_file=acl)
@@ -261,3 +261,77 @@ def test_acl_check(tmp_path: Path, acl: str, prefix: str, ok: bool) -> None:
     else:
         with pytest.raises(ProvisionError, match="has no"):
             check_acl(path, prefix)
+
+
+@pytest.mark.parametrize("device_id", ["wellrate-ingest", "wellrate-ingest-1", "Wellrate-Sim"])
+def test_service_identities_are_reserved(
+    db_url: str,
+    conn: psycopg.Connection[Any],
+    files: tuple[Path, Path],
+    tmp_path: Path,
+    clients: list[Client],
+    device_id: str,
+) -> None:
+    """The attack: provisioning a "device" named after the ingestor replaced its password."""
+    passwd, acl = files
+    ingest_password = uuid.uuid4().hex
+    set_broker_password(passwd, "wellrate-ingest", ingest_password)
+    set_broker_password(passwd, "wellrate-ingest-1", ingest_password)
+    before = passwd.read_bytes()
+    for rotate in ((), ("--rotate",)):
+        res = _cli(
+            db_url,
+            *("--device-id", device_id, "--type", "bp_cuff", *rotate),
+            *("--passwd-file", str(passwd), "--acl-file", str(acl)),
+        )
+        assert res.returncode == 2 and "reserved" in res.stderr, res.stderr
+        assert res.stdout == ""
+    assert passwd.read_bytes() == before
+    assert repo.get_device(conn, device_id) is None
+    broker = PrivateMosquitto(tmp_path / "mqtt", passwd_file=passwd, acl_file=acl)
+    try:
+        ingest = Client(broker.port, "wellrate-ingest", ingest_password)
+        clients.append(ingest)
+        assert not ingest.connack.is_failure  # the service still logs in with its password
+    finally:
+        broker.close()
+
+
+def test_an_existing_id_needs_rotate(
+    db_url: str, conn: psycopg.Connection[Any], files: tuple[Path, Path]
+) -> None:
+    passwd, acl = files
+    args = ("--passwd-file", str(passwd), "--acl-file", str(acl))
+    first = _cli(db_url, "--device-id", "cgm-7", "--type", "cgm", "--model", "G7", *args)
+    assert first.returncode == 0, first.stderr
+    before = passwd.read_bytes()
+    again = _cli(db_url, "--device-id", "cgm-7", "--type", "cgm", "--not-validated", *args)
+    assert again.returncode == 2 and "--rotate" in again.stderr
+    assert passwd.read_bytes() == before
+    # Rotating under another type is refused; the registration never changes.
+    other = _cli(db_url, "--device-id", "cgm-7", "--type", "bp_cuff", "--rotate", *args)
+    assert other.returncode == 2 and "registered as cgm" in other.stderr
+    rotated = _cli(
+        db_url, "--device-id", "cgm-7", "--type", "cgm", "--not-validated", "--rotate", *args
+    )
+    assert rotated.returncode == 0, rotated.stderr
+    assert passwd.read_bytes() != before
+    device = repo.get_device(conn, "cgm-7")
+    assert device is not None and device["validated"] is True and device["model"] == "G7"
+    assert json.loads(rotated.stdout)["mqtt_password"] != json.loads(first.stdout)["mqtt_password"]
+
+
+def test_rotate_needs_a_registered_device(
+    db_url: str, conn: psycopg.Connection[Any], files: tuple[Path, Path]
+) -> None:
+    passwd, acl = files
+    set_broker_password(passwd, "monitor", uuid.uuid4().hex)  # an operator's own login
+    before = passwd.read_bytes()
+    for device_id, rotate in (("nobody-1", True), ("monitor", True), ("monitor", False)):
+        with pytest.raises(ProvisionError), psycopg.connect(db_url) as c, c.transaction():
+            provision(
+                c, device_id, "cgm", passwd_file=passwd, acl_file=acl, topic_prefix="wearables",
+                rotate=rotate,
+            )  # fmt: skip
+        assert repo.get_device(conn, device_id) is None
+    assert passwd.read_bytes() == before
