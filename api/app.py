@@ -22,6 +22,7 @@ from typing import Any
 
 import psycopg
 from fastapi import Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from psycopg_pool import ConnectionPool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -35,7 +36,7 @@ from api.devices.endpoints import router as devices_router
 from api.insurer import pricing_port
 from api.insurer.endpoints import router as insurer_router
 from api.member.endpoints import router as member_router
-from core import db
+from core import db, timescale
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -235,10 +236,12 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
 
     @app.get("/ready", tags=["ops"])
     def ready(request: Request) -> JSONResponse:
-        """Readiness: the database answers; names any pricing function still missing."""
+        """Readiness: the database answers; names any pricing function still missing and
+        any TimescaleDB policy job the background scheduler fails (docs/timescaledb.md)."""
         try:
             with request.app.state.pool.connection(timeout=2) as conn:
                 conn.execute("SELECT 1")
+                failing = timescale.failing_jobs(conn)
         except Exception as exc:
             log.warning("not ready: %s", type(exc).__name__)
             return errors.problem(503, "Not ready", "the database is not reachable")
@@ -246,6 +249,8 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
         missing = pricing_port.missing(_PRICING_FUNCTIONS)
         if missing:
             body["pricing_missing"] = missing
+        if failing:
+            body["timescale_jobs_failing"] = jsonable_encoder(failing)
         return JSONResponse(body)
 
     for router in (
