@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -64,10 +64,13 @@ def glucose_counts(conn: Conn, start: date, end: date) -> dict[str, int]:
     Used to cut a run into chunks of bounded size (readings, not members), so one chunk
     full of CGM wearers cannot exhaust memory.
     """
+    # UTC instants, not dates: date -> timestamptz depends on the session's TimeZone, so
+    # TimescaleDB could exclude chunks only at executor start, after planning all of them.
+    t0, t1 = (datetime(d.year, d.month, d.day, tzinfo=UTC) for d in (start, end))
     rows = conn.execute(
         "SELECT member_id, count(*) FROM glucose_readings"
         " WHERE measured_at >= %s AND measured_at < %s GROUP BY member_id",
-        (start, end),
+        (t0, t1),
     ).fetchall()
     return {r[0]: int(r[1]) for r in rows}
 

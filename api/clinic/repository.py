@@ -36,6 +36,9 @@ NO_DATA_DAYS = 7
 # Every read of a readings table is bounded in time, so TimescaleDB plans only the chunks
 # it can need (unbounded, it plans every chunk of up to three years). "Last reading" looks
 # back a scoring window (NULL: none in that time); the clinic's recent glucose, two weeks.
+# Written as now() - interval 'N days': TimescaleDB then excludes chunks while planning;
+# now() - make_interval(days => $1) it excluded only at executor start, after planning
+# every chunk (docs/timescaledb.md, "Time bounds").
 LAST_DATA_DAYS = 90
 RECENT_GLUCOSE_DAYS = 14
 
@@ -125,13 +128,19 @@ def daily_trends(conn: Conn, member_id: str, since: datetime) -> list[dict[str, 
         ).fetchall()
 
 
+# Built only from the constant above; values are bound as parameters.
+_RECENT_GLUCOSE = f"""
+SELECT measured_at, value, unit, censored, method, meal_context FROM glucose_readings
+ WHERE member_id = %s AND measured_at > now() - interval '{RECENT_GLUCOSE_DAYS} days'
+ ORDER BY measured_at DESC LIMIT %s
+"""  # noqa: S608
+
+
 def recent_glucose(conn: Conn, member_id: str, limit: int) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            "SELECT measured_at, value, unit, censored, method, meal_context FROM glucose_readings"
-            " WHERE member_id = %s AND measured_at > now() - make_interval(days => %s)"
-            " ORDER BY measured_at DESC LIMIT %s",
-            (member_id, RECENT_GLUCOSE_DAYS, limit),
+            _RECENT_GLUCOSE,
+            (member_id, limit),
         ).fetchall()
 
 
