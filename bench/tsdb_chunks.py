@@ -5,7 +5,8 @@
     python -m bench.tsdb_chunks --members 1000 --layouts "defaults,a1"
 
 Needs a PostgreSQL server that preloads TimescaleDB (``--admin-url``, default the local
-5433 cluster of docs/timescaledb.md). The cohort is device_sim's (``generate(members,
+5433 cluster of docs/timescaledb.md) and, for the ``plain`` layout, one without it
+(``--plain-admin-url``, default 5432). The cohort is device_sim's (``generate(members,
 seed)``, readings from ``device_sim.payloads.member_readings``), the demo's by default, so a
 run reproduces; it is written straight into the tables with COPY, not through MQTT, and
 ends yesterday.
@@ -23,15 +24,17 @@ rows, every chunk older than ``compress_after_days`` compressed as the policy wo
 * the clinic's recent-glucose read for the CGM wearer with the most chunks: planning and
   execution time, with its time bound and without (the read before the bound).
 
-Layouts are (BP, glucose, activity) chunk days and the glucose segments. ``before`` is the
-layout before chunk intervals became settings (7, 1, 7 days; glucose segmented by member
-only); ``defaults`` is what ``Settings()`` says now.
+Layouts are (BP, glucose, activity) chunk days and the glucose segments. ``plain`` is plain
+PostgreSQL (the same reads must return the same rows); ``before`` is the layout before chunk
+intervals became settings (7, 1, 7 days; glucose segmented by member only); ``defaults`` is
+what ``Settings()`` says now; the others change one thing from ``defaults``.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import re
 import statistics
 import sys
 import time
@@ -54,11 +57,13 @@ class Layout:
     glucose: int
     activity: int
     glucose_segments: str = "member_id, method"
+    plain: bool = False  # plain PostgreSQL (--plain-admin-url): the same reads, no chunks
 
 
 def _layouts(defaults: Settings) -> dict[str, Layout]:
     d = (defaults.bp_chunk_days, defaults.glucose_chunk_days, defaults.activity_chunk_days)
     return {
+        "plain": Layout("plain", 0, 0, 0, "", plain=True),
         "before": Layout("before", 7, 1, 7, "member_id"),
         "defaults": Layout("defaults", *d),
         "g1": Layout("g1", d[0], 1, d[2]),
@@ -147,30 +152,34 @@ def _url(admin: str, name: str) -> str:
 
 
 def _load(admin: str, layout: Layout, cohort: Cohort, tag: str) -> dict[str, Any]:
+    """Create, migrate and fill the layout's database; compress as the policy would."""
     name = f"wellrate_bench_tsdb_{tag}_{layout.name.replace('-', '_')}"
     with psycopg.connect(admin, autocommit=True) as c:
         c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         c.execute(f'CREATE DATABASE "{name}"')
     url = _url(admin, name)
-    settings = Settings(
-        database_url=url,
-        bp_chunk_days=layout.bp,
-        glucose_chunk_days=layout.glucose,
-        activity_chunk_days=layout.activity,
-    )
-    if not db.upgrade(url, settings)["timescale"]:
-        sys.exit(f"TimescaleDB cannot be enabled at {admin}; see docs/timescaledb.md")
+    settings = Settings(database_url=url)
+    if not layout.plain:
+        settings = Settings(
+            database_url=url,
+            bp_chunk_days=layout.bp,
+            glucose_chunk_days=layout.glucose,
+            activity_chunk_days=layout.activity,
+        )
+    if db.upgrade(url, settings)["timescale"] == layout.plain:
+        sys.exit(f"{admin}: TimescaleDB is {'on' if layout.plain else 'off'} (docs/timescaledb.md)")
+    res: dict[str, Any] = {"url": url, "name": name, "admin": admin, "compress_s": 0.0}
     with psycopg.connect(url, autocommit=True) as c:
-        # Policies off while we measure: the bench compresses, and the scheduler must not.
-        c.execute(
-            "SELECT alter_job(job_id, scheduled => false) FROM timescaledb_information.jobs"
-            " WHERE hypertable_schema = 'public'"
-        )
-        c.execute(
-            sql.SQL(
-                "ALTER TABLE glucose_readings SET (timescaledb.compress_segmentby = {})"
-            ).format(sql.Literal(layout.glucose_segments))
-        )
+        if not layout.plain:
+            # Policies off while we measure: the bench compresses, the scheduler must not.
+            c.execute(
+                "SELECT alter_job(job_id, scheduled => false) FROM timescaledb_information.jobs"
+                " WHERE hypertable_schema = 'public'"
+            )
+            c.execute(
+                sql.SQL("ALTER TABLE glucose_readings SET (timescaledb.compress_segmentby = {})")
+                .format(sql.Literal(layout.glucose_segments))
+            )  # fmt: skip
         with c.cursor() as cur:
             cur.executemany(
                 "INSERT INTO members (member_id, birth_date, sex, conditions)"
@@ -186,9 +195,22 @@ def _load(admin: str, layout: Layout, cohort: Cohort, tag: str) -> dict[str, Any
             with c.cursor().copy(copy_sql) as cp:
                 for r in cohort.rows[kind]:
                     cp.write_row(r)
-        loaded_s = time.perf_counter() - t0
+        res["loaded_s"] = time.perf_counter() - t0
         c.execute("VACUUM ANALYZE")
-        before = _sizes(c)
+        res["before"] = res["after"] = _sizes(c, layout.plain)
+        res["stats"] = {t: (0, 0, 0, 0) for t in TABLES.values()}
+        if layout.plain:
+            return res
+        # create_hypertable's own index on (time DESC), in every uncompressed chunk.
+        res["time_idx"] = {
+            t: int(c.execute(
+                "SELECT coalesce(sum(pg_relation_size(i.indexrelid)), 0) FROM pg_index i"
+                " JOIN pg_class x ON x.oid = i.indexrelid WHERE x.relname LIKE %s",
+                (f"%{t}_{col}_idx",),
+            ).fetchone()[0])  # type: ignore[index]
+            for t, col in (("bp_readings", "measured_at"), ("glucose_readings", "measured_at"),
+                           ("activity_readings", "start_at"))
+        }  # fmt: skip
         t0 = time.perf_counter()
         for table in TABLES.values():
             c.execute(
@@ -196,10 +218,10 @@ def _load(admin: str, layout: Layout, cohort: Cohort, tag: str) -> dict[str, Any
                 " older_than => make_interval(days => %s)) ch",
                 (table, settings.compress_after_days),
             )
-        compress_s = time.perf_counter() - t0
+        res["compress_s"] = time.perf_counter() - t0
         c.execute("VACUUM ANALYZE")
-        after = _sizes(c)
-        stats = {
+        res["after"] = _sizes(c, False)
+        res["stats"] = {
             r[0]: (int(r[1]), int(r[2]), int(r[3]), int(r[4]))
             for r in c.execute(
                 "SELECT t, s.total_chunks, s.number_compressed_chunks,"
@@ -208,22 +230,17 @@ def _load(admin: str, layout: Layout, cohort: Cohort, tag: str) -> dict[str, Any
                 (list(TABLES.values()),),
             )
         }
-    return {
-        "url": url,
-        "name": name,
-        "loaded_s": loaded_s,
-        "compress_s": compress_s,
-        "before": before,
-        "after": after,
-        "stats": stats,
-    }
+    return res
 
 
-def _sizes(c: psycopg.Connection[Any]) -> dict[str, int]:
-    return {
-        t: int(c.execute("SELECT hypertable_size(%s::regclass)", (t,)).fetchone()[0])  # type: ignore[index]
-        for t in TABLES.values()
-    }
+def _sizes(c: psycopg.Connection[Any], plain: bool) -> dict[str, int]:
+    """Bytes of each table with its indexes (every chunk, compressed ones included)."""
+    fn = "pg_total_relation_size" if plain else "hypertable_size"
+    out = {}
+    for t in TABLES.values():
+        row = c.execute(f"SELECT {fn}(%s::regclass)", (t,)).fetchone()
+        out[t] = int(row[0]) if row else 0
+    return out
 
 
 # --- the reads -----------------------------------------------------------------------------
@@ -232,12 +249,12 @@ def _sizes(c: psycopg.Connection[Any]) -> dict[str, int]:
 class _Timed(psycopg.Cursor[Any]):
     """Times every statement from the client: send, plan, run, receive."""
 
-    log: ClassVar[list[tuple[str, float]]] = []
+    log: ClassVar[list[tuple[str, Any, float]]] = []
 
     def execute(self, query: Any, params: Any = None, **kw: Any) -> Any:
         t0 = time.perf_counter()
         out = super().execute(query, params, **kw)
-        _Timed.log.append((str(query), time.perf_counter() - t0))
+        _Timed.log.append((str(query), params, time.perf_counter() - t0))
         return out
 
 
@@ -263,7 +280,10 @@ def _window(cohort: Cohort) -> tuple[datetime, datetime, int, int, int]:
 
 def _reads(url: str, ids: list[str], cohort: Cohort) -> tuple[dict[str, float], str]:
     """One scoring load of the whole cohort, on a fresh connection (nothing prepared):
-    seconds per read and a digest of everything loaded."""
+    seconds per read and a digest of everything loaded. Also ``smbg-probes``: the
+    fingerstick read as it was before it became one scan per chunk (one probe per member
+    and chunk, ``scoring.repository._MEMBERS_JOIN``), timed after the current read warmed
+    a fresh connection's catalog caches as the CGM read warms them for the current one."""
     from scoring import repository as repo
 
     t0, t1, d0, d1, c0 = _window(cohort)
@@ -278,10 +298,25 @@ def _reads(url: str, ids: list[str], cohort: Cohort) -> tuple[dict[str, float], 
             digest.update(np.ascontiguousarray(arr).tobytes())
         conn.rollback()
     times: dict[str, float] = {}
-    for text, secs in _Timed.log:
+    smbg: tuple[str, Any] | None = None
+    for text, params, secs in _Timed.log:
         label = _label(text)
         if label:
             times[label] = times.get(label, 0.0) + secs
+        if label == "smbg":
+            smbg = (text, params)
+    assert smbg is not None
+    parts = {"table": "glucose_readings", "ts": "measured_at",
+             "extra": "\n     AND r.method = 'smbg'"}  # fmt: skip
+    probes = smbg[0].replace(repo._MEMBERS_ANY.format(**parts), repo._MEMBERS_JOIN.format(**parts))
+    assert probes != smbg[0]
+    with psycopg.connect(url) as conn:
+        conn.execute("SET jit = off")
+        new = conn.execute(smbg[0], smbg[1], binary=True).fetchone()  # warms the catalog
+        began = time.perf_counter()
+        old = conn.execute(probes, smbg[1], binary=True).fetchone()
+        times["smbg-probes"] = time.perf_counter() - began
+        assert old is not None and new is not None and old[0] == new[0]  # as many rows
     return times, digest.hexdigest()[:16]
 
 
@@ -300,12 +335,11 @@ def _recent_glucose(url: str, member: str) -> dict[str, tuple[float, float]]:
     with psycopg.connect(url, cursor_factory=Rec) as conn:
         clinic.recent_glucose(conn, member, 96)
         query, params = seen[-1]
-        bound = " AND measured_at > now() - make_interval(days => %s)"
-        unbounded_sql = query.replace(bound, "")
-        unbounded_params = (params[0], params[2])
+        unbounded_sql, n = re.subn(r"AND measured_at > now\(\) - interval '\d+ days'", "", query)
+        assert n == 1, query
         for label, (q, p) in {
             "bounded": (query, params),
-            "unbounded": (unbounded_sql, unbounded_params),
+            "unbounded": (unbounded_sql, params),
         }.items():
             plans = [
                 conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + q, p).fetchone()[0][0]  # type: ignore[index]
@@ -329,8 +363,13 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=120)
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--layouts", default="before,defaults,g1,g1-member,g14,bp7,a1,a14")
+    ap.add_argument("--layouts", default="plain,before,defaults,g1,g1-member,g14,bp7,a1,a14")
     ap.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5433/postgres")
+    ap.add_argument(
+        "--plain-admin-url",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="a server without TimescaleDB, for the 'plain' layout",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the databases")
     a = ap.parse_args()
     defaults = Settings()
@@ -353,7 +392,8 @@ def main() -> None:
     loaded: dict[str, dict[str, Any]] = {}
     try:
         for lay in layouts:
-            loaded[lay.name] = _load(a.admin_url, lay, cohort, tag)
+            admin = a.plain_admin_url if lay.plain else a.admin_url
+            loaded[lay.name] = _load(admin, lay, cohort, tag)
             print(f"loaded {lay.name}: {loaded[lay.name]['loaded_s']:.0f} s COPY,"
                   f" {loaded[lay.name]['compress_s']:.0f} s compression")  # fmt: skip
         print("\nsizes (MB, tables + indexes; ratio = before/after on the compressed chunks):")
@@ -364,17 +404,24 @@ def main() -> None:
             cells = []
             for t in TABLES.values():
                 total, comp, b, af = res["stats"][t]
-                ratio = b / af if af else float("nan")
+                ratio = b / af if af else 1.0
                 cells.append(
                     f"{_mb(res['before'][t]):>6}->{_mb(res['after'][t]):>5} {ratio:4.1f}x"
                     f" {comp:>3}/{total:<3}"
                 )
-            seg = "m+method" if "method" in lay.glucose_segments else "member"
+            seg = "-" if lay.plain else "m+method" if "method" in lay.glucose_segments else "member"
             print(
                 f"{lay.name:<10} {lay.bp:>2}/{lay.glucose:>2}/{lay.activity:>2}  {seg:>9}  "
                 + "  ".join(f"{c:>22}" for c in cells)
                 + f"  {_mb(sum(res['after'].values())):>11}"
             )
+        for lay in layouts:
+            if "time_idx" in loaded[lay.name]:
+                res = loaded[lay.name]
+                print(f"{lay.name:<10} before compression, the (time DESC) index create_hypertable"
+                      " adds: " + ", ".join(
+                          f"{t} {_mb(v)} MB ({100 * v / res['before'][t]:.0f} %)"
+                          for t, v in res["time_idx"].items()))  # fmt: skip
         ids = [m[0] for m in cohort.members]
         times: dict[str, dict[str, list[float]]] = {lay.name: {} for lay in layouts}
         digests: dict[str, set[str]] = {lay.name: set() for lay in layouts}
@@ -386,13 +433,14 @@ def main() -> None:
                     times[lay.name].setdefault(k, []).append(v * 1000)
         print(f"\nscoring reads, 90-day window, {len(ids)} members, ms (median of {a.reps}):")
         print(f"{'layout':<10} {'bp':>8} {'cgm':>8} {'smbg':>8} {'activity':>8} {'total':>8}"
-              "  rows digest")  # fmt: skip
+              f"  {'smbg, probes':>12}  rows digest")  # fmt: skip
         for lay in layouts:
             med = {k: statistics.median(v) for k, v in times[lay.name].items()}
-            total = sum(med.values())
+            total = med["bp"] + med["cgm"] + med["smbg"] + med["activity"]
             print(
                 f"{lay.name:<10} {med['bp']:8.1f} {med['cgm']:8.1f} {med['smbg']:8.1f}"
-                f" {med['activity']:8.1f} {total:8.1f}  {','.join(sorted(digests[lay.name]))}"
+                f" {med['activity']:8.1f} {total:8.1f}  {med['smbg-probes']:12.1f}"
+                f"  {','.join(sorted(digests[lay.name]))}"
             )
         same = len(set().union(*digests.values())) == 1
         print(f"same rows on every layout: {'yes' if same else 'NO'}")
@@ -400,6 +448,8 @@ def main() -> None:
             member = cohort.cgm_members[0]
             print(f"\nclinic recent glucose ({member}), planning / execution ms (median of 5):")
             for lay in layouts:
+                if lay.plain:
+                    continue
                 r = _recent_glucose(loaded[lay.name]["url"], member)
                 print(
                     f"{lay.name:<10} bounded {r['bounded'][0]:6.2f} / {r['bounded'][1]:6.2f}"
@@ -409,8 +459,8 @@ def main() -> None:
             sys.exit(1)
     finally:
         if not a.keep:
-            with psycopg.connect(a.admin_url, autocommit=True) as c:
-                for res in loaded.values():
+            for res in loaded.values():
+                with psycopg.connect(res["admin"], autocommit=True) as c:
                     c.execute(f'DROP DATABASE IF EXISTS "{res["name"]}" WITH (FORCE)')
 
 
