@@ -69,10 +69,12 @@ def _layouts(defaults: Settings) -> dict[str, Layout]:
         "g1": Layout("g1", d[0], 1, d[2]),
         "g1-member": Layout("g1-member", d[0], 1, d[2], "member_id"),
         "g7-member": Layout("g7-member", d[0], 7, d[2], "member_id"),
+        "g2": Layout("g2", d[0], 2, d[2]),
         "g14": Layout("g14", d[0], 14, d[2]),
         "bp7": Layout("bp7", 7, d[1], d[2]),
         "bp14": Layout("bp14", 14, d[1], d[2]),
         "a1": Layout("a1", d[0], d[1], 1),
+        "a3": Layout("a3", d[0], d[1], 3),
         "a14": Layout("a14", d[0], d[1], 14),
     }
 
