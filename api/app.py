@@ -161,6 +161,17 @@ class StaleCheck:
         self._returned[conn] = time.monotonic()
 
 
+def _failing_jobs(conn: psycopg.Connection[Any]) -> list[dict[str, Any]] | str:
+    """TimescaleDB jobs the scheduler fails; "unknown" when they cannot be read (readiness
+    answers for the database, not for the job report)."""
+    try:
+        with conn.transaction():
+            return timescale.failing_jobs(conn)
+    except psycopg.Error as exc:
+        log.warning("timescaledb job report unavailable: %s", type(exc).__name__)
+        return "unknown"
+
+
 def not_autocommit(conn: psycopg.Connection[Any]) -> None:
     """Pool reset: a pipelined request (``api.deps.transaction``) switched the connection to
     autocommit for its own BEGIN; the next borrower gets psycopg's implicit transactions."""
@@ -241,7 +252,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
         try:
             with request.app.state.pool.connection(timeout=2) as conn:
                 conn.execute("SELECT 1")
-                failing = timescale.failing_jobs(conn)
+                failing = _failing_jobs(conn)
         except Exception as exc:
             log.warning("not ready: %s", type(exc).__name__)
             return errors.problem(503, "Not ready", "the database is not reachable")

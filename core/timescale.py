@@ -302,15 +302,22 @@ SELECT j.job_id, j.proc_name, j.hypertable_name, s.last_run_status,
   LEFT JOIN LATERAL (
        SELECT x.err_message FROM timescaledb_information.job_errors x
         WHERE x.job_id = j.job_id ORDER BY x.start_time DESC LIMIT 1) e ON true
-  LEFT JOIN db_maintenance m ON m.job_id = j.job_id
+  LEFT JOIN {maintenance} m ON m.job_id = j.job_id
  WHERE j.hypertable_schema = 'public' AND j.hypertable_name = ANY(%s)
  ORDER BY j.job_id
 """
+# Before migration 0005 (an API replica newer than the schema): no maintain runs yet.
+_NO_MAINTENANCE = (
+    "(SELECT NULL::int AS job_id, NULL::timestamptz AS last_success_at,"
+    " NULL::boolean AS last_ok, NULL::text AS last_error WHERE false)"
+)
 
 
 def job_state(conn: Conn) -> list[dict[str, Any]]:
     """Each Wellrate job: the scheduler's last run and error, and the last ``maintain`` run."""
-    rows = conn.execute(_JOB_STATE, (list(READINGS) + list(CAGGS),)).fetchall()
+    row = conn.execute("SELECT to_regclass('public.db_maintenance') IS NOT NULL").fetchone()
+    sql = _JOB_STATE.format(maintenance="db_maintenance" if row and row[0] else _NO_MAINTENANCE)
+    rows = conn.execute(sql, (list(READINGS) + list(CAGGS),)).fetchall()
     return [
         {
             "job_id": r[0],
