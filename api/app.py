@@ -22,6 +22,7 @@ from typing import Any
 
 import psycopg
 from fastapi import Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from psycopg_pool import ConnectionPool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -34,7 +35,7 @@ from api.dashboard import router as dashboard_router
 from api.devices.endpoints import router as devices_router
 from api.insurer.endpoints import router as insurer_router
 from api.member.endpoints import router as member_router
-from core import db
+from core import db, timescale
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,17 @@ class StaleCheck:
         self._returned[conn] = time.monotonic()
 
 
+def _failing_jobs(conn: psycopg.Connection[Any]) -> list[dict[str, Any]] | str:
+    """TimescaleDB jobs the scheduler fails; "unknown" when they cannot be read (readiness
+    answers for the database, not for the job report)."""
+    try:
+        with conn.transaction():
+            return timescale.failing_jobs(conn)
+    except psycopg.Error as exc:
+        log.warning("timescaledb job report unavailable: %s", type(exc).__name__)
+        return "unknown"
+
+
 def not_autocommit(conn: psycopg.Connection[Any]) -> None:
     """Pool reset: a pipelined request (``api.deps.transaction``) switched the connection to
     autocommit for its own BEGIN; the next borrower gets psycopg's implicit transactions."""
@@ -248,14 +260,19 @@ def _add_ops_routes(app: FastAPI) -> None:
 
     @app.get("/ready", tags=["ops"])
     def ready(request: Request) -> JSONResponse:
-        """Readiness: the database answers."""
+        """Readiness: the database answers; names any TimescaleDB policy job the background
+        scheduler fails (docs/timescaledb.md), without its error text (this route is public)."""
         try:
             with request.app.state.pool.connection(timeout=2) as conn:
                 conn.execute("SELECT 1")
+                failing = _failing_jobs(conn)
         except Exception as exc:
             log.warning("not ready: %s", type(exc).__name__)
             return errors.problem(503, "Not ready", "the database is not reachable")
-        return JSONResponse({"status": "ready"})
+        body: dict[str, Any] = {"status": "ready"}
+        if failing:
+            body["timescale_jobs_failing"] = jsonable_encoder(failing)
+        return JSONResponse(body)
 
 
 def app_from_env() -> FastAPI:

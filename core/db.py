@@ -9,6 +9,12 @@ Migrations are numbered SQL files in ``core/migrations``:
   migration ran earlier on plain PostgreSQL: installing TimescaleDB later upgrades the
   schema in place on the next ``wellrate db upgrade``.
 
+The ``.plain.sql`` and ``.timescale.sql`` parts are ``str.format`` templates filled from
+Settings (:func:`_template_values`: ``{timezone}``, ``{retention_days}``,
+``{compress_after_days}``); base scripts are run as written. With the extension, every
+upgrade then lets ``core.timescale`` refresh the continuous aggregates a migration created
+over their whole history, and match chunk intervals and refresh policies to the settings.
+
 Concurrent upgrades (two ingestor replicas starting together) serialise on an advisory lock.
 """
 
@@ -213,8 +219,13 @@ def _only_comments(chunk: str) -> bool:
 
 
 def upgrade(url: str, settings: Settings) -> dict[str, Any]:
-    """Apply pending migrations; return what was done (for the CLI and the demo)."""
+    """Apply pending migrations; return what was done (for the CLI and the demo).
+
+    ``applied``: migrations (and TimescaleDB parts) that ran; ``changed``: what
+    ``core.timescale`` refreshed or reconciled with the settings.
+    """
     applied: list[str] = []
+    changed: list[str] = []
     with connect(url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK_KEY,))
         try:
@@ -228,22 +239,20 @@ def upgrade(url: str, settings: Settings) -> dict[str, Any]:
             done = {
                 r[0]: r[1] for r in conn.execute("SELECT version, timescale FROM schema_migrations")
             }
+            values = _template_values(settings)
             for mig in load_migrations():
                 if mig.version not in done:
                     with conn.transaction():
                         conn.execute(mig.base)
                         if mig.plain and not ts:
-                            conn.execute(mig.plain)
+                            conn.execute(mig.plain.format(**values))
                         conn.execute(
                             "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
                             (mig.version, mig.name),
                         )
                     applied.append(f"{mig.version}_{mig.name}")
                 if ts and mig.timescale and not done.get(mig.version, False):
-                    script = mig.timescale.format(
-                        retention_days=settings.retention_days,
-                        compress_after_days=settings.compress_after_days,
-                    )
+                    script = mig.timescale.format(**values)
                     for stmt in _statements(script):
                         conn.execute(stmt)
                     conn.execute(
@@ -251,8 +260,56 @@ def upgrade(url: str, settings: Settings) -> dict[str, Any]:
                         (mig.version,),
                     )
                     applied.append(f"{mig.version}_{mig.name} (timescale)")
+            if ts:
+                changed = _timescale_after(conn, settings)
+            _check_timezone(conn, settings)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK_KEY,))
     if applied:
         log.info("migrations applied: %s", ", ".join(applied))
-    return {"timescale": ts, "applied": applied}
+    if changed:
+        log.info("timescaledb: %s", ", ".join(changed))
+    return {"timescale": ts, "applied": applied, "changed": changed}
+
+
+def _template_values(settings: Settings) -> dict[str, Any]:
+    """What the ``.plain.sql`` / ``.timescale.sql`` templates may name (validated settings:
+    the zone name is checked against ``_ZONE_NAME`` and zoneinfo, the rest are integers)."""
+    return {
+        "timezone": settings.product_timezone,
+        "retention_days": settings.retention_days,
+        "compress_after_days": settings.compress_after_days,
+    }
+
+
+def _timescale_after(conn: psycopg.Connection[Any], settings: Settings) -> list[str]:
+    """Refresh the continuous aggregates a migration just created over their whole history,
+    then match chunk intervals and refresh policies to the settings.
+
+    "Just created" is "has no refresh policy yet": a migration creates an aggregate without
+    one and ``apply_settings`` adds it, so an upgrade interrupted in between refreshes on
+    the next run, and the scheduler's first policy run cannot collide with this refresh.
+    """
+    from core import timescale
+
+    done: list[str] = []
+    new = timescale.caggs_without_policy(conn)
+    if new:
+        timescale.refresh_full_history(conn, new)
+        done.append(f"{', '.join(new)} refreshed over their whole history")
+    done += timescale.apply_settings(conn, settings)
+    return done
+
+
+def _check_timezone(conn: psycopg.Connection[Any], settings: Settings) -> None:
+    """The daily views keep the zone they were built with; say so when settings differ."""
+    from core import timescale
+
+    built = timescale.daily_timezone(conn)
+    if built is not None and built != settings.product_timezone:
+        log.warning(
+            "daily_readings counts days in %s but WELLRATE_PRODUCT_TIMEZONE is %s;"
+            " rebuild the daily views to change it (docs/timescaledb.md)",
+            built,
+            settings.product_timezone,
+        )

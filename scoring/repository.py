@@ -15,7 +15,7 @@ import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -70,10 +70,13 @@ def glucose_counts(conn: Conn, start: date, end: date) -> dict[str, int]:
     Used to cut a run into chunks of bounded size (readings, not members), so one chunk
     full of CGM wearers cannot exhaust memory.
     """
+    # UTC instants, not dates: date -> timestamptz depends on the session's TimeZone, so
+    # TimescaleDB could exclude chunks only at executor start, after planning all of them.
+    t0, t1 = (datetime(d.year, d.month, d.day, tzinfo=UTC) for d in (start, end))
     rows = conn.execute(
         "SELECT member_id, count(*) FROM glucose_readings"
         " WHERE measured_at >= %s AND measured_at < %s GROUP BY member_id",
-        (start, end),
+        (t0, t1),
     ).fetchall()
     return {r[0]: int(r[1]) for r in rows}
 
@@ -209,6 +212,20 @@ _MEMBERS_JOIN = """
 {extra}
         OFFSET 0) r
 """
+# Fingersticks are a few a day: one scan of each chunk for all the chunk's members
+# (member_id = ANY) instead of one probe per member and chunk. On TimescaleDB a probe of a
+# compressed chunk scans that chunk's list of segments: the demo cohort's 300 members over
+# 92 daily chunks took 937 ms that way and 278 ms this way, 181 and 51 ms on 7-day chunks
+# (bench/tsdb_chunks.py; docs/timescaledb.md, "Fingersticks on compressed chunks"). On
+# plain PostgreSQL both shapes use the partial index of migration 0012 (12 and 8 ms).
+_MEMBERS_ANY = """
+    FROM unnest(%(ids)b::text[]) WITH ORDINALITY AS u(member_id, idx)
+    JOIN members m ON m.member_id = u.member_id
+    JOIN {table} r ON r.member_id = m.member_id
+   WHERE r.member_id = ANY(%(ids)b::text[]) AND r.{ts} >= %(t0)s AND r.{ts} < %(t1)s
+     AND (m.consent_withdrawn_at IS NULL OR r.{ts} < m.consent_withdrawn_at)
+{extra}
+"""
 # Whole seconds since 1970 as int8, in float8 and integer arithmetic: extract() returns
 # numeric since PostgreSQL 14, and numeric arithmetic on every row was most of the load
 # time. floor() of the float8 is exact at microsecond resolution (the spacing of float8
@@ -262,7 +279,7 @@ def load_glucose(
             "   ELSE 'Infinity'::float8 END),"
             " r.unit = 'mmol/L', r.method = 'cgm',"
             " coalesce(array_position(%(meals)s::text[], r.meal_context), 0)::int2"
-            + _MEMBERS_JOIN.format(
+            + (_MEMBERS_JOIN if method == "cgm" else _MEMBERS_ANY).format(
                 table="glucose_readings",
                 ts="measured_at",
                 extra=f"\n     AND r.method = '{method}'",

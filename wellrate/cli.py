@@ -19,16 +19,27 @@ Command = Callable[[Sequence[str]], int]
 
 
 def db_main(argv: Sequence[str]) -> int:
-    """``wellrate db upgrade``: apply the migrations not applied yet."""
-    from core import db
+    """upgrade: migrations; maintain: run the TimescaleDB policy jobs once (cron; exit 1 if
+    one failed); status: hypertables and jobs as JSON (exit 1 if a job fails in the
+    scheduler and `maintain` has not done its work within two of its intervals either)."""
+    from core import db, timescale
 
-    parser = argparse.ArgumentParser(prog="wellrate db")
-    parser.add_argument("action", choices=["upgrade"])
-    parser.parse_args(argv)
+    parser = argparse.ArgumentParser(prog="wellrate db", description=db_main.__doc__)
+    parser.add_argument("action", choices=["upgrade", "maintain", "status"])
+    action = parser.parse_args(argv).action
     settings = get_settings()
-    result = db.upgrade(db.require_url(settings), settings)
-    print(json.dumps(result))
-    return 0
+    url = db.require_url(settings)
+    if action == "upgrade":
+        print(json.dumps(db.upgrade(url, settings)))
+        return 0
+    if action == "maintain":
+        result = timescale.maintain(url)
+        print(json.dumps(result))
+        return 1 if any(not r["ok"] for r in result["runs"]) else 0
+    with db.connect(url, autocommit=True) as conn:
+        report = timescale.status(conn, settings)
+    print(json.dumps(report, default=str))
+    return 1 if report.get("uncovered") else 0
 
 
 def _ingest(argv: Sequence[str]) -> int:
@@ -99,7 +110,7 @@ def _audit(argv: Sequence[str]) -> int:
 
 # name -> (function taking the remaining argv and returning an exit code, help)
 COMMANDS: dict[str, tuple[Command, str]] = {
-    "db": (db_main, "database migrations: `wellrate db upgrade`"),
+    "db": (db_main, "database: `wellrate db upgrade|maintain|status`"),
     "ingest": (_ingest, "run the MQTT ingestor"),
     "score": (_score, "compute indicators and scores for a window"),
     "serve": (_serve, "serve the HTTP API and the clinic dashboard"),

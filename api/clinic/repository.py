@@ -33,6 +33,14 @@ _ASSESSED = (
 )
 # Patients with no reading in the last 7 days, the window the clinic follows up on.
 NO_DATA_DAYS = 7
+# Every read of a readings table is bounded in time, so TimescaleDB plans only the chunks
+# it can need (unbounded, it plans every chunk of up to three years). "Last reading" looks
+# back a scoring window (NULL: none in that time); the clinic's recent glucose, two weeks.
+# Written as now() - interval 'N days': TimescaleDB then excludes chunks while planning;
+# now() - make_interval(days => $1) it excluded only at executor start, after planning
+# every chunk (docs/timescaledb.md, "Time bounds").
+LAST_DATA_DAYS = 90
+RECENT_GLUCOSE_DAYS = 14
 
 # Built only from the constants above (no input); values are bound as parameters.
 _PATIENTS = f"""
@@ -54,9 +62,12 @@ SELECT m.member_id, m.display_name, m.birth_date, m.sex, m.conditions,
          FROM alerts al WHERE al.member_id = m.member_id AND al.acknowledged_at IS NULL) a ON true
   LEFT JOIN LATERAL (
        SELECT greatest(
-         (SELECT max(measured_at) FROM bp_readings b WHERE b.member_id = m.member_id),
-         (SELECT max(measured_at) FROM glucose_readings g WHERE g.member_id = m.member_id),
-         (SELECT max(start_at) FROM activity_readings r WHERE r.member_id = m.member_id)
+         (SELECT max(measured_at) FROM bp_readings b WHERE b.member_id = m.member_id
+           AND b.measured_at > now() - interval '{LAST_DATA_DAYS} days'),
+         (SELECT max(measured_at) FROM glucose_readings g WHERE g.member_id = m.member_id
+           AND g.measured_at > now() - interval '{LAST_DATA_DAYS} days'),
+         (SELECT max(start_at) FROM activity_readings r WHERE r.member_id = m.member_id
+           AND r.start_at > now() - interval '{LAST_DATA_DAYS} days')
        ) AS last_data_at) d ON true
  WHERE m.clinic_id = %(clinic_id)s AND m.member_id > %(after)s
 """  # noqa: S608
@@ -107,11 +118,18 @@ def daily_trends(conn: Conn, member_id: str, since: datetime) -> list[dict[str, 
         ).fetchall()
 
 
+# Built only from the constant above; values are bound as parameters.
+_RECENT_GLUCOSE = f"""
+SELECT measured_at, value, unit, censored, method, meal_context FROM glucose_readings
+ WHERE member_id = %s AND measured_at > now() - interval '{RECENT_GLUCOSE_DAYS} days'
+ ORDER BY measured_at DESC LIMIT %s
+"""  # noqa: S608
+
+
 def recent_glucose(conn: Conn, member_id: str, limit: int) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            "SELECT measured_at, value, unit, censored, method, meal_context FROM glucose_readings"
-            " WHERE member_id = %s ORDER BY measured_at DESC LIMIT %s",
+            _RECENT_GLUCOSE,
             (member_id, limit),
         ).fetchall()
 

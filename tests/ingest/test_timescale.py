@@ -37,14 +37,14 @@ def test_publish_to_hypertable(
         )
         factories.add_member(conn, "ts-m1")
         factories.add_device(conn, "ts-cuff")
-        factories.bind(conn, "ts-cuff", "ts-m1", datetime.now(UTC) - timedelta(days=60))
+        factories.bind(conn, "ts-cuff", "ts-m1", datetime.now(UTC) - timedelta(days=120))
         start_ingestor(s)
         pub = Publisher(s)
         try:
-            t0 = datetime.now(UTC) - timedelta(days=20)  # several chunks back
+            t0 = datetime.now(UTC) - timedelta(days=100)  # several 28-day chunks back
             items: list[tuple[str, str, Any]] = [
-                ("ts-cuff", "bp", {"t": (t0 + timedelta(days=i)).isoformat(), "sys": 120 + i,
-                                   "dia": 80})
+                ("ts-cuff", "bp", {"t": (t0 + timedelta(days=5 * i)).isoformat(),
+                                   "sys": 120 + i, "dia": 80})
                 for i in range(20)
             ]  # fmt: skip
             pub.send_many(items + items[:5])

@@ -41,13 +41,18 @@ _LAST_QUOTED = (
     " WHERE member_id = ANY(%(m)s::text[]) AND product_id = %(p)s AND plan_year = %(y)s"
     " ORDER BY member_id, created_at DESC"
 )
-_CLINIC_MONTHS = (  # distinct months in [s, e) with a clinic-taken BP or glucose reading
+# Distinct months in [s, e) with a clinic-taken BP or glucose reading. The dates are UTC
+# midnights written so the planner can compute them (a date compared with a timestamptz
+# depends on the session's TimeZone): TimescaleDB then plans only the year's chunks.
+_CLINIC_MONTHS = (
     "SELECT member_id, count(DISTINCT date_trunc('month', measured_at)) AS months FROM ("
     " SELECT member_id, measured_at FROM bp_readings WHERE source = 'clinic'"
-    "  AND member_id = ANY(%(m)s::text[]) AND measured_at >= %(s)s AND measured_at < %(e)s"
+    "  AND member_id = ANY(%(m)s::text[]) AND measured_at >= %(s)s::timestamp AT TIME ZONE 'UTC'"
+    "  AND measured_at < %(e)s::timestamp AT TIME ZONE 'UTC'"
     " UNION ALL SELECT member_id, measured_at FROM glucose_readings"
     "  WHERE source = 'clinic' AND member_id = ANY(%(m)s::text[])"
-    "  AND measured_at >= %(s)s AND measured_at < %(e)s) r GROUP BY member_id"
+    "  AND measured_at >= %(s)s::timestamp AT TIME ZONE 'UTC'"
+    "  AND measured_at < %(e)s::timestamp AT TIME ZONE 'UTC') r GROUP BY member_id"
 )
 
 

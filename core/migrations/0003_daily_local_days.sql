@@ -1,0 +1,5 @@
+-- daily_readings counts calendar days in the product's time zone ({timezone} in the parts
+-- below, Settings.product_timezone, default Asia/Shanghai), the days scoring and the clinic
+-- see, instead of UTC days (08:00 to 08:00 in Beijing). Nothing changes in the tables: the
+-- plain part replaces the view, the TimescaleDB part rebuilds the continuous aggregates
+-- (`wellrate db upgrade` then refreshes them over their whole history, core/timescale.py).

@@ -1,0 +1,2 @@
+-- Fingerstick reads on compressed glucose chunks (TimescaleDB only; nothing to do on plain
+-- PostgreSQL, where the partial index of 0012 serves them). See 0004_glucose_segments.timescale.sql.
