@@ -57,7 +57,7 @@ API: dict[str, set[str]] = {
     "api.pricing": {"core", "scoring"},
     "api.dashboard": {"core"},
     "api.clinic": {"api.audit", "api.auth", "api.deps", "api.tenancy", "core", "scoring"},
-    "api.devices": {"api.auth", "api.deps", "api.tenancy", "core"},
+    "api.devices": {"api.audit", "api.auth", "api.deps", "api.tenancy", "core"},
     "api.member": {"api.auth", "api.deps", "api.pricing", "api.tenancy", "scoring"},
     "api.insurer": {
         *("api.audit", "api.auth", "api.deps", "api.errors", "api.pricing", "api.tenancy"),

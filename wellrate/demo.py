@@ -138,7 +138,12 @@ def _register(
             )
             for d in m.devices:
                 repo.register_device(
-                    conn, d.device_id, d.device_type, model=d.model, validated=d.validated
+                    conn,
+                    d.device_id,
+                    d.device_type,
+                    model=d.model,
+                    validated=d.validated,
+                    clinic_id=m.clinic_id,
                 )
                 current = repo.open_binding(conn, d.device_id)
                 if current is None or (

@@ -100,13 +100,13 @@ def _score(conn: psycopg.Connection[Any], member_id: str, *, controlled: bool, t
     )
 
 
-def _readings(conn: psycopg.Connection[Any], member_id: str, now: datetime) -> None:
+def _readings(conn: psycopg.Connection[Any], member_id: str, clinic_id: str, now: datetime) -> None:
     dev = f"cuff-{member_id}"
     cgm = f"cgm-{member_id}"
     steps = f"band-{member_id}"
-    devices.register_device(conn, dev, "bp_cuff")
-    devices.register_device(conn, cgm, "cgm")
-    devices.register_device(conn, steps, "activity_tracker")
+    devices.register_device(conn, dev, "bp_cuff", clinic_id=clinic_id)
+    devices.register_device(conn, cgm, "cgm", clinic_id=clinic_id)
+    devices.register_device(conn, steps, "activity_tracker", clinic_id=clinic_id)
     start = now - timedelta(days=40)
     for d in (dev, cgm, steps):
         devices.bind_device(conn, d, member_id, start)
@@ -150,8 +150,8 @@ def world(conn: psycopg.Connection[Any]) -> World:
             conditions=["hypertension", "diabetes"],
             display_name=f"Patient {mid}",
         )
-    for mid in ("m1", "m2"):
-        _readings(conn, mid, w.now)
+    for mid, clinic in (("m1", "c1"), ("m2", "c2")):
+        _readings(conn, mid, clinic, w.now)
         row = conn.execute(
             "INSERT INTO alerts (member_id, kind, severity, observed_at) VALUES"
             " (%s, 'bp_grade3', 'critical', %s) RETURNING alert_id",

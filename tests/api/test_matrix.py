@@ -120,6 +120,20 @@ ENDPOINTS: list[tuple[str, str, str, Any, set[str]]] = [
     ),
     (
         "POST",
+        "/devices/{device_id}/transfer",
+        "/devices/cuff-m1/transfer",
+        {"to_clinic_id": "c2"},
+        {"admin", "clinic"},
+    ),
+    (
+        "POST",
+        "/devices/{device_id}/transfer/accept",
+        "/devices/cuff-m1/transfer/accept",
+        None,
+        {"clinic"},
+    ),
+    (
+        "POST",
         "/admin/principals",
         "/admin/principals",
         {"role": "insurer", "tenant_id": "ins2", "name": "ins-two"},
