@@ -154,6 +154,11 @@ class Settings(BaseSettings):
     )
     api_signin_lockout_max_s: int = Field(default=3600, ge=1)
     api_session_ttl_s: int = Field(default=8 * 3600, ge=60, description="Dashboard sessions.")
+    api_token_ttl_s: int = Field(
+        default=90 * 24 * 3600,
+        ge=60,
+        description="Lifetime of a `wr_` API token from when it is issued (or rotated).",
+    )
     api_pool_check_after_s: float = Field(
         default=2.0, ge=0, description="Pooled connections idle longer are checked on checkout."
     )

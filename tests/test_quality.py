@@ -50,7 +50,8 @@ API: dict[str, set[str]] = {
     "api.deps": {"api.auth", "api.errors", "core"},
     # The sign-in routes stand on the request dependencies like any audience's routes (as a
     # node of their own: auth's service is below api.deps, its routes above).
-    "api.auth.endpoints": {"api.auth", "api.deps", "api.errors"},
+    # They write the sign-in, sign-out and credential audit rows.
+    "api.auth.endpoints": {"api.audit", "api.auth", "api.deps", "api.errors", "core"},
     "api.audit": {"api.auth", "api.deps", "core"},
     "api.tenancy": {"api.audit", "api.auth", "api.deps", "core"},
     # The premium engine: no HTTP, no audience, scoring only through its public reads.

@@ -34,14 +34,31 @@ _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 _SCRYPT_MAXMEM = 64 * 1024 * 1024
 
 
+DEFAULT_TOKEN_TTL_S = 90 * 24 * 3600  # Settings.api_token_ttl_s's default
+
+
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller. ``tenant_id``: insurer id, clinic_id or member_id."""
+    """An authenticated caller. ``tenant_id``: insurer id, clinic_id or member_id.
+
+    ``credential_id`` and ``credential_kind`` (``token`` or ``session``) name the
+    credential the request came with, so sign-out and rotation act on that one."""
 
     principal_id: int
     role: str
     tenant_id: str | None
     name: str
+    credential_id: str | None = None
+    credential_kind: str | None = None
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A new bearer credential: shown once, stored only hashed."""
+
+    token: str
+    expires_at: datetime
+    kind: str
 
 
 @dataclass(frozen=True)
@@ -53,6 +70,7 @@ class SignIn:
     expires_at: datetime | None = None
     principal: Principal | None = None
     retry_after_s: int | None = None  # set when the account is locked
+    account_id: int | None = None  # the principal named, when one is (for the audit row)
 
 
 def _digest(secret: str) -> bytes:
@@ -88,9 +106,30 @@ def verify_password(password: str, stored: str | None) -> bool:
 
 
 def create_principal(
-    conn: Conn, *, role: str, tenant_id: str | None, name: str, password: str | None = None
+    conn: Conn,
+    *,
+    role: str,
+    tenant_id: str | None,
+    name: str,
+    password: str | None = None,
+    token_ttl_s: int = DEFAULT_TOKEN_TTL_S,
 ) -> str:
     """Create a principal and return its bearer token (shown once, stored only hashed)."""
+    return create_principal_issued(
+        conn, role=role, tenant_id=tenant_id, name=name, password=password, token_ttl_s=token_ttl_s
+    )[1].token
+
+
+def create_principal_issued(
+    conn: Conn,
+    *,
+    role: str,
+    tenant_id: str | None,
+    name: str,
+    password: str | None,
+    token_ttl_s: int,
+) -> tuple[int, Issued]:
+    """:func:`create_principal` returning the new principal's id and its token's expiry."""
     if role not in ROLES:
         raise InvalidInput(
             f"unknown role {role!r}", errors=[{"field": "role", "message": f"one of {ROLES}"}]
@@ -109,15 +148,11 @@ def create_principal(
             f"no {role} {tenant_id!r} to attach this principal to",
             errors=[{"field": "tenant_id", "message": f"an existing {role} id"}],
         )
-    token_id = secrets.token_hex(8)
-    secret = secrets.token_urlsafe(32)
     pid = repo.insert_principal(
         conn,
         role=role,
         tenant_id=tenant_id,
         name=name,
-        token_id=token_id,
-        token_hash=_digest(secret),
         password_hash=hash_password(password) if password else None,
     )
     if pid is None:
@@ -125,11 +160,33 @@ def create_principal(
             f"a principal named {name!r} already exists",
             errors=[{"field": "name", "message": "already taken"}],
         )
-    return f"{_API_PREFIX}_{token_id}_{secret}"
+    return pid, issue_token(conn, pid, token_ttl_s)
+
+
+def issue_token(conn: Conn, principal_id: int, ttl_s: int) -> Issued:
+    """A new ``wr_`` API token for the principal, valid ``ttl_s`` seconds."""
+    token_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    expires = repo.insert_token(
+        conn, token_id=token_id, principal_id=principal_id, token_hash=_digest(secret), ttl_s=ttl_s
+    )
+    return Issued(f"{_API_PREFIX}_{token_id}_{secret}", expires, "token")
+
+
+def _issue_session(conn: Conn, principal_id: int, ttl_s: int) -> Issued:
+    session_id = secrets.token_hex(12)
+    secret = secrets.token_urlsafe(32)
+    expires = repo.insert_session(
+        conn, session_id=session_id, principal_id=principal_id, token_hash=_digest(secret),
+        ttl_s=ttl_s,
+    )  # fmt: skip
+    return Issued(f"{_SESSION_PREFIX}_{session_id}_{secret}", expires, "session")
 
 
 def authenticate(conn: Conn, token: str) -> Principal:
-    """The principal a bearer token belongs to, or :class:`Unauthenticated`."""
+    """The principal a bearer token belongs to, or :class:`Unauthenticated`.
+
+    Revoked and expired tokens and sessions are refused like unknown ones."""
     prefix, _, rest = token.partition("_")
     key_id, _, secret = rest.partition("_")
     if not key_id or not secret or prefix not in {_API_PREFIX, _SESSION_PREFIX}:
@@ -142,7 +199,60 @@ def authenticate(conn: Conn, token: str) -> Principal:
     stored = bytes(row["token_hash"]) if row else b"\0" * 32
     if not hmac.compare_digest(stored, _digest(secret)) or row is None:
         raise Unauthenticated("unknown or expired bearer token")
+    kind = "token" if prefix == _API_PREFIX else "session"
+    return Principal(
+        int(row["principal_id"]), row["role"], row["tenant_id"], row["name"], key_id, kind
+    )
+
+
+def sign_out(conn: Conn, who: Principal) -> None:
+    """End the session this request came with (an API token is not a session)."""
+    if who.credential_kind != "session" or who.credential_id is None:
+        raise Conflict(
+            "this request carries an API token, not a session: revoke it with"
+            " DELETE /auth/credentials/{credential_id}",
+            errors=[{"field": "header.authorization", "message": "not a session token"}],
+        )
+    repo.delete_sessions(conn, who.principal_id, who.credential_id)
+
+
+def rotate(conn: Conn, settings: Settings, who: Principal) -> Issued:
+    """Replace the credential this request came with by a new one of the same kind; the old
+    one stops working with this transaction's commit."""
+    assert who.credential_id is not None
+    if who.credential_kind == "session":
+        repo.delete_sessions(conn, who.principal_id, who.credential_id)
+        return _issue_session(conn, who.principal_id, settings.api_session_ttl_s)
+    repo.revoke_tokens(conn, who.principal_id, who.credential_id)
+    return issue_token(conn, who.principal_id, settings.api_token_ttl_s)
+
+
+def credentials(conn: Conn, principal_id: int) -> list[dict[str, Any]]:
+    return repo.credentials(conn, principal_id)
+
+
+def revoke(conn: Conn, principal_id: int, credential_id: str) -> bool:
+    """Revoke one of the principal's own tokens or end one of its sessions; False if it has
+    no such live credential."""
+    done = repo.revoke_tokens(conn, principal_id, credential_id)
+    return bool(done or repo.delete_sessions(conn, principal_id, credential_id))
+
+
+def principal_named(conn: Conn, name: str) -> Principal | None:
+    row = repo.principal_by_name(conn, name)
+    if row is None:
+        return None
     return Principal(int(row["principal_id"]), row["role"], row["tenant_id"], row["name"])
+
+
+def revoke_all_tokens(conn: Conn, principal_id: int) -> tuple[int, int]:
+    """Revoke every API token of a principal (its sessions stay): (tokens, 0)."""
+    return repo.revoke_tokens(conn, principal_id), 0
+
+
+def revoke_all(conn: Conn, principal_id: int) -> tuple[int, int]:
+    """Revoke every token and end every session of a principal: (tokens, sessions)."""
+    return repo.revoke_tokens(conn, principal_id), repo.delete_sessions(conn, principal_id)
 
 
 def sign_in(conn: Conn, settings: Settings, name: str, password: str) -> SignIn:
@@ -157,8 +267,10 @@ def sign_in(conn: Conn, settings: Settings, name: str, password: str) -> SignIn:
         return SignIn(ok=False)
     locked_until: datetime | None = row["locked_until"]
     now: datetime = row["now"]
+    account = int(row["principal_id"])
     if locked_until is not None and locked_until > now:
-        return SignIn(ok=False, retry_after_s=int((locked_until - now).total_seconds()) + 1)
+        retry_s = int((locked_until - now).total_seconds()) + 1
+        return SignIn(ok=False, retry_after_s=retry_s, account_id=account)
     if not verify_password(password, row["password_hash"]):
         after = repo.record_failed_signin(
             conn,
@@ -169,22 +281,15 @@ def sign_in(conn: Conn, settings: Settings, name: str, password: str) -> SignIn:
         )
         lock = after["locked_until"]
         retry = int((lock - now).total_seconds()) + 1 if lock is not None and lock > now else None
-        return SignIn(ok=False, retry_after_s=retry)
+        return SignIn(ok=False, retry_after_s=retry, account_id=account)
     repo.reset_failed_signins(conn, int(row["principal_id"]))
     repo.delete_expired_sessions(conn)  # housekeeping, cheap on the expiry index
-    session_id = secrets.token_hex(12)
-    secret = secrets.token_urlsafe(32)
-    expires = repo.insert_session(
-        conn,
-        session_id=session_id,
-        principal_id=int(row["principal_id"]),
-        token_hash=_digest(secret),
-        ttl_s=settings.api_session_ttl_s,
-    )
+    issued = _issue_session(conn, int(row["principal_id"]), settings.api_session_ttl_s)
     principal = Principal(int(row["principal_id"]), row["role"], row["tenant_id"], row["name"])
     return SignIn(
         ok=True,
-        token=f"{_SESSION_PREFIX}_{session_id}_{secret}",
-        expires_at=expires,
+        token=issued.token,
+        expires_at=issued.expires_at,
         principal=principal,
+        account_id=account,
     )

@@ -23,6 +23,16 @@ Q = {"member_id": "m1"}
 ENDPOINTS: list[tuple[str, str, str, Any, set[str]]] = [
     ("GET", "/auth/me", "/auth/me", None, set(ROLES)),
     ("POST", "/auth/sessions", "/auth/sessions", None, set()),
+    ("DELETE", "/auth/sessions", "/auth/sessions", None, set(ROLES)),
+    ("GET", "/auth/credentials", "/auth/credentials", None, set(ROLES)),
+    ("POST", "/auth/credentials/rotate", "/auth/credentials/rotate", None, set(ROLES)),
+    (
+        "DELETE",
+        "/auth/credentials/{credential_id}",
+        "/auth/credentials/0123abcd",
+        None,
+        set(ROLES),
+    ),
     ("POST", "/insurer/quotes", "/insurer/quotes", Q, {"insurer"}),
     ("GET", "/insurer/quotes/{quote_id}", "/insurer/quotes/q-1", None, {"insurer"}),
     (
@@ -137,6 +147,20 @@ ENDPOINTS: list[tuple[str, str, str, Any, set[str]]] = [
         "/admin/principals",
         "/admin/principals",
         {"role": "insurer", "tenant_id": "ins2", "name": "ins-two"},
+        {"admin"},
+    ),
+    (
+        "POST",
+        "/admin/principals/{name}/token",
+        "/admin/principals/clinic-b/token",
+        None,
+        {"admin"},
+    ),
+    (
+        "DELETE",
+        "/admin/principals/{name}/credentials",
+        "/admin/principals/clinic-b/credentials",
+        None,
         {"admin"},
     ),
     ("PUT", "/admin/clinics/{clinic_id}", "/admin/clinics/c9", {"name": "Clinic 9"}, {"admin"}),
