@@ -31,3 +31,16 @@ def members_outside_book(conn: Conn, insurer_id: str, member_ids: Sequence[str])
         (list(member_ids), insurer_id),
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def pricing_consent(conn: Conn, insurer_id: str, member_id: str) -> Any:
+    """The member's insurer-pricing consent periods for any of this insurer's products (a
+    multirange; the consent rule of migration 0052)."""
+    row = conn.execute(
+        "SELECT coalesce(range_agg(r), '{}'::tstzmultirange) FROM insurer_products p,"
+        " unnest(consent_span(%s, 'insurer_pricing', p.product_id)) AS u(r)"
+        " WHERE p.insurer_id = %s",
+        (member_id, insurer_id),
+    ).fetchone()
+    assert row is not None
+    return row[0]

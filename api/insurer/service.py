@@ -16,6 +16,7 @@ from psycopg_pool import ConnectionPool
 
 from api.audit import service as audit
 from api.auth.service import Principal
+from api.consent import service as consent
 from api.deps import Tx
 from api.insurer import repository as insurer_repo
 from api.pricing import service as pricing
@@ -59,7 +60,16 @@ def member_score(tx: Tx, who: Principal, member_id: str) -> dict[str, Any]:
     """The latest stored score: composite, components and indicator summaries only."""
     access_member(tx, who, member_id, "insurer.score.read")
     row = scores.latest_score(tx.conn, member_id)
-    if row is None:
+    # PIPL: an insurer sees a score only for a window inside the member's pricing consent
+    # for one of its products (api.consent); otherwise it is as if there were none.
+    if row is None or (
+        who.role == "insurer"
+        and not consent.covers(
+            insurer_repo.pricing_consent(tx.conn, str(who.tenant_id), member_id),
+            row["window_start"],
+            row["window_end"],
+        )
+    ):
         raise NotFound("no score for this member yet")
     return {"member_id": member_id, **row}
 

@@ -30,6 +30,7 @@ from api.app import create_app
 from api.auth.service import create_principal
 from api.devices import repository as devices
 from core.settings import Settings
+from tests.factories import add_consent
 
 CLINIC_A_PASSWORD = "correct horse battery staple"
 
@@ -173,6 +174,9 @@ def world(conn: psycopg.Connection[Any]) -> World:
             " VALUES (%s, 'demo-city', 2026, '2026-01-01')",
             (mid,),
         )
+        # Each consented to clinic care and to pricing for demo-city (migration 0052).
+        add_consent(conn, mid)
+        add_consent(conn, mid, "insurer_pricing", "demo-city")
     w.tokens["clinic"] = create_principal(
         conn, role="clinic", tenant_id="c1", name="clinic-a", password=CLINIC_A_PASSWORD
     )

@@ -17,6 +17,8 @@ ROLES = ("admin", "insurer", "clinic", "member")
 PUBLIC = {("GET", "/health"), ("GET", "/ready")}
 # A session is created with HTTP Basic credentials (a password), never with a bearer token.
 BASIC_ONLY = {("POST", "/auth/sessions")}
+# Calls that replace or end the caller's own credential: call them last, or not at all.
+ENDS_OWN_CREDENTIAL = {("POST", "/auth/credentials/rotate"), ("DELETE", "/auth/sessions")}
 
 Q = {"member_id": "m1"}
 # (method, OpenAPI path, concrete path, JSON body or None, roles allowed)
@@ -114,6 +116,21 @@ ENDPOINTS: list[tuple[str, str, str, Any, set[str]]] = [
     ("GET", "/clinic/overview", "/clinic/overview", None, {"clinic"}),
     ("GET", "/member/me/score", "/member/me/score", None, {"member"}),
     ("GET", "/member/me/standing", "/member/me/standing", None, {"member"}),
+    ("GET", "/member/me/consents", "/member/me/consents", None, {"member"}),
+    (
+        "POST",
+        "/member/me/consents",
+        "/member/me/consents",
+        {"purpose": "research", "notice_version": "2026.1"},
+        {"member"},
+    ),
+    (
+        "POST",
+        "/member/me/consents/{consent_id}/withdraw",
+        "/member/me/consents/1/withdraw",
+        None,
+        {"member"},
+    ),
     (
         "POST",
         "/devices",
