@@ -27,6 +27,8 @@ from scoring import repository as scores
 
 log = logging.getLogger(__name__)
 
+NOT_ENROLLABLE = "no member with consent to this product's pricing"
+
 
 def quote(
     tx: Tx,
@@ -153,8 +155,30 @@ def stream_batch_results(pool: ConnectionPool, job_id: str, fmt: str) -> Iterato
 
 
 def upload_enrollments(tx: Tx, who: Principal, rows: list[Any]) -> int:
+    """Enroll members in the insurer's products: only a member who consented to pricing for
+    that product, or who is in the insurer's book already (a renewal, also after a consent
+    withdrawal: the base policy is not bundled with the data consent)."""
     for product in sorted({r.product_id for r in rows}):
         require_product(tx, who, product, "insurer.enrollments.upload")
+    if who.role == "insurer":
+        pairs = [(r.member_id, r.product_id) for r in rows]
+        refused = insurer_repo.not_enrollable(tx.conn, str(who.tenant_id), pairs)
+        if refused:
+            # One answer for "exists elsewhere" and "does not exist": no enumeration.
+            audit.refuse(
+                tx,
+                who,
+                "insurer.enrollments.upload",
+                None,
+                InvalidInput(
+                    f"{len(refused)} row(s) name members who have not consented to pricing for"
+                    " that product",
+                    errors=[
+                        {"field": f"rows[{i}].member_id", "message": NOT_ENROLLABLE}
+                        for i in refused[:20]
+                    ],
+                ),
+            )
     n = pricing.upsert_enrollments(tx.conn, rows)
     audit.record(tx.conn, who, "insurer.enrollments.upload", None, detail={"rows": n})
     return n
