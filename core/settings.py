@@ -143,6 +143,23 @@ class Settings(BaseSettings):
         ge=1024,
         description="Larger request bodies get 413 before they are read or parsed.",
     )
+    api_body_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="A request body must arrive within this time (408, connection closed);"
+        " no database connection is taken before it has (docs/threat-model.md, finding 5).",
+    )
+    api_client_max_bodies: int = Field(
+        default=4, ge=1, description="Request bodies received at once from one client (429)."
+    )
+    api_timeout_keep_alive_s: int = Field(
+        default=5, ge=1, description="uvicorn closes an idle keep-alive connection after this."
+    )
+    api_limit_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        description="uvicorn answers 503 beyond this many connections and tasks (None: no cap).",
+    )
     api_db_wait_s: float = Field(
         default=5.0, gt=0, description="How long a request waits for a pooled connection (503)."
     )
