@@ -170,6 +170,14 @@ class Settings(BaseSettings):
         default=60, ge=1, description="First lockout; doubles with each further failure."
     )
     api_signin_lockout_max_s: int = Field(default=3600, ge=1)
+    api_signin_client_max_failures: int = Field(
+        default=3,
+        ge=1,
+        description="Failed sign-ins from one client address (any account) before that address"
+        " is throttled; below api_signin_max_failures, so one address cannot lock an account.",
+    )
+    api_signin_client_window_s: int = Field(default=300, ge=1)
+    api_signin_client_block_s: int = Field(default=300, ge=1)
     api_session_ttl_s: int = Field(default=8 * 3600, ge=60, description="Dashboard sessions.")
     api_token_ttl_s: int = Field(
         default=90 * 24 * 3600,

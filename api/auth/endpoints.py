@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
@@ -71,11 +71,14 @@ async def basic_credentials(
 )
 def create_session(
     creds: Annotated[tuple[str, str], Depends(basic_credentials)],
+    request: Request,
     tx: TxDep,
     settings: SettingsDep,
 ) -> SessionOut | JSONResponse:
-    """Sign in with a password; repeated failures lock the account with growing backoff."""
-    outcome = service.sign_in(tx.conn, settings, creds[0], creds[1])
+    """Sign in with a password. Repeated failures throttle the client address, then lock the
+    account with growing backoff (429 with Retry-After)."""
+    client = request.client.host if request.client else "-"
+    outcome = service.sign_in(tx.conn, settings, creds[0], creds[1], client)
     # The audit row names the account by id, never by the name typed (it may be a password
     # typed in the wrong field); an unknown name is recorded as such.
     # A failure is an unauthenticated attempt (principal_id NULL) against the account named
@@ -89,7 +92,11 @@ def create_session(
         action="auth.signin",
         member_id=None,
         outcome="allowed" if outcome.ok else "denied",
-        detail={"account_id": outcome.account_id, "locked": outcome.retry_after_s is not None},
+        detail={
+            "account_id": outcome.account_id,
+            "locked": outcome.retry_after_s is not None and not outcome.throttled,
+            "throttled": outcome.throttled,
+        },
     )
     if outcome.ok and outcome.token and outcome.expires_at and outcome.principal:
         return SessionOut(
@@ -103,16 +110,20 @@ def create_session(
         return problem(
             429,
             "Too many attempts",
-            "sign-in is locked for this account; retry later",
+            "too many failed sign-ins from this address; retry later"
+            if outcome.throttled
+            else "sign-in is locked for this account; retry later",
             code="too-many-attempts",
             headers={"Retry-After": str(outcome.retry_after_s)},
         )
+    # No "WWW-Authenticate: Basic" (finding 15): that challenge makes a browser open its own
+    # password dialog over the dashboard; the page shows "wrong user name or password".
     return problem(
         401,
         "Authentication required",
         "wrong name or password",
         code="unauthenticated",
-        headers={"WWW-Authenticate": 'Basic realm="wellrate"'},
+        headers={"WWW-Authenticate": 'Bearer realm="wellrate"'},
     )
 
 

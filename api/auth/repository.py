@@ -164,3 +164,44 @@ def insert_session(
 
 def delete_expired_sessions(conn: Conn) -> int:
     return conn.execute("DELETE FROM api_sessions WHERE expires_at <= now()").rowcount
+
+
+def client_blocked_for(conn: Conn, client: str) -> float | None:
+    """Seconds this client address is still throttled for, or None."""
+    row = conn.execute(
+        "SELECT extract(epoch FROM blocked_until - now()) FROM api_signin_clients"
+        " WHERE client = %s AND blocked_until > now()",
+        (client,),
+    ).fetchone()
+    return None if row is None else float(row[0])
+
+
+def record_client_failure(
+    conn: Conn, client: str, *, max_failures: int, window_s: int, block_s: int
+) -> None:
+    """Count a failed sign-in from ``client`` in its current window; block it at the limit."""
+    conn.execute(
+        "INSERT INTO api_signin_clients AS c (client, failures) VALUES (%(c)s, 1)"
+        " ON CONFLICT (client) DO UPDATE SET"
+        "  failures = CASE WHEN c.window_start < now() - make_interval(secs => %(w)s)"
+        "    THEN 1 ELSE c.failures + 1 END,"
+        "  window_start = CASE WHEN c.window_start < now() - make_interval(secs => %(w)s)"
+        "    THEN now() ELSE c.window_start END",
+        {"c": client, "w": window_s},
+    )
+    conn.execute(
+        "UPDATE api_signin_clients SET blocked_until = now() + make_interval(secs => %s),"
+        " failures = 0, window_start = now() WHERE client = %s AND failures >= %s",
+        (block_s, client, max_failures),
+    )
+
+
+def forget_client(conn: Conn, client: str) -> None:
+    conn.execute("DELETE FROM api_signin_clients WHERE client = %s", (client,))
+
+
+def set_password_hash(conn: Conn, principal_id: int, password_hash: str) -> None:
+    conn.execute(
+        "UPDATE api_principals SET password_hash = %s WHERE principal_id = %s",
+        (password_hash, principal_id),
+    )

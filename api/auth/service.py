@@ -4,7 +4,8 @@ Tokens are ``wr_<token_id>_<secret>`` (API) or ``ws_<session_id>_<secret>`` (a d
 session from password sign-in). The id part finds the row; ``sha256(secret)`` is compared
 with :func:`hmac.compare_digest`, so response time does not depend on how much of a
 guessed secret was right, and the database never sees the secret or its hash in a WHERE.
-Passwords are hashed with scrypt (memory-hard, in the standard library).
+Passwords are hashed with argon2id (RFC 9106 parameters); older scrypt hashes still verify
+and are rehashed on the next successful sign-in.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import argon2
 import psycopg
 
 from api.auth import repository as repo
@@ -28,9 +30,13 @@ Conn = psycopg.Connection[Any]
 ROLES = ("insurer", "clinic", "member", "admin")
 _API_PREFIX = "wr"
 _SESSION_PREFIX = "ws"
-# scrypt cost: n=2^14, r=8, p=1 is the interactive-login setting from the scrypt paper
-# (about 16 MiB and tens of milliseconds per guess).
-_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+# Passwords: argon2id with RFC 9106's second recommended parameters ("low memory"):
+# t=3 passes over m=64 MiB with p=4 lanes, a 16-byte salt and a 32-byte tag (about 0.2 s
+# per guess on the development machine). argon2-cffi encodes them in the stored string
+# ($argon2id$v=19$m=65536,t=3,p=4$...), so raising them later rehashes on sign-in.
+_HASHER = argon2.PasswordHasher.from_parameters(argon2.profiles.RFC_9106_LOW_MEMORY)
+# Hashes written before argon2id: scrypt$n$r$p$salt$key (n=2^14, r=8, p=1). They still
+# verify, and the next successful sign-in replaces them with an argon2id hash.
 _SCRYPT_MAXMEM = 64 * 1024 * 1024
 
 
@@ -71,25 +77,18 @@ class SignIn:
     principal: Principal | None = None
     retry_after_s: int | None = None  # set when the account is locked
     account_id: int | None = None  # the principal named, when one is (for the audit row)
+    throttled: bool = False  # the client address, not the account, is refused for now
 
 
 def _digest(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
-def hash_password(password: str, *, salt: bytes | None = None) -> str:
-    salt = salt or secrets.token_bytes(16)
-    key = hashlib.scrypt(
-        password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, maxmem=_SCRYPT_MAXMEM
-    )
-    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${salt.hex()}${key.hex()}"
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
 
 
-def verify_password(password: str, stored: str | None) -> bool:
-    """Constant-time check; an absent hash still costs one scrypt (no user enumeration)."""
-    if not stored:
-        hash_password(password)  # burn the same time as a real check
-        return False
+def _verify_scrypt(password: str, stored: str) -> bool:
     try:
         _, n, r, p, salt_hex, key_hex = stored.split("$")
         key = hashlib.scrypt(
@@ -103,6 +102,26 @@ def verify_password(password: str, stored: str | None) -> bool:
     except ValueError:
         return False
     return hmac.compare_digest(key, bytes.fromhex(key_hex))
+
+
+def verify_password(password: str, stored: str | None) -> bool:
+    """Constant-time check; an absent hash still costs one argon2id (no user enumeration)."""
+    return check_password(password, stored)[0]
+
+
+def check_password(password: str, stored: str | None) -> tuple[bool, bool]:
+    """(matches, needs a new hash): legacy scrypt hashes and argon2id hashes with older
+    parameters are rehashed by the caller once the password is known to be right."""
+    if not stored:
+        hash_password(password)  # burn the same time as a real check
+        return False, False
+    if stored.startswith("scrypt$"):
+        return _verify_scrypt(password, stored), True
+    try:
+        _HASHER.verify(stored, password)
+    except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+        return False, False
+    return True, _HASHER.check_needs_rehash(stored)
 
 
 def create_principal(
@@ -255,15 +274,30 @@ def revoke_all(conn: Conn, principal_id: int) -> tuple[int, int]:
     return repo.revoke_tokens(conn, principal_id), repo.delete_sessions(conn, principal_id)
 
 
-def sign_in(conn: Conn, settings: Settings, name: str, password: str) -> SignIn:
-    """Check a password; count failures and lock the account after too many.
+def sign_in(conn: Conn, settings: Settings, name: str, password: str, client: str = "-") -> SignIn:
+    """Check a password; throttle the client address and lock the account after too many
+    failures.
 
-    Returns an outcome instead of raising so the caller can commit the failure counter
-    (raising would roll it back, and an attacker could then guess for free).
+    The client check comes first: a throttled address gets 429 without its guess being
+    checked or counted against the account, so one address cannot lock someone's account
+    (its limit, api_signin_client_max_failures, is below the account's). Returns an outcome
+    instead of raising so the caller can commit the counters (raising would roll them
+    back, and an attacker could then guess for free).
     """
+    blocked = repo.client_blocked_for(conn, client)
+    if blocked is not None:
+        return SignIn(ok=False, retry_after_s=int(blocked) + 1, throttled=True)
     row = repo.principal_for_signin(conn, name)
+    ok, rehash = check_password(password, row["password_hash"] if row else None)
+    if row is None or not ok:
+        repo.record_client_failure(
+            conn,
+            client,
+            max_failures=settings.api_signin_client_max_failures,
+            window_s=settings.api_signin_client_window_s,
+            block_s=settings.api_signin_client_block_s,
+        )
     if row is None:
-        verify_password(password, None)
         return SignIn(ok=False)
     locked_until: datetime | None = row["locked_until"]
     now: datetime = row["now"]
@@ -271,10 +305,10 @@ def sign_in(conn: Conn, settings: Settings, name: str, password: str) -> SignIn:
     if locked_until is not None and locked_until > now:
         retry_s = int((locked_until - now).total_seconds()) + 1
         return SignIn(ok=False, retry_after_s=retry_s, account_id=account)
-    if not verify_password(password, row["password_hash"]):
+    if not ok:
         after = repo.record_failed_signin(
             conn,
-            int(row["principal_id"]),
+            account,
             max_failures=settings.api_signin_max_failures,
             lockout_s=settings.api_signin_lockout_s,
             lockout_max_s=settings.api_signin_lockout_max_s,
@@ -282,6 +316,9 @@ def sign_in(conn: Conn, settings: Settings, name: str, password: str) -> SignIn:
         lock = after["locked_until"]
         retry = int((lock - now).total_seconds()) + 1 if lock is not None and lock > now else None
         return SignIn(ok=False, retry_after_s=retry, account_id=account)
+    if rehash:
+        repo.set_password_hash(conn, account, hash_password(password))
+    repo.forget_client(conn, client)
     repo.reset_failed_signins(conn, int(row["principal_id"]))
     repo.delete_expired_sessions(conn)  # housekeeping, cheap on the expiry index
     issued = _issue_session(conn, int(row["principal_id"]), settings.api_session_ttl_s)

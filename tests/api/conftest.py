@@ -8,6 +8,7 @@ other parts use (``api.devices.repository``, ``api.auth.service.create_principal
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth.service import create_principal
+from api.auth.service import create_principal, hash_password
 from api.devices import repository as devices
 from core.settings import Settings
 from tests.factories import add_consent
@@ -136,6 +137,11 @@ def _readings(conn: psycopg.Connection[Any], member_id: str, clinic_id: str, now
     )
 
 
+@functools.cache
+def _clinic_a_hash() -> str:
+    return hash_password(CLINIC_A_PASSWORD)
+
+
 @pytest.fixture
 def world(conn: psycopg.Connection[Any]) -> World:
     w = World()
@@ -177,8 +183,10 @@ def world(conn: psycopg.Connection[Any]) -> World:
         # Each consented to clinic care and to pricing for demo-city (migration 0052).
         add_consent(conn, mid)
         add_consent(conn, mid, "insurer_pricing", "demo-city")
-    w.tokens["clinic"] = create_principal(
-        conn, role="clinic", tenant_id="c1", name="clinic-a", password=CLINIC_A_PASSWORD
+    w.tokens["clinic"] = create_principal(conn, role="clinic", tenant_id="c1", name="clinic-a")
+    conn.execute(  # the password's argon2id hash, computed once per session (it costs ~0.2 s)
+        "UPDATE api_principals SET password_hash = %s WHERE name = 'clinic-a'",
+        (_clinic_a_hash(),),
     )
     w.tokens["clinic_b"] = create_principal(conn, role="clinic", tenant_id="c2", name="clinic-b")
     w.tokens["member"] = create_principal(conn, role="member", tenant_id="m1", name="member-m1")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+import api.dashboard
+from api.app import create_app
 from api.auth import service
 from core.errors import Conflict, InvalidInput
 from core.settings import Settings
@@ -35,7 +38,7 @@ def test_tokens_and_passwords_are_never_stored_in_clear(
         assert hashlib.sha256(secret.encode()).digest() in {bytes(r[2]) for r in rows}
     assert CLINIC_A_PASSWORD not in dump
     clinic = next(r for r in rows if r[0] == "clinic-a")
-    assert clinic[3].startswith("scrypt$")
+    assert clinic[3].startswith("$argon2id$v=19$m=65536,t=3,p=4$")
     assert service.verify_password(CLINIC_A_PASSWORD, clinic[3])
     assert not service.verify_password(CLINIC_A_PASSWORD + "!", clinic[3])
 
@@ -89,8 +92,16 @@ def test_unknown_name_and_principal_without_password_fail_alike(
 
 
 def test_repeated_failures_lock_the_account_with_backoff(
-    client: TestClient, world: World, api_settings: Settings, conn: psycopg.Connection[Any]
+    world: World, api_settings: Settings, conn: psycopg.Connection[Any]
 ) -> None:
+    # Guesses from many addresses (here: a per-address limit the test never reaches), so
+    # the account's own lockout is what stops them.
+    api_settings = api_settings.model_copy(update={"api_signin_client_max_failures": 100})
+    with TestClient(create_app(api_settings), raise_server_exceptions=False) as client:
+        _lockout(client, api_settings, conn)
+
+
+def _lockout(client: TestClient, api_settings: Settings, conn: psycopg.Connection[Any]) -> None:
     bad = _basic("clinic-a", "not the password")
     limit = api_settings.api_signin_max_failures
     for _ in range(limit - 1):
@@ -260,3 +271,63 @@ def test_administrative_actions_and_sign_ins_are_audited(
     assert audit_rows(conn, action="auth.signin", outcome="allowed")[0]["role"] == "clinic"
     dump = repr(audit_rows(conn))
     assert "wrong password" not in dump and "pw-typed-as-name" not in dump
+
+
+# --- findings 14 and 15: password hashes, per-address throttling, no browser dialog -----
+
+
+def test_one_address_is_throttled_before_it_can_lock_an_account(
+    client: TestClient, world: World, api_settings: Settings, conn: psycopg.Connection[Any]
+) -> None:
+    """The attack: anyone could lock a known account by guessing wrong from one address."""
+    limit = api_settings.api_signin_client_max_failures
+    assert limit < api_settings.api_signin_max_failures
+    bad = _basic("clinic-a", "not the password")
+    for _ in range(limit):
+        assert client.post("/auth/sessions", headers=bad).status_code == 401
+    for _ in range(5):  # throttled: not checked, not counted against the account
+        throttled = client.post("/auth/sessions", headers=bad)
+        assert throttled.status_code == 429 and "address" in throttled.json()["detail"]
+        assert int(throttled.headers["Retry-After"]) > 0
+    assert conn.execute(
+        "SELECT failed_signins, locked_until FROM api_principals WHERE name = 'clinic-a'"
+    ).fetchone() == (limit, None)
+    # The clinic, from its own address, still signs in.
+    with TestClient(client.app, client=("10.1.2.3", 4000)) as elsewhere:
+        ok = elsewhere.post("/auth/sessions", headers=_basic("clinic-a", CLINIC_A_PASSWORD))
+        assert ok.status_code == 200, ok.text
+    rows = audit_rows(conn, action="auth.signin", outcome="denied")
+    assert [r["detail"]["throttled"] for r in rows] == [False] * limit + [True] * 5
+
+
+def test_old_scrypt_hashes_verify_and_are_rehashed_on_sign_in(
+    client: TestClient, world: World, conn: psycopg.Connection[Any]
+) -> None:
+    salt = bytes(range(16))
+    key = hashlib.scrypt(CLINIC_A_PASSWORD.encode(), salt=salt, n=2**14, r=8, p=1)
+    legacy = f"scrypt${2**14}$8$1${salt.hex()}${key.hex()}"
+    conn.execute("UPDATE api_principals SET password_hash = %s WHERE name = 'clinic-a'", (legacy,))
+    assert service.check_password(CLINIC_A_PASSWORD, legacy) == (True, True)
+    assert (
+        client.post("/auth/sessions", headers=_basic("clinic-a", CLINIC_A_PASSWORD)).status_code
+        == 200
+    )
+    stored = conn.execute(
+        "SELECT password_hash FROM api_principals WHERE name = 'clinic-a'"
+    ).fetchone()
+    assert stored is not None and stored[0].startswith("$argon2id$")
+    assert service.check_password(CLINIC_A_PASSWORD, stored[0]) == (True, False)
+
+
+def test_a_wrong_password_opens_no_browser_dialog(client: TestClient, world: World) -> None:
+    """The attack was on usability: ``WWW-Authenticate: Basic`` made the browser show its own
+    password dialog over the dashboard, which then hung."""
+    resp = client.post("/auth/sessions", headers=_basic("clinic-a", "wrong password"))
+    assert resp.status_code == 401
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    assert "basic" not in resp.headers.get("www-authenticate", "").lower()
+    # The dashboard reports it in the page, in both languages.
+    i18n = (Path(api.dashboard.__file__).parent / "static" / "i18n.js").read_text("utf-8")
+    assert '"账号或密码错误"' in i18n and '"Wrong user name or password."' in i18n
+    page = (Path(api.dashboard.__file__).parent / "static" / "list.js").read_text("utf-8")
+    assert 'credentials: "omit"' in page and "resp.status === 401" in page
