@@ -48,13 +48,22 @@ def quote(
     return q.to_dict()
 
 
+NO_QUOTE = "no such quote"
+NO_BATCH = "no such batch job"
+
+
 def get_quote(tx: Tx, who: Principal, quote_id: str) -> dict[str, Any]:
     q = pricing.get_quote(tx.conn, quote_id)
     if q is None:
-        raise NotFound("no such quote")
+        raise NotFound(NO_QUOTE)
     out = q.to_dict()
-    require_product(tx, who, str(out["product_id"]), "insurer.quote.read")
-    access_member(tx, who, str(out["member_id"]), "insurer.quote.read", {"quote_id": quote_id})
+    # Another insurer's quote answers exactly as a quote that does not exist (finding 11).
+    hidden = NotFound(NO_QUOTE)
+    require_product(tx, who, str(out["product_id"]), "insurer.quote.read", not_found=hidden)
+    access_member(
+        tx, who, str(out["member_id"]), "insurer.quote.read", {"quote_id": quote_id},
+        not_found=hidden,
+    )  # fmt: skip
     return out
 
 
@@ -128,8 +137,10 @@ def start_batch(
 def batch_status(tx: Tx, who: Principal, job_id: str) -> dict[str, Any]:
     status = pricing.batch_job_status(tx.conn, job_id)
     if status is None:
-        raise NotFound("no such batch job")
-    require_product(tx, who, str(status["product_id"]), "insurer.batch.status")
+        raise NotFound(NO_BATCH)
+    require_product(
+        tx, who, str(status["product_id"]), "insurer.batch.status", not_found=NotFound(NO_BATCH)
+    )
     audit.record(tx.conn, who, "insurer.batch.status", None, detail={"job_id": job_id})
     return status
 
@@ -137,8 +148,10 @@ def batch_status(tx: Tx, who: Principal, job_id: str) -> dict[str, Any]:
 def check_batch_results(tx: Tx, who: Principal, job_id: str, fmt: str) -> None:
     status = pricing.batch_job_status(tx.conn, job_id)
     if status is None:
-        raise NotFound("no such batch job")
-    require_product(tx, who, str(status["product_id"]), "insurer.batch.results")
+        raise NotFound(NO_BATCH)
+    require_product(
+        tx, who, str(status["product_id"]), "insurer.batch.results", not_found=NotFound(NO_BATCH)
+    )
     audit.record(
         tx.conn, who, "insurer.batch.results", None, detail={"job_id": job_id, "format": fmt}
     )
