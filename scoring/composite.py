@@ -18,6 +18,12 @@ import numpy.typing as npt
 
 from scoring.config import ScoringConfig
 from scoring.indicators.bulk import nullable
+from scoring.indicators.rules import (
+    STEP_TARGET_YOUNGER,
+    TBR70_LIMIT_PCT,
+    TIR_TARGET_PCT,
+    WHO_MIN_PER_WEEK,
+)
 
 # Decision (docs/scoring.md "Composite"): BP level score. Controlled (home mean below
 # target) is 100; otherwise 80 minus 4 points per mmHg of the larger excess, where a
@@ -25,23 +31,21 @@ from scoring.indicators.bulk import nullable
 BP_UNCONTROLLED_START: float = 80.0
 BP_POINTS_PER_MMHG: float = 4.0
 BP_LEVEL_WEIGHT: float = 0.7  # the rest is the share of readings in target
-# Glucose, CGM: time in range against the consensus target (> 70%, Battelino et al.,
-# Diabetes Care 2019), full marks at 70%, minus 5 points per percentage point of time below
-# 70 mg/dL beyond the consensus limit of 4% (hypoglycaemia is the first safety goal).
-# TIR, not GRI, drives the score so that a what-if on TIR ("if time in range reaches 75%")
-# moves it; GRI is reported in the reason.
-CGM_TIR_TARGET: float = 70.0
-CGM_TBR_LIMIT: float = 4.0
+# Glucose, CGM: time in range against the consensus target (rules.TIR_TARGET_PCT, > 70 %),
+# full marks at the target, minus 5 points per percentage point of time below 70 mg/dL
+# beyond the consensus limit (rules.TBR70_LIMIT_PCT, 4 %): hypoglycaemia is the first
+# safety goal. TIR, not GRI, drives the score so that a what-if on TIR ("if time in range
+# reaches 75%") moves it; GRI is reported in the reason.
 CGM_TBR_PENALTY: float = 5.0
 # Fingerstick: share of fasting checks in target (0.6) and of post-meal checks (0.4),
 # minus 20 points per level-2 hypoglycaemia (ADA 2025: clinically significant).
 SMBG_FASTING_WEIGHT: float = 0.6
 SMBG_L2_PENALTY: float = 20.0
-# Activity: half for WHO 2020 minutes (150/week), half for median steps vs the age target.
+# Activity: half for WHO 2020 minutes (rules.WHO_MIN_PER_WEEK), half for median steps vs
+# the age target (rules.step_target; a dict without one is scored against the younger one).
 # Engagement: share of the window each applicable device covered; fingerstick counts as
 # covered at two checks a week (decision).
 SMBG_CHECKS_PER_WEEK: float = 2.0
-WHO_MIN_PER_WEEK: float = 150.0
 
 
 # The reasons of insufficient components, (English, Chinese).
@@ -142,7 +146,7 @@ def _glucose(ind: dict[str, Any]) -> tuple[float | None, str, str]:
     if cgm is not None and tir is not None:
         tbr = _num(cgm, "tbr70") or 0.0
         score = _clamp(
-            100.0 * tir / CGM_TIR_TARGET - CGM_TBR_PENALTY * max(0.0, tbr - CGM_TBR_LIMIT)
+            100.0 * tir / TIR_TARGET_PCT - CGM_TBR_PENALTY * max(0.0, tbr - TBR70_LIMIT_PCT)
         )
         return (score, *_cgm_text(tir, tbr, _num(cgm, "gri"), cgm.get("gri_zone")))
     smbg = _dom(ind, "smbg")
@@ -156,12 +160,20 @@ def _glucose(ind: dict[str, Any]) -> tuple[float | None, str, str]:
     return None, *_NO_GLUCOSE
 
 
+# The targets as the reasons print them (formatted once: the reasons are per member).
+_TIR_TARGET = f"{TIR_TARGET_PCT:.0f}"
+_TBR_LIMIT = f"{TBR70_LIMIT_PCT:.0f}"
+_WHO_MIN = f"{WHO_MIN_PER_WEEK:.0f}"
+
+
 def _cgm_text(tir: float, tbr: float, gri: float | None, zone: object) -> tuple[str, str]:
     extra_en = "" if gri is None else f", glycemia risk index {gri:.0f} (zone {zone})"
     extra_zh = "" if gri is None else f"，血糖风险指数{gri:.0f}（{zone}区）"
     return (
-        f"CGM: time in range {tir:.0f}% (target >70%), below range {tbr:.1f}% (<4%){extra_en}",
-        f"动态血糖：目标范围内时间{tir:.0f}%（目标>70%），低于范围{tbr:.1f}%（<4%）{extra_zh}",
+        f"CGM: time in range {tir:.0f}% (target >{_TIR_TARGET}%),"
+        f" below range {tbr:.1f}% (<{_TBR_LIMIT}%){extra_en}",
+        f"动态血糖：目标范围内时间{tir:.0f}%（目标>{_TIR_TARGET}%），"
+        f"低于范围{tbr:.1f}%（<{_TBR_LIMIT}%）{extra_zh}",
     )
 
 
@@ -181,15 +193,16 @@ def _activity(ind: dict[str, Any]) -> tuple[float | None, str, str]:
     )
     if a is None or mv is None or steps is None:
         return None, *_NO_ACTIVITY
-    target = a.get("step_target") or 8000
+    target = a.get("step_target") or STEP_TARGET_YOUNGER
     score = 50.0 * min(1.0, mv / WHO_MIN_PER_WEEK) + 50.0 * min(1.0, steps / float(target))
     return (score, *_activity_text(f"{mv:.0f}", f"{steps:.0f}", target))
 
 
 def _activity_text(mv: str | None, steps: str | None, target: object) -> tuple[str, str]:
     return (
-        f"{mv} moderate-equivalent min/week (WHO: 150); median {steps} steps/day (target {target})",
-        f"每周中等强度当量活动{mv}分钟（世卫：150）；日步数中位数{steps}（目标{target}）",
+        f"{mv} moderate-equivalent min/week (WHO: {_WHO_MIN});"
+        f" median {steps} steps/day (target {target})",
+        f"每周中等强度当量活动{mv}分钟（世卫：{_WHO_MIN}）；日步数中位数{steps}（目标{target}）",
     )
 
 
@@ -310,7 +323,7 @@ def composite_many(
     cgm_ok = cgm["sufficient"] & ~np.isnan(tir)
     tbr = np.nan_to_num(cgm["tbr70"], nan=0.0)
     s_cgm = np.clip(
-        100.0 * tir / CGM_TIR_TARGET - CGM_TBR_PENALTY * np.maximum(0.0, tbr - CGM_TBR_LIMIT),
+        100.0 * tir / TIR_TARGET_PCT - CGM_TBR_PENALTY * np.maximum(0.0, tbr - TBR70_LIMIT_PCT),
         0,
         100,
     )
@@ -328,7 +341,7 @@ def composite_many(
         activity["step_target"],
     )
     act_ok = activity["sufficient"] & ~np.isnan(mv) & ~np.isnan(steps)
-    target = np.where(target == 0, 8000, target)  # `step_target or 8000`, as in _activity
+    target = np.where(target == 0, STEP_TARGET_YOUNGER, target)  # `or`, as in _activity
     s_act = 50.0 * np.minimum(1.0, mv / WHO_MIN_PER_WEEK) + 50.0 * np.minimum(
         1.0, steps / target.astype(np.float64)
     )

@@ -32,10 +32,10 @@ from core.settings import Settings
 from scoring import repository as repo
 from scoring.composite import composite_many
 from scoring.config import ScoringConfig, load_config
-from scoring.indicators.bp import SEVERE_DIA_MMHG, SEVERE_SYS_MMHG
 from scoring.indicators.bulk import activity_table, cgm_many, home_bp_table, medians
 from scoring.indicators.cgm import cgm_indicators
 from scoring.indicators.hospitalisation import hospitalisation_indicators
+from scoring.indicators.rules import CGM_DAYS, level2_alert_rows, severe_mask
 from scoring.indicators.smbg import smbg_indicators
 from scoring.version import ALGORITHM_VERSION
 
@@ -43,15 +43,6 @@ log = logging.getLogger(__name__)
 
 DAY_S = 86_400
 MARGIN = timedelta(hours=14)  # the widest UTC offsets (UTC-12 .. UTC+14)
-# CGM metrics are reported over the last 14 days of the window (International Consensus
-# on Time in Range 2019: 14 days is the reporting period that reflects 3 months).
-CGM_DAYS = 14
-# Level-2 hypoglycaemia: < 54 mg/dL / < 3.0 mmol/L (International Consensus 2019; ADA 2025).
-HYPO_L2_MGDL = 54.0
-HYPO_L2_MMOL = 3.0
-# A CGM below level 2 raises one alert per run, not per 5-minute reading: a run ends at a
-# reading back at or above the threshold or at a gap longer than 45 minutes (CLINICAL.md).
-RUN_GAP_S = 45 * 60
 
 
 @dataclass(frozen=True)
@@ -81,7 +72,7 @@ def _utc(ts: int) -> datetime:
 
 def _bp_alerts_many(ids: Sequence[str], b: npt.NDArray[Any]) -> list[repo.AlertOut]:
     """Grade-3 readings of the whole chunk (rare: a loop over them only)."""
-    sev = (b["sys"] >= SEVERE_SYS_MMHG) | (b["dia"] >= SEVERE_DIA_MMHG)
+    sev = severe_mask(b["sys"], b["dia"])
     out = []
     for r in b[sev]:
         member_id = ids[int(r["idx"])]
@@ -101,23 +92,11 @@ def _bp_alerts_many(ids: Sequence[str], b: npt.NDArray[Any]) -> list[repo.AlertO
 def _hypo_alerts_many(ids: Sequence[str], g: npt.NDArray[Any]) -> list[repo.AlertOut]:
     """Level-2 hypoglycaemia alerts of the whole chunk (rows grouped by member).
 
-    Each member's rows are taken in their loaded order (CGM, then fingersticks); a change
-    of member acts like a gap, so runs never span two members.
+    The rule is :func:`scoring.indicators.rules.level2_alert_rows`. Each member's rows are
+    taken in their loaded order (CGM, then fingersticks); a change of member acts like a
+    gap, so runs never span two members.
     """
-    v, mmol = g["v"], g["mmol"]
-    low = np.flatnonzero((v < HYPO_L2_MGDL) & ~mmol | (v < HYPO_L2_MMOL) & mmol)
-    if low.size == 0:
-        return []
-    # Only the low rows and the row before each: lows are a few percent of a chunk.
-    t, idx = g["t"], g["idx"]
-    prev = np.maximum(low - 1, 0)
-    new_member = (low == 0) | (idx[low] != idx[prev])
-    is_low = np.zeros(g.size, dtype=np.bool_)
-    is_low[low] = True
-    prev_low = is_low[prev] & ~new_member
-    gap = new_member | (t[low] - t[prev] > RUN_GAP_S)
-    # SMBG: every low check is its own event; CGM: the first reading of each low run.
-    start = low[~g["cgm"][low] | ~prev_low | gap]
+    start = level2_alert_rows(g["t"], g["v"], g["mmol"], g["cgm"], g["idx"])
     out = []
     for r in g[start]:
         unit = "mmol/L" if r["mmol"] else "mg/dL"

@@ -2,7 +2,8 @@
 
 Why: everyone, sick or not, is scored on activity, and the WHO guideline is written in
 moderate-equivalent minutes per week; a device may send minute, hourly or daily records,
-so every rule here works on intervals of any length.
+so every rule here works on intervals of any length. The targets and the valid-day and
+sufficiency rules live in ``scoring.indicators.rules`` (docs/clinical.md, "Activity").
 """
 
 from __future__ import annotations
@@ -10,32 +11,15 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-DAY_S: int = 86_400
-# WHO 2020 guidelines on physical activity: adults 150-300 min/week of moderate activity
-# or 75-150 vigorous; one vigorous minute counts as two moderate minutes.
-WHO_MIN_PER_WEEK: float = 150.0
-VIGOROUS_WEIGHT: float = 2.0
-# Paluch et al., Lancet Public Health 2022: mortality benefit levels off at 6,000-8,000
-# steps/day at age >= 60 and 8,000-10,000 below. CLINICAL.md decision: 7,000 / 8,000.
-STEP_TARGET_OLDER: int = 7_000
-STEP_TARGET_YOUNGER: int = 8_000
-OLDER_AGE: int = 60
-# Valid day (Troiano et al., Med Sci Sports Exerc 2008, NHANES accelerometry): >= 10 hours
-# of wear. Decision: records covering >= 10 h of the local day, with steps > 0; a record of
-# >= 24 h is the device's own daily summary (it applied its wear rule) and covers the day.
-MIN_WEAR_S: int = 10 * 3600
-# Troiano 2008: >= 4 valid days of a week. Decision: a window is sufficient with valid
-# days on >= 4/7 of its days (and at least 4).
-MIN_VALID_DAYS_SHARE: float = 4.0 / 7.0
-MIN_VALID_DAYS: int = 4
-# Decision: an "active day" is a valid day with >= 30 moderate-equivalent minutes (the
-# "30 minutes on most days" form of the guideline; Chinese physical activity guidelines 2021).
-ACTIVE_DAY_MIN: float = 30.0
-
-
-def step_target(age: int) -> int:
-    """Daily step target by age (Paluch 2022; CLINICAL.md decision)."""
-    return STEP_TARGET_OLDER if age >= OLDER_AGE else STEP_TARGET_YOUNGER
+from scoring.indicators.rules import (
+    ACTIVE_DAY_MIN,
+    DAY_S,
+    MIN_WEAR_S,
+    VIGOROUS_WEIGHT,
+    WHO_MIN_PER_WEEK,
+    step_target,
+    valid_days_needed,
+)
 
 
 def activity_indicators(
@@ -90,7 +74,7 @@ def activity_indicators(
     valid = (wear >= MIN_WEAR_S) & (day_steps > 0)
     nv = int(valid.sum())
     out["valid_days"] = nv
-    if nv < max(MIN_VALID_DAYS, MIN_VALID_DAYS_SHARE * window_days):
+    if nv < valid_days_needed(window_days):
         return out
     vs, vm = day_steps[valid], mod_eq[valid]
     per_week = float(vm.sum() / nv * 7.0)

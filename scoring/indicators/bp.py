@@ -1,7 +1,8 @@
 """Blood-pressure variability and severe-reading indicators (pure numpy).
 
 Why: clinics act on grade-3 readings and pricing rewards stable control; both must be
-checkable against the published definitions cited next to each constant.
+checkable against the published definitions, which live with their sources in
+``scoring.indicators.rules`` (docs/clinical.md, "Blood pressure").
 """
 
 from __future__ import annotations
@@ -11,10 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-# Grade 3 hypertension: systolic >= 180 or diastolic >= 110 mmHg
-# (Chinese hypertension guideline 2024; CLINICAL.md "Blood pressure").
-SEVERE_SYS_MMHG: float = 180.0
-SEVERE_DIA_MMHG: float = 110.0
+from scoring.indicators.rules import (
+    DAY_S,
+    EVENING_HOURS,
+    MIN_PROTOCOL_DAYS_MONTH,
+    MIN_PROTOCOL_DAYS_WINDOW,
+    MORNING_HOURS,
+    severe_mask,
+)
 
 
 @dataclass(frozen=True)
@@ -30,8 +35,8 @@ def variability(values: npt.ArrayLike) -> Variability:
     """Return SD, CV and ARV of a time-ordered BP series.
 
     ARV = sum |x[k+1] - x[k]| / (n - 1) (Mena et al., J Hypertens 2005); SD is the sample
-    SD (n - 1, CLINICAL.md decision); CV = 100 * SD / mean. Fewer than two readings give
-    None for all three: "insufficient" is a state, not a number.
+    SD (n - 1; decision, docs/clinical.md "Blood pressure"); CV = 100 * SD / mean. Fewer
+    than two readings give None for all three: "insufficient" is a state, not a number.
 
     Parameters
     ----------
@@ -57,35 +62,6 @@ def variability(values: npt.ArrayLike) -> Variability:
     mean = float(np.mean(x))
     arv = float(np.abs(np.diff(x)).sum() / (x.size - 1))
     return Variability(sd=sd, cv=100.0 * sd / mean, arv=arv)
-
-
-def severe_mask(systolic: npt.ArrayLike, diastolic: npt.ArrayLike) -> npt.NDArray[np.bool_]:
-    """Return a boolean mask of grade-3 readings (systolic >= 180 or diastolic >= 110).
-
-    Examples
-    --------
-    >>> severe_mask([179, 180, 150], [109, 90, 110]).tolist()
-    [False, True, True]
-    """
-    s = np.asarray(systolic, dtype=np.float64)
-    d = np.asarray(diastolic, dtype=np.float64)
-    return np.asarray((s >= SEVERE_SYS_MMHG) | (d >= SEVERE_DIA_MMHG), dtype=np.bool_)
-
-
-# Home BP protocol (ESH 2021 practice guidelines; Chinese home BP monitoring guideline
-# 2019): morning readings within an hour of waking, before medication and breakfast;
-# evening readings before dinner / before bed. Decision: "morning" is 04:00-11:59 and
-# "evening" 16:00-23:59 in the member's LOCAL time (the offset each reading carries), wide
-# enough for real routines, narrow enough to exclude midday and night readings.
-MORNING_HOURS: tuple[int, int] = (4, 12)
-EVENING_HOURS: tuple[int, int] = (16, 24)
-# ESH 2021 / Chinese guideline 2019: 7 days of monitoring (at least 3); discard day 1.
-# Issue #3: a window is assessable with >= 7 protocol days, the first one discarded.
-MIN_PROTOCOL_DAYS_WINDOW: int = 7
-# A calendar month is assessed on its own with >= 3 protocol days (ESH 2021 minimum).
-MIN_PROTOCOL_DAYS_MONTH: int = 3
-
-DAY_S: int = 86_400
 
 
 def _local_days_hours(

@@ -18,11 +18,10 @@ import numpy as np
 import numpy.typing as npt
 
 from core.units import MGDL_PER_MMOLL
-from scoring.indicators import activity as act_def
-from scoring.indicators import bp as bp_def
 from scoring.indicators import cgm as cgm_def
+from scoring.indicators import rules
 
-DAY_S = 86_400
+DAY_S = rules.DAY_S
 _SHIFT = np.int64(1) << np.int64(32)  # (member, day) and (member, month) keys
 
 
@@ -218,13 +217,13 @@ def home_bp_table(
     local = t + off.astype(np.int64) * 60
     day = local // DAY_S
     sod = local - day * DAY_S  # seconds into the local day: no second division for the hour
-    morning = (sod >= bp_def.MORNING_HOURS[0] * 3600) & (sod < bp_def.MORNING_HOURS[1] * 3600)
-    evening = (sod >= bp_def.EVENING_HOURS[0] * 3600) & (sod < bp_def.EVENING_HOURS[1] * 3600)
+    morning = (sod >= rules.MORNING_HOURS[0] * 3600) & (sod < rules.MORNING_HOURS[1] * 3600)
+    evening = (sod >= rules.EVENING_HOURS[0] * 3600) & (sod < rules.EVENING_HOURS[1] * 3600)
     ts, td = targets[:, 0], targets[:, 1]
 
     at = _offsets(i64, m)  # each member's rows (readings come sorted by member)
     n = np.diff(at)
-    severe = _sums(bp_def.severe_mask(systolic, diastolic), at)
+    severe = _sums(rules.severe_mask(systolic, diastolic), at)
     in_target = (systolic < np.repeat(ts, n)) & (diastolic < np.repeat(td, n))
     pct = 100.0 * _div(_sums(in_target, at).astype(np.float64), n)
 
@@ -294,13 +293,13 @@ def home_bp_table(
     ms = _div(_sums(g_s[pday], m_at), cnt)
     md = _div(_sums(g_d[pday], m_at), cnt)
     mmember = mk // _SHIFT
-    assessed_mask = mk_count >= bp_def.MIN_PROTOCOL_DAYS_MONTH
+    assessed_mask = mk_count >= rules.MIN_PROTOCOL_DAYS_MONTH
     ctl_mask = assessed_mask & (ms < ts[mmember]) & (md < td[mmember])
     mm_at = _offsets(mmember, m)
     months_assessed = _sums(assessed_mask, mm_at)
     months_controlled = _sums(ctl_mask, mm_at)
 
-    ok = protocol_days >= bp_def.MIN_PROTOCOL_DAYS_WINDOW
+    ok = protocol_days >= rules.MIN_PROTOCOL_DAYS_WINDOW
     controlled = (mean_s < ts) & (mean_d < td)
     # Python values, not numpy scalars, for the per-member dicts.
     cols = (
@@ -374,7 +373,7 @@ def activity_table(
             vigorous_min[r], window_days=window_days, ages=ages[k], block_rows=block_rows,
         )))  # fmt: skip
     targets = np.where(
-        ages >= act_def.OLDER_AGE, act_def.STEP_TARGET_OLDER, act_def.STEP_TARGET_YOUNGER
+        ages >= rules.STEP_TARGET_OLDER_AGE, rules.STEP_TARGET_OLDER, rules.STEP_TARGET_YOUNGER
     )
     i64 = idx.astype(np.int64)
     day = (start + off.astype(np.int64) * 60) // DAY_S
@@ -383,18 +382,18 @@ def activity_table(
     g = ukey.size
     wear = _group_sums(np.minimum(duration_s, DAY_S).astype(np.float64), inv, gat, g)
     dsteps = _group_sums(steps.astype(np.float64), inv, gat, g)
-    modeq = active_min + (act_def.VIGOROUS_WEIGHT - 1) * vigorous_min
+    modeq = active_min + (rules.VIGOROUS_WEIGHT - 1) * vigorous_min
     dmod = _group_sums(modeq.astype(np.float64), inv, gat, g)
-    valid = (wear >= act_def.MIN_WEAR_S) & (dsteps > 0)
+    valid = (wear >= rules.MIN_WEAR_S) & (dsteps > 0)
     vm, vs, vmod = umember[valid], dsteps[valid], dmod[valid]
     v_at = _offsets(vm, m)
     nv = np.diff(v_at)
     median = medians(vm, vs, m)
     at_target = _sums(vs >= np.repeat(targets, nv), v_at)
     per_week = _div(_sums(vmod, v_at), nv) * 7.0
-    active = _sums(vmod >= act_def.ACTIVE_DAY_MIN, v_at)
-    need = max(act_def.MIN_VALID_DAYS, act_def.MIN_VALID_DAYS_SHARE * window_days)
-    meets = per_week >= act_def.WHO_MIN_PER_WEEK
+    active = _sums(vmod >= rules.ACTIVE_DAY_MIN, v_at)
+    need = rules.valid_days_needed(window_days)
+    meets = per_week >= rules.WHO_MIN_PER_WEEK
     ok = nv >= need
     cols = (
         ok.tolist(), nv.tolist(), nullable(median, ok), targets.tolist(),
@@ -460,36 +459,6 @@ def medians(member: npt.NDArray[Any], x: npt.NDArray[Any], m: int) -> npt.NDArra
     return out
 
 
-def _events_many(
-    member: npt.NDArray[np.int64],
-    t: npt.NDArray[np.int64],
-    beyond: npt.NDArray[np.bool_],
-    dt: npt.NDArray[np.float64],
-    m: int,
-) -> npt.NDArray[np.int64]:
-    """:func:`scoring.indicators.cgm.count_events` for every member at once.
-
-    The reference's run logic on the concatenated readings, where a change of member acts
-    as a gap: it ends every run and separates events, as it separates the members.
-    """
-    if t.size == 0 or not beyond.any():
-        return np.zeros(m, dtype=np.int64)
-    gap = (np.diff(t) > cgm_def.MAX_GAP_S) | (member[1:] != member[:-1])
-    brk = np.concatenate(([True], gap | (beyond[1:] != beyond[:-1])))
-    starts = np.flatnonzero(brk)
-    ends = np.append(starts[1:], t.size) - 1
-    run_member = member[starts]
-    dur = (t[ends] - t[starts]).astype(np.float64) + dt[run_member]
-    state = beyond[starts]
-    # A gap always starts a run, so counting gaps over run starts numbers the segments.
-    segment = np.cumsum(np.concatenate(([True], gap))[starts])
-    closes = np.cumsum(~state & (dur >= cgm_def.EVENT_END_S))
-    q = np.flatnonzero(state & (dur >= cgm_def.EVENT_MIN_S))
-    new = np.ones(q.size, dtype=np.bool_)
-    new[1:] = (segment[q][1:] != segment[q][:-1]) | (closes[q][1:] != closes[q][:-1])
-    return np.bincount(run_member[q][new], minlength=m)
-
-
 def cgm_many(
     idx: npt.NDArray[np.int32],
     t: npt.NDArray[np.int64],
@@ -539,7 +508,7 @@ def cgm_many(
     # Median sampling interval per member (the fallback for fewer than two readings).
     dmember = i64[1:][same]
     dt = medians(dmember, (t[1:] - t[:-1])[same], m)
-    dt = np.where(n > 1, dt, float(cgm_def.FALLBACK_INTERVAL_S))
+    dt = np.where(n > 1, dt, float(rules.CGM_FALLBACK_INTERVAL_S))
     span = window_end_s - window_start_s
     inside = _sums((t >= np.repeat(window_start_s, n)) & (t < np.repeat(window_end_s, n)), at)
     active = np.where(
@@ -547,21 +516,10 @@ def cgm_many(
         np.minimum(100.0, 100.0 * inside.astype(np.float64) * dt / np.maximum(span, 1)),
         0.0,
     )
-    ok = (span >= cgm_def.MIN_WINDOW_S) & (active >= cgm_def.MIN_ACTIVE_PCT) & (n > 0)
+    ok = rules.cgm_sufficient(span, active, n)
 
     # Bands, each reading against the edges of its own unit (counts, then % of readings).
-    e = [
-        np.where(is_mmol, a, b) for a, b in zip(cgm_def.MMOL_EDGES, cgm_def.MGDL_EDGES, strict=True)
-    ]
-    in70 = value >= e[1]
-    bands = {
-        "tbr54": value < e[0],
-        "tbr70": ~in70,
-        "titr": in70 & (value <= e[2]),
-        "tir": in70 & (value <= e[3]),
-        "tar180": value > e[3],
-        "tar250": value > e[4],
-    }
+    bands = rules.glucose_bands(value, is_mmol)
     pct = {k: 100.0 * _div(_sums(b, at).astype(np.float64), n) for k, b in bands.items()}
 
     # Mean, SD and the risk indices over the finite values (LO/HI are +-inf: they count in
@@ -572,25 +530,22 @@ def cgm_many(
     mg = np.where(is_mmol[finite], value[finite] * MGDL_PER_MMOLL, value[finite])
     mean = _div(_sums(mg, fat), nf)
     sd = np.sqrt(_div(_sums((mg - np.repeat(mean, nf)) ** 2, fat), nf - 1))
-    f = cgm_def.BGI_A * (np.log(np.maximum(mg, 1.0)) ** cgm_def.BGI_B - cgm_def.BGI_C)
-    r = cgm_def.BGI_R * f * f
+    f = rules.BGI_A * (np.log(np.maximum(mg, 1.0)) ** rules.BGI_B - rules.BGI_C)
+    r = rules.BGI_R * f * f
     lbgi = _div(_sums(np.where(f < 0, r, 0.0), fat), nf)
     hbgi = _div(_sums(np.where(f > 0, r, 0.0), fat), nf)
-    w = cgm_def.GRI_WEIGHTS
+    w = rules.GRI_WEIGHTS
     gri = np.minimum(
         100.0,
         w[0] * pct["tbr54"] + w[1] * (pct["tbr70"] - pct["tbr54"])
         + w[2] * pct["tar250"] + w[3] * (pct["tar180"] - pct["tar250"]),
     )  # fmt: skip
-    edges = np.array([edge for edge, _ in cgm_def.GRI_ZONES])
-    letters = np.array([z for _, z in cgm_def.GRI_ZONES] + ["E"], dtype=object)
+    edges = np.array([edge for edge, _ in rules.GRI_ZONES])
+    letters = np.array([z for _, z in rules.GRI_ZONES] + ["E"], dtype=object)
     zone = letters[np.searchsorted(edges, np.nan_to_num(gri), side="left")]
-    hypo = _events_many(
-        i64, t, value < np.where(is_mmol, cgm_def.HYPO_MMOL, cgm_def.HYPO_MGDL), dt, m
-    )
-    hyper = _events_many(
-        i64, t, value > np.where(is_mmol, cgm_def.HYPER_MMOL, cgm_def.HYPER_MGDL), dt, m
-    )
+    below, above = rules.event_masks(value, is_mmol)
+    hypo = rules.glucose_events(t, below, dt, i64, m)
+    hyper = rules.glucose_events(t, above, dt, i64, m)
 
     has_mg, has_sd = ok & (nf > 0), ok & (nf >= 2)
     cols = {
@@ -600,7 +555,7 @@ def cgm_many(
         "mean_mgdl": nullable(mean, has_mg),
         "sd_mgdl": nullable(sd, has_sd),
         "cv": nullable(100.0 * _div(sd, np.where(mean > 0, mean, 0.0)), has_sd & (mean > 0)),
-        "gmi": nullable(cgm_def.GMI_INTERCEPT + cgm_def.GMI_SLOPE * mean, has_mg),
+        "gmi": nullable(rules.GMI_INTERCEPT + rules.GMI_SLOPE * mean, has_mg),
         "gri": nullable(gri, ok),
         "gri_zone": nullable(zone, ok),
         "lbgi": nullable(lbgi, has_mg),

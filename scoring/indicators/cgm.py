@@ -1,8 +1,9 @@
 """CGM indicators and the AGP, classified in the unit the device reported (pure numpy).
 
 Why: 13.9 mmol/L is 250.4 mg/dL, so converting before classifying moves readings across
-bands; CLINICAL.md decides to compare each reading against thresholds in its own unit and
-to convert (one factor, ``core.units.MGDL_PER_MMOLL``) only for means, SD and formulas.
+bands; each reading is compared against the thresholds of its own unit and converted (one
+factor, ``core.units.MGDL_PER_MMOLL``) only for means, SD and formulas (docs/clinical.md,
+"Glucose units"). The thresholds and the event rule live in ``scoring.indicators.rules``.
 """
 
 from __future__ import annotations
@@ -13,11 +14,27 @@ import numpy as np
 import numpy.typing as npt
 
 from core.units import MGDL_PER_MMOLL
-
-# Band edges, International Consensus on Time in Range (Battelino et al., Diabetes Care
-# 2019); TITR upper edge 140 mg/dL / 7.8 mmol/L (Battelino et al., Lancet D&E 2023).
-MGDL_EDGES: tuple[float, float, float, float, float] = (54.0, 70.0, 140.0, 180.0, 250.0)
-MMOL_EDGES: tuple[float, float, float, float, float] = (3.0, 3.9, 7.8, 10.0, 13.9)
+from scoring.indicators.rules import (
+    AGP_HI_MGDL,
+    AGP_LO_MGDL,
+    AGP_MIN_READINGS,
+    AGP_PERCENTILES,
+    BANDS,
+    BGI_A,
+    BGI_B,
+    BGI_C,
+    BGI_R,
+    CGM_FALLBACK_INTERVAL_S,
+    DAY_S,
+    GMI_INTERCEPT,
+    GMI_SLOPE,
+    GRI_WEIGHTS,
+    GRI_ZONES,
+    cgm_sufficient,
+    count_events,
+    event_masks,
+    glucose_bands,
+)
 
 
 def time_in_ranges(values: npt.ArrayLike, is_mmol: npt.ArrayLike) -> dict[str, float | None]:
@@ -35,55 +52,12 @@ def time_in_ranges(values: npt.ArrayLike, is_mmol: npt.ArrayLike) -> dict[str, f
     """
     g = np.asarray(values, dtype=np.float64)
     mmol = np.asarray(is_mmol, dtype=np.bool_)
-    keys = ("tbr54", "tbr70", "titr", "tir", "tar180", "tar250")
     if g.size == 0:
-        return dict.fromkeys(keys, None)
-    e = np.where(mmol[:, None], np.asarray(MMOL_EDGES), np.asarray(MGDL_EDGES))
-    masks = (
-        g < e[:, 0],
-        g < e[:, 1],
-        (g >= e[:, 1]) & (g <= e[:, 2]),
-        (g >= e[:, 1]) & (g <= e[:, 3]),
-        g > e[:, 3],
-        g > e[:, 4],
-    )
-    return {k: float(100.0 * m.mean()) for k, m in zip(keys, masks, strict=True)}
+        return dict.fromkeys(BANDS, None)
+    return {k: float(100.0 * m.mean()) for k, m in glucose_bands(g, mmol).items()}
 
 
 # --- Window indicators (stored contract ``cgm``) ------------------------------------------
-
-DAY_S: int = 86_400
-# Sufficiency: 14 days of data with >= 70 % of possible readings (Battelino et al., Diabetes
-# Care 2019, "Clinical targets for CGM data interpretation"; CLINICAL.md "CGM").
-MIN_WINDOW_S: int = 14 * DAY_S
-MIN_ACTIVE_PCT: float = 70.0
-# Used only when fewer than two readings leave no sampling interval to measure: 5 minutes,
-# the shortest common CGM interval (consensus 2019 assumes 5-15 min), so the estimate of
-# active time is the conservative (lowest) one.
-FALLBACK_INTERVAL_S: int = 300
-# Events (Battelino et al., Lancet Diabetes Endocrinol 2023, CGM metrics for clinical
-# trials): >= 15 consecutive minutes beyond the threshold starts an event, >= 15 consecutive
-# minutes back inside ends it. Level-1 thresholds, compared in the reading's own unit:
-# hypo < 70 mg/dL / < 3.9 mmol/L, hyper > 180 mg/dL / > 10.0 mmol/L (the same consensus;
-# iglu's episode_calculation defaults lv1_hypo = 70, lv1_hyper = 180).
-EVENT_MIN_S: int = 15 * 60
-EVENT_END_S: int = 15 * 60
-HYPO_MGDL, HYPO_MMOL = MGDL_EDGES[1], MMOL_EDGES[1]
-HYPER_MGDL, HYPER_MMOL = MGDL_EDGES[3], MMOL_EDGES[3]
-# No interpolation across gaps longer than 45 minutes (CLINICAL.md decision, iglu's
-# inter_gap default): such a gap ends any run, in or out of range.
-MAX_GAP_S: int = 45 * 60
-# GMI % = 3.31 + 0.02392 x mean mg/dL (Bergenstal et al., Diabetes Care 2018).
-GMI_INTERCEPT: float = 3.31
-GMI_SLOPE: float = 0.02392
-# Glycemia Risk Index (Klonoff et al., J Diabetes Sci Technol 2023 [online 2022]):
-# 3.0 VLow + 2.4 Low + 1.6 VHigh + 0.8 High, in %, capped at 100; zones by 20-point
-# quintiles A..E (decision: upper edge inclusive, so 20.0 is A and 20.1 is B).
-GRI_WEIGHTS: tuple[float, float, float, float] = (3.0, 2.4, 1.6, 0.8)
-GRI_ZONES: tuple[tuple[float, str], ...] = ((20.0, "A"), (40.0, "B"), (60.0, "C"), (80.0, "D"))
-# LBGI/HBGI (Kovatchev et al., Diabetes Care 1997/1998): f = 1.509 ((ln g)^1.084 - 5.381),
-# g in mg/dL, risk r = 10 f^2, split by the sign of f.
-BGI_A, BGI_B, BGI_C, BGI_R = 1.509, 1.084, 5.381, 10.0
 
 CGM_KEYS: tuple[str, ...] = (
     "n_readings",
@@ -113,7 +87,7 @@ def _dedupe(
 ) -> tuple[
     npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.intp]
 ]:
-    """Sort by time and average readings that share a timestamp (CLINICAL.md decision).
+    """Sort by time and average readings that share a timestamp (decision: docs/clinical.md, "CGM").
 
     A group is averaged in the unit of its first reading (others converted with the one
     factor); LO averaged with a number stays LO (-inf), HI likewise; LO and HI at the same
@@ -144,51 +118,13 @@ def _dedupe(
 def _interval_s(t: npt.NDArray[np.int64]) -> float:
     """Median sampling interval in seconds (deduplicated, sorted times)."""
     if t.size < 2:
-        return float(FALLBACK_INTERVAL_S)
+        return float(CGM_FALLBACK_INTERVAL_S)
     return float(np.median(np.diff(t)))
 
 
 def _to_mgdl(g: npt.NDArray[np.float64], mmol: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
     out: npt.NDArray[np.float64] = np.where(mmol, g * MGDL_PER_MMOLL, g)
     return out
-
-
-def count_events(t: npt.NDArray[np.int64], beyond: npt.NDArray[np.bool_], dt_s: float) -> int:
-    """Count events: >= 15 min beyond a threshold, ended by >= 15 min back inside.
-
-    Why this shape: Battelino 2023 defines an event by consecutive minutes, and a CGM
-    reading stands for one sampling interval, so a run of readings lasts
-    ``t_last - t_first + dt`` (three 5-minute readings are 15 minutes, as in iglu). A
-    beyond-run of >= 15 minutes starts an event unless one is already open; only an
-    inside-run of >= 15 minutes closes it, so a 10-minute blip back into range does not
-    split an event. Nothing is interpolated: a gap > 45 minutes between readings ends
-    every run and closes an open event (the data say nothing about the gap).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> t = np.arange(12, dtype=np.int64) * 300
-    >>> low = np.array([1, 1, 1, 0, 0, 1, 1, 1, 0, 0, 0, 0], dtype=bool)
-    >>> count_events(t, low, 300.0)  # the 10-minute return does not end the event
-    1
-    """
-    b = np.asarray(beyond, dtype=np.bool_)
-    if t.size == 0 or not b.any():
-        return 0
-    gap = np.diff(t) > MAX_GAP_S
-    brk = np.concatenate(([True], gap | (b[1:] != b[:-1])))
-    starts = np.flatnonzero(brk)
-    ends = np.append(starts[1:], t.size) - 1
-    dur = (t[ends] - t[starts]).astype(np.float64) + dt_s
-    state = b[starts]
-    segment = np.cumsum(np.concatenate(([True], gap)))[starts]
-    closes = np.cumsum(~state & (dur >= EVENT_END_S))
-    q = np.flatnonzero(state & (dur >= EVENT_MIN_S))
-    if q.size == 0:
-        return 0
-    new = np.ones(q.size, dtype=np.bool_)
-    new[1:] = (segment[q][1:] != segment[q][:-1]) | (closes[q][1:] != closes[q][:-1])
-    return int(new.sum())
 
 
 def gri_zone(gri: float) -> str:
@@ -220,7 +156,7 @@ def cgm_indicators(
 
     Parameters
     ----------
-    t : epoch seconds, ascending (duplicates are averaged, CLINICAL.md decision).
+    t : epoch seconds, ascending (duplicates are averaged, docs/clinical.md "CGM").
     value : glucose in the unit the device reported; censored LO = -inf, HI = +inf.
     is_mmol : per reading, True for mmol/L.
     window_start_s, window_end_s : the window, epoch seconds, end exclusive.
@@ -237,7 +173,8 @@ def cgm_indicators(
       unknown), which understates risk a little when they occur.
     * GRI uses the band percentages (VLow = tbr54, Low = tbr70 - tbr54, High = tar180 -
       tar250, VHigh = tar250), so LO/HI do count there.
-    * Events: :func:`count_events`, level-1 thresholds in the reading's own unit.
+    * Events: :func:`scoring.indicators.rules.glucose_events`, level-1 thresholds in the
+      reading's own unit.
 
     Examples
     --------
@@ -259,7 +196,7 @@ def cgm_indicators(
     active = min(100.0, 100.0 * inside * dt / span) if span > 0 else 0.0
     out: dict[str, Any] = dict.fromkeys(CGM_KEYS)
     out.update(n_readings=n, active_pct=active, sufficient=False)
-    if span < MIN_WINDOW_S or active < MIN_ACTIVE_PCT or n == 0:
+    if not cgm_sufficient(span, active, n):
         return out
     out.update(time_in_ranges(g, mmol))
     finite = np.isfinite(g)
@@ -282,8 +219,7 @@ def cgm_indicators(
     w = GRI_WEIGHTS
     gri = min(100.0, w[0] * vlow + w[1] * low + w[2] * vhigh + w[3] * high)
     out["gri"], out["gri_zone"] = gri, gri_zone(gri)
-    hypo = g < np.where(mmol, HYPO_MMOL, HYPO_MGDL)
-    hyper = g > np.where(mmol, HYPER_MMOL, HYPER_MGDL)
+    hypo, hyper = event_masks(g, mmol)
     out["hypo_events"] = count_events(ts, hypo, dt)
     out["hyper_events"] = count_events(ts, hyper, dt)
     out["sufficient"] = True
@@ -291,21 +227,6 @@ def cgm_indicators(
 
 
 # --- Ambulatory Glucose Profile ------------------------------------------------------------
-
-# AGP (Johnson et al., Diabetes Technol Ther 2019; Battelino 2019): percentiles 5/25/50/75/95
-# of glucose by time of day over 14 days. numpy's default "linear" percentile is R's type 7,
-# the definition iglu's AGP uses.
-AGP_PERCENTILES: tuple[int, ...] = (5, 25, 50, 75, 95)
-# Decision: a bin needs >= 5 readings (fewer cannot place a 5th/95th percentile apart from
-# the extremes); it is drawn as a hole, not a guess.
-AGP_MIN_READINGS: int = 5
-# Decision: censored LO/HI enter the percentiles at the display limits of common sensors,
-# 40 and 400 mg/dL (Dexcom G6/G7 and FreeStyle Libre report LO < 40, HI > 400; device_sim
-# uses the same range). Dropping them would pull the outer percentiles toward the middle
-# exactly when a member is most often out of range; 40/400 are bounds, so only percentiles
-# whose rank falls among the censored readings are affected, and those are then at the limit.
-AGP_LO_MGDL: float = 40.0
-AGP_HI_MGDL: float = 400.0
 
 
 def agp_profile(
