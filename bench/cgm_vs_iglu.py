@@ -51,7 +51,7 @@ def main() -> None:
     import pandas as pd  # type: ignore[import-untyped]
 
     from scoring.indicators import rules
-    from scoring.indicators.bulk import cgm_many
+    from scoring.indicators.cgm import cgm_many
 
     rules.CGM_MIN_WINDOW_S, rules.CGM_MIN_ACTIVE_PCT = 0, 0.0  # formulas, not sufficiency
     df = pd.read_csv(a.iglu / "tests/data/example_data_5_subject.csv", index_col=0)

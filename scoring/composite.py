@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from scoring.config import ScoringConfig
-from scoring.indicators.bulk import nullable
+from scoring.indicators.grouped import nullable
 from scoring.indicators.rules import (
     STEP_TARGET_YOUNGER,
     TBR70_LIMIT_PCT,
@@ -297,8 +297,9 @@ def composite_many(
     array arithmetic (the same operations in the same order as :func:`composite_score`, so
     the same floats) and only the reasons are formatted member by member, by the same text
     builders. Columns hold NaN where the stored dict holds None; ``sufficient`` is boolean
-    and the counts and ``step_target`` are whole numbers (``indicators.bulk``). Tests check
-    the result equals :func:`composite_score` on random members.
+    and the counts and ``step_target`` are whole numbers (``bp.home_bp_table``,
+    ``activity.activity_table``). Tests check the result equals :func:`composite_score` on
+    random members.
     """
     nan = np.nan
     # BP (_bp): scored when sufficient with a controlled flag.

@@ -32,8 +32,10 @@ from core.settings import Settings
 from scoring import repository as repo
 from scoring.composite import composite_many
 from scoring.config import ScoringConfig, load_config
-from scoring.indicators.bulk import activity_table, cgm_many, home_bp_table, medians
-from scoring.indicators.cgm import cgm_indicators
+from scoring.indicators.activity import activity_table
+from scoring.indicators.bp import home_bp_table
+from scoring.indicators.cgm import cgm_indicators, cgm_many
+from scoring.indicators.grouped import medians
 from scoring.indicators.hospitalisation import hospitalisation_indicators
 from scoring.indicators.rules import CGM_DAYS, level2_alert_rows, severe_mask
 from scoring.indicators.smbg import smbg_indicators
@@ -153,7 +155,7 @@ def _glucose_many(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], repo.Columns, repo.Columns]:
     """CGM (last 14 days of the window) and fingerstick indicators of a chunk's members.
 
-    CGM for everyone at once (``indicators.bulk.cgm_many``); fingersticks member by member,
+    CGM for everyone at once (``indicators.cgm.cgm_many``); fingersticks member by member,
     only for members who have them. A member's CGM window is cut at local midnight by the
     median of the offsets their readings carry (UTC+8 without readings). Members without
     readings share one (never mutated) empty dict each: copying it per member cost more
@@ -219,8 +221,9 @@ def score_chunk(
 ) -> dict[str, int]:
     """Load, score and write one chunk of members inside the caller's transaction.
 
-    BP, activity and CGM are computed for the whole chunk at once (``indicators.bulk``);
-    fingersticks member by member, only for members who have them.
+    BP, activity and CGM are computed for the whole chunk at once (the columnar forms in
+    ``indicators.bp``, ``.activity`` and ``.cgm``); fingersticks member by member, only for
+    members who have them.
     """
     t0 = datetime(w.start.year, w.start.month, w.start.day, tzinfo=UTC) - MARGIN
     t1 = datetime(w.end.year, w.end.month, w.end.day, tzinfo=UTC) + MARGIN

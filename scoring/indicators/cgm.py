@@ -4,6 +4,13 @@ Why: 13.9 mmol/L is 250.4 mg/dL, so converting before classifying moves readings
 bands; each reading is compared against the thresholds of its own unit and converted (one
 factor, ``core.units.MGDL_PER_MMOLL``) only for means, SD and formulas (docs/clinical.md,
 "Glucose units"). The thresholds and the event rule live in ``scoring.indicators.rules``.
+
+:func:`cgm_indicators` is the per-member reference definition; :func:`cgm_many` next to it
+computes the same for a chunk of members with the grouped reductions of
+``scoring.indicators.grouped``. Tests hold the two equal on random books. The module is
+longer than most (~450 lines) on purpose: the two forms are kept in one file so that a
+change to one is made, and reviewed, next to the other; the AGP shares the reference's
+duplicate handling.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from core.units import MGDL_PER_MMOLL
+from scoring.indicators.grouped import BLOCK_ROWS, div, in_blocks, medians, nullable, offsets, sums
 from scoring.indicators.rules import (
     AGP_HI_MGDL,
     AGP_LO_MGDL,
@@ -34,6 +42,7 @@ from scoring.indicators.rules import (
     count_events,
     event_masks,
     glucose_bands,
+    glucose_events,
 )
 
 
@@ -139,6 +148,25 @@ def gri_zone(gri: float) -> str:
     return "E"
 
 
+def _glycaemia(mg: npt.NDArray[np.float64]) -> dict[str, float | None]:
+    """Mean, GMI, LBGI, HBGI (one reading or more) and sample SD, CV (two or more), mg/dL."""
+    out: dict[str, float | None] = {}
+    if mg.size:
+        mean = float(mg.mean())
+        out["mean_mgdl"] = mean
+        out["gmi"] = GMI_INTERCEPT + GMI_SLOPE * mean
+        # Below 1 mg/dL ln g <= 0 and the transform is undefined; ingest rejects < 20.
+        f = BGI_A * (np.log(np.maximum(mg, 1.0)) ** BGI_B - BGI_C)
+        r = BGI_R * f**2
+        out["lbgi"] = float(np.where(f < 0, r, 0.0).mean())
+        out["hbgi"] = float(np.where(f > 0, r, 0.0).mean())
+    if mg.size >= 2:
+        sd = float(mg.std(ddof=1))
+        out["sd_mgdl"] = sd
+        out["cv"] = 100.0 * sd / mean if mean > 0 else None
+    return out
+
+
 def cgm_indicators(
     t: npt.NDArray[np.int64],
     value: npt.NDArray[np.float64],
@@ -200,20 +228,7 @@ def cgm_indicators(
         return out
     out.update(time_in_ranges(g, mmol))
     finite = np.isfinite(g)
-    mg = _to_mgdl(g[finite], mmol[finite])
-    if mg.size:
-        mean = float(mg.mean())
-        out["mean_mgdl"] = mean
-        out["gmi"] = GMI_INTERCEPT + GMI_SLOPE * mean
-        # Below 1 mg/dL ln g <= 0 and the transform is undefined; ingest rejects < 20.
-        f = BGI_A * (np.log(np.maximum(mg, 1.0)) ** BGI_B - BGI_C)
-        r = BGI_R * f**2
-        out["lbgi"] = float(np.where(f < 0, r, 0.0).mean())
-        out["hbgi"] = float(np.where(f > 0, r, 0.0).mean())
-    if mg.size >= 2:
-        sd = float(mg.std(ddof=1))
-        out["sd_mgdl"] = sd
-        out["cv"] = 100.0 * sd / out["mean_mgdl"] if out["mean_mgdl"] > 0 else None
+    out.update(_glycaemia(_to_mgdl(g[finite], mmol[finite])))
     vlow, high = out["tbr54"], out["tar180"] - out["tar250"]
     low, vhigh = out["tbr70"] - out["tbr54"], out["tar250"]
     w = GRI_WEIGHTS
@@ -224,6 +239,164 @@ def cgm_indicators(
     out["hyper_events"] = count_events(ts, hyper, dt)
     out["sufficient"] = True
     return out
+
+
+# --- many members at once (the columnar form of cgm_indicators) -----------------------------
+
+
+def _needs_repair(
+    member: npt.NDArray[np.int64], t: npt.NDArray[np.int64], value: npt.NDArray[np.float64], m: int
+) -> npt.NDArray[np.bool_]:
+    """Members whose readings need :func:`_dedupe`: a repeated timestamp or a NaN value."""
+    repair = np.zeros(m, dtype=np.bool_)
+    repair[member[1:][(member[1:] == member[:-1]) & (t[1:] == t[:-1])]] = True
+    repair[member[np.isnan(value)]] = True
+    return repair
+
+
+def _active_many(
+    member: npt.NDArray[np.int64],
+    t: npt.NDArray[np.int64],
+    at: npt.NDArray[np.intp],
+    window_start_s: npt.NDArray[np.int64],
+    window_end_s: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Each member's median sampling interval (:func:`_interval_s`) and active percent."""
+    m, n = at.size - 1, np.diff(at)
+    same = member[1:] == member[:-1]
+    dt = medians(member[1:][same], (t[1:] - t[:-1])[same], m)
+    dt = np.where(n > 1, dt, float(CGM_FALLBACK_INTERVAL_S))
+    span = window_end_s - window_start_s
+    inside = sums((t >= np.repeat(window_start_s, n)) & (t < np.repeat(window_end_s, n)), at)
+    active = np.where(
+        span > 0,
+        np.minimum(100.0, 100.0 * inside.astype(np.float64) * dt / np.maximum(span, 1)),
+        0.0,
+    )
+    return dt, active
+
+
+def _glycaemia_many(
+    member: npt.NDArray[np.int64],
+    value: npt.NDArray[np.float64],
+    is_mmol: npt.NDArray[np.bool_],
+    m: int,
+) -> dict[str, npt.NDArray[Any]]:
+    """:func:`_glycaemia` of every member (``n`` counts each member's finite readings).
+
+    Over the finite values only: LO/HI are +-inf, they count in the bands, not in the
+    arithmetic.
+    """
+    finite = np.isfinite(value)
+    fat = offsets(member[finite], m)
+    nf = np.diff(fat)
+    mg = np.where(is_mmol[finite], value[finite] * MGDL_PER_MMOLL, value[finite])
+    mean = div(sums(mg, fat), nf)
+    sd = np.sqrt(div(sums((mg - np.repeat(mean, nf)) ** 2, fat), nf - 1))
+    f = BGI_A * (np.log(np.maximum(mg, 1.0)) ** BGI_B - BGI_C)
+    r = BGI_R * f * f
+    lbgi = div(sums(np.where(f < 0, r, 0.0), fat), nf)
+    hbgi = div(sums(np.where(f > 0, r, 0.0), fat), nf)
+    return {"n": nf, "mean": mean, "sd": sd, "lbgi": lbgi, "hbgi": hbgi}
+
+
+def _gri_many(
+    pct: dict[str, npt.NDArray[np.float64]],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[Any]]:
+    """GRI and its zone letter from the band percentages, as in :func:`cgm_indicators`."""
+    w = GRI_WEIGHTS
+    gri = np.minimum(
+        100.0,
+        w[0] * pct["tbr54"] + w[1] * (pct["tbr70"] - pct["tbr54"])
+        + w[2] * pct["tar250"] + w[3] * (pct["tar180"] - pct["tar250"]),
+    )  # fmt: skip
+    edges = np.array([edge for edge, _ in GRI_ZONES])
+    letters = np.array([z for _, z in GRI_ZONES] + ["E"], dtype=object)
+    return gri, letters[np.searchsorted(edges, np.nan_to_num(gri), side="left")]
+
+
+def cgm_many(
+    idx: npt.NDArray[np.int32],
+    t: npt.NDArray[np.int64],
+    value: npt.NDArray[np.float64],
+    is_mmol: npt.NDArray[np.bool_],
+    window_start_s: npt.NDArray[np.int64],
+    window_end_s: npt.NDArray[np.int64],
+    *,
+    block_rows: int = BLOCK_ROWS,
+) -> list[dict[str, Any]]:
+    """:func:`cgm_indicators` for members 0..M-1 (windows per member).
+
+    Readings must be sorted by (member, time). Members whose readings need the reference's
+    repairs (duplicate timestamps to average, NaN values to drop) are rare and go through
+    :func:`cgm_indicators` itself; everyone else is computed with grouped reductions, which
+    was most of the time of a chunk of CGM wearers.
+    """
+    m = int(window_start_s.size)
+    if idx.size > block_rows and m > 1:
+        blocks = in_blocks(idx, m, block_rows, lambda r, k, a: cgm_many(
+            idx[r] - a, t[r], value[r], is_mmol[r], window_start_s[k], window_end_s[k],
+            block_rows=block_rows,
+        ))  # fmt: skip
+        return [doc for block in blocks for doc in block]
+    i64 = idx.astype(np.int64)
+    value = value.astype(np.float64, copy=False)
+    repair = _needs_repair(i64, t, value, m)
+    fixed = {
+        int(k): cgm_indicators(
+            t[i64 == k], value[i64 == k], is_mmol[i64 == k],
+            window_start_s=int(window_start_s[k]), window_end_s=int(window_end_s[k]),
+        )
+        for k in np.flatnonzero(repair)
+    }  # fmt: skip
+    if fixed:
+        keep = ~repair[i64]
+        i64, t, value, is_mmol = i64[keep], t[keep], value[keep], is_mmol[keep]
+    at = offsets(i64, m)
+    n = np.diff(at)
+    dt, active = _active_many(i64, t, at, window_start_s, window_end_s)
+    ok = cgm_sufficient(window_end_s - window_start_s, active, n)
+    # Bands, each reading against the edges of its own unit (counts, then % of readings).
+    bands = glucose_bands(value, is_mmol)
+    pct = {k: 100.0 * div(sums(b, at).astype(np.float64), n) for k, b in bands.items()}
+    below, above = event_masks(value, is_mmol)
+    events = glucose_events(t, below, dt, i64, m), glucose_events(t, above, dt, i64, m)
+    out = _cgm_docs(ok, n, active, pct, _glycaemia_many(i64, value, is_mmol, m), events)
+    for k, doc in fixed.items():
+        out[k] = doc
+    return out
+
+
+def _cgm_docs(
+    ok: npt.NDArray[np.bool_],
+    n: npt.NDArray[Any],
+    active: npt.NDArray[np.float64],
+    pct: dict[str, npt.NDArray[np.float64]],
+    glyc: dict[str, npt.NDArray[Any]],
+    events: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+) -> list[dict[str, Any]]:
+    """The stored dicts: None where the window is insufficient or a number is undefined."""
+    nf, mean, sd = glyc["n"], glyc["mean"], glyc["sd"]
+    has_mg, has_sd = ok & (nf > 0), ok & (nf >= 2)
+    gri, zone = _gri_many(pct)
+    cols = {
+        "n_readings": n.tolist(),
+        "active_pct": active.tolist(),
+        **{k: nullable(v, ok) for k, v in pct.items()},
+        "mean_mgdl": nullable(mean, has_mg),
+        "sd_mgdl": nullable(sd, has_sd),
+        "cv": nullable(100.0 * div(sd, np.where(mean > 0, mean, 0.0)), has_sd & (mean > 0)),
+        "gmi": nullable(GMI_INTERCEPT + GMI_SLOPE * mean, has_mg),
+        "gri": nullable(gri, ok),
+        "gri_zone": nullable(zone, ok),
+        "lbgi": nullable(glyc["lbgi"], has_mg),
+        "hbgi": nullable(glyc["hbgi"], has_mg),
+        "hypo_events": nullable(events[0], ok),
+        "hyper_events": nullable(events[1], ok),
+        "sufficient": ok.tolist(),
+    }
+    rows = zip(*(cols[k] for k in CGM_KEYS), strict=True)
+    return [dict(zip(CGM_KEYS, row, strict=True)) for row in rows]
 
 
 # --- Ambulatory Glucose Profile ------------------------------------------------------------

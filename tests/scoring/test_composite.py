@@ -234,18 +234,6 @@ def test_composite_many_equals_composite_score(seed: int, window: int, odd: bool
         assert components[i] == ref.components, (i, ind)
 
 
-def test_bp_targets_for_many_members_equal_for_member() -> None:
-    t = load_config(None).bp_targets
-    ages = np.array([40, 79, 80, 95, 60, 60, 30])
-    conds = [(), ("diabetes",), ("diabetes",), (), ("ckd",), ("hypertension",), ("diabetes", "ckd")]
-    many = t.for_members(ages, conds)
-    assert many.shape == (7, 2)
-    assert [tuple(r) for r in many.tolist()] == [
-        t.for_member(int(a), c) for a, c in zip(ages, conds, strict=True)
-    ]
-    assert t.for_members(np.zeros(0, dtype=np.int64), []).shape == (0, 2)
-
-
 def test_whole_number_strings_equal_the_format() -> None:
     from scoring.composite import _f0_many
 
