@@ -96,7 +96,7 @@ def _dedupe(
 ) -> tuple[
     npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.intp]
 ]:
-    """Sort by time and average readings that share a timestamp (decision: docs/clinical.md, "CGM").
+    """Sort by time and average readings that share a timestamp (docs/clinical.md, "CGM").
 
     A group is averaged in the unit of its first reading (others converted with the one
     factor); LO averaged with a number stays LO (-inf), HI likewise; LO and HI at the same
