@@ -23,7 +23,9 @@ from typing import Any
 
 import psycopg
 
-from ingest.readings import BPReading, GlucoseReading, Reading
+from ingest.kinds.bp import BPReading
+from ingest.kinds.glucose import GlucoseReading
+from ingest.readings import Reading
 
 
 @dataclass(frozen=True, slots=True)
