@@ -50,10 +50,10 @@ def main() -> None:
     import iglu_python as ig  # type: ignore[import-not-found]
     import pandas as pd  # type: ignore[import-untyped]
 
-    from scoring.indicators import cgm
-    from scoring.indicators.bulk import cgm_many
+    from scoring.indicators import rules
+    from scoring.indicators.cgm import cgm_many
 
-    cgm.MIN_WINDOW_S, cgm.MIN_ACTIVE_PCT = 0, 0.0  # formulas, not sufficiency (docstring)
+    rules.CGM_MIN_WINDOW_S, rules.CGM_MIN_ACTIVE_PCT = 0, 0.0  # formulas, not sufficiency
     df = pd.read_csv(a.iglu / "tests/data/example_data_5_subject.csv", index_col=0)
     df["time"] = pd.to_datetime(df["time"])
     df = df.dropna(subset=["gl"]).sort_values(["id", "time"])

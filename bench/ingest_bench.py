@@ -1,4 +1,4 @@
-"""Ingest benchmark (issue 2): one run, the same messages for every contender.
+"""Ingest benchmark: one run, the same messages for every contender.
 
     python -m bench.ingest_bench --messages 20000
 

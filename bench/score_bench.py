@@ -1,4 +1,4 @@
-"""Scoring benchmark (issue #3): score a whole book, against a plain-Python loop baseline.
+"""Scoring benchmark: score a whole book, against a plain-Python loop baseline.
 
     python -m bench.score_bench                      # 100,000 members, 90 days, 2,000 CGMs
     python -m bench.score_bench --members 5000 --cgm-members 100   # a quick run

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 import numpy as np
 
@@ -187,6 +187,111 @@ def generate_cohort(
     ]
 
 
+class _Draws(NamedTuple):
+    """The cohort's population-level draws, one value (or row) per member."""
+
+    age_days: np.ndarray
+    female: np.ndarray
+    htn: np.ndarray
+    dm: np.ndarray
+    treated: np.ndarray
+    hypo_prone: np.ndarray
+    adherence: np.ndarray
+    traj: np.ndarray
+    has_clinic: np.ndarray
+    clinic_idx: np.ndarray
+    member_seeds: np.ndarray
+    u_cuff: np.ndarray
+    u_cuffless: np.ndarray
+    u_cgm: np.ndarray
+    u_tracker: np.ndarray
+    u_unit: np.ndarray
+    u_style: np.ndarray
+    model_pick: np.ndarray
+    surname: np.ndarray
+    given: np.ndarray
+
+
+def _draw(rng: np.random.Generator, n: int, n_clinics: int) -> _Draws:
+    """Every population-level draw, in the order that makes a seed name a cohort."""
+    band = rng.choice(len(AGE_BANDS), size=n, p=np.array(AGE_BAND_SHARE) / sum(AGE_BAND_SHARE))
+    lo = np.array([b[0] for b in AGE_BANDS])[band]
+    hi = np.array([b[1] for b in AGE_BANDS])[band]
+    age_days = rng.integers(lo * 365, hi * 365)  # uniform within the band
+    female = rng.random(n) < SHARE_FEMALE
+    sex_m = ~female
+    p_htn = np.array(HYPERTENSION_BY_BAND)[band] * np.where(
+        sex_m, HYPERTENSION_SEX_RR["M"], HYPERTENSION_SEX_RR["F"]
+    )
+    p_dm = np.array(DIABETES_BY_BAND)[band] * np.where(
+        sex_m, DIABETES_SEX_RR["M"], DIABETES_SEX_RR["F"]
+    )
+    htn = rng.random(n) < p_htn
+    dm = rng.random(n) < p_dm
+    treated = htn & (rng.random(n) < SHARE_HYPERTENSIVE_TREATED)
+    hypo_prone = dm & (rng.random(n) < SHARE_DIABETIC_ON_HYPO_RISK_DRUGS)
+    adherence = rng.beta(*ADHERENCE_BETA, size=n)
+    traj = rng.choice(len(TRAJECTORY_SHARE), size=n, p=np.array(list(TRAJECTORY_SHARE.values())))
+    has_clinic = (htn | dm) | (rng.random(n) < 0.3)
+    clinic_idx = rng.integers(0, n_clinics, size=n)
+    member_seeds = rng.integers(0, 2**31 - 1, size=n)
+    # Device kit, drawn for everyone (fixed number of draws keeps the stream stable).
+    u_cuff, u_cuffless, u_cgm, u_tracker = (rng.random(n) for _ in range(4))
+    u_unit, u_style = rng.random((n, 5)), rng.random((n, 5))
+    model_pick = rng.integers(0, 3, size=(n, 5))
+    surname = rng.integers(0, len(_SURNAMES), size=n)
+    given = rng.integers(0, len(_GIVEN), size=n)
+    return _Draws(
+        age_days, female, htn, dm, treated, hypo_prone, adherence, traj, has_clinic,
+        clinic_idx, member_seeds, u_cuff, u_cuffless, u_cgm, u_tracker, u_unit, u_style,
+        model_pick, surname, given,
+    )  # fmt: skip
+
+
+_KINDS: Final[tuple[DeviceType, ...]] = (
+    "bp_cuff", "bp_cuffless", "cgm", "glucometer", "activity_tracker",
+)  # fmt: skip
+
+
+def _devices(
+    rng: np.random.Generator,
+    d: _Draws,
+    i: int,
+    taken: set[str],
+    omh_share: float,
+    cuffless_share: float,
+) -> list[SimDevice]:
+    """Member ``i``'s device kit; each device's id is drawn from ``rng`` as it is made."""
+    want: list[DeviceType] = []
+    if d.htn[i] or d.u_cuff[i] < SHARE_NON_HYPERTENSIVE_WITH_CUFF:
+        want.append("bp_cuff")
+    if d.u_cuffless[i] < cuffless_share:
+        want.append("bp_cuffless")
+    if d.dm[i]:
+        want.append("cgm" if d.u_cgm[i] < SHARE_DIABETICS_WITH_CGM else "glucometer")
+    if d.u_tracker[i] < SHARE_WITH_TRACKER:
+        want.append("activity_tracker")
+    devices: list[SimDevice] = []
+    for kind in want:
+        k = _KINDS.index(kind)
+        unit: GlucoseUnit | None = None
+        if kind in ("cgm", "glucometer"):
+            share = SHARE_CGM_MG_DL if kind == "cgm" else SHARE_GLUCOMETER_MG_DL
+            unit = MG_DL if d.u_unit[i, k] < share else MMOL_L
+        models = MODELS[kind]
+        devices.append(
+            SimDevice(
+                device_id=_hex_ids(rng, 1, _PREFIX[kind], taken)[0],
+                device_type=kind,
+                validated=kind != "bp_cuffless",
+                model=models[int(d.model_pick[i, k]) % len(models)],
+                payload_style="omh" if d.u_style[i, k] < omh_share else "compact",
+                unit=unit,
+            )
+        )
+    return devices
+
+
 def generate(
     n: int,
     *,
@@ -200,90 +305,29 @@ def generate(
         raise ValueError("a cohort needs at least one member")
     rng = np.random.default_rng(seed)
     clinics = _clinics(rng, n)
-
-    band = rng.choice(len(AGE_BANDS), size=n, p=np.array(AGE_BAND_SHARE) / sum(AGE_BAND_SHARE))
-    lo = np.array([b[0] for b in AGE_BANDS])[band]
-    hi = np.array([b[1] for b in AGE_BANDS])[band]
-    age_days = rng.integers(lo * 365, hi * 365)  # uniform within the band
-    ages = age_days // 365
-    female = rng.random(n) < SHARE_FEMALE
-    sex_m = ~female
-
-    p_htn = np.array(HYPERTENSION_BY_BAND)[band] * np.where(
-        sex_m, HYPERTENSION_SEX_RR["M"], HYPERTENSION_SEX_RR["F"]
-    )
-    p_dm = np.array(DIABETES_BY_BAND)[band] * np.where(
-        sex_m, DIABETES_SEX_RR["M"], DIABETES_SEX_RR["F"]
-    )
-    htn = rng.random(n) < p_htn
-    dm = rng.random(n) < p_dm
-    treated = htn & (rng.random(n) < SHARE_HYPERTENSIVE_TREATED)
-    hypo_prone = dm & (rng.random(n) < SHARE_DIABETIC_ON_HYPO_RISK_DRUGS)
-    adherence = rng.beta(*ADHERENCE_BETA, size=n)
+    d = _draw(rng, n, len(clinics))
     names = list(TRAJECTORY_SHARE)
-    traj = rng.choice(len(names), size=n, p=np.array(list(TRAJECTORY_SHARE.values())))
-    chronic = htn | dm
-    has_clinic = chronic | (rng.random(n) < 0.3)
-    clinic_idx = rng.integers(0, len(clinics), size=n)
-    member_seeds = rng.integers(0, 2**31 - 1, size=n)
-
-    # Device kit, drawn for everyone (fixed number of draws keeps the stream stable).
-    u_cuff, u_cuffless, u_cgm, u_tracker = (rng.random(n) for _ in range(4))
-    u_unit, u_style = rng.random((n, 5)), rng.random((n, 5))
-    model_pick = rng.integers(0, 3, size=(n, 5))
-    surname = rng.integers(0, len(_SURNAMES), size=n)
-    given = rng.integers(0, len(_GIVEN), size=n)
-
     taken: set[str] = set()
     member_ids = _hex_ids(rng, n, "m", taken)
     members: list[SimMember] = []
-    kinds: tuple[DeviceType, ...] = (
-        "bp_cuff", "bp_cuffless", "cgm", "glucometer", "activity_tracker",
-    )  # fmt: skip
     for i in range(n):
-        want: list[DeviceType] = []
-        if htn[i] or u_cuff[i] < SHARE_NON_HYPERTENSIVE_WITH_CUFF:
-            want.append("bp_cuff")
-        if u_cuffless[i] < cuffless_share:
-            want.append("bp_cuffless")
-        if dm[i]:
-            want.append("cgm" if u_cgm[i] < SHARE_DIABETICS_WITH_CGM else "glucometer")
-        if u_tracker[i] < SHARE_WITH_TRACKER:
-            want.append("activity_tracker")
-        devices: list[SimDevice] = []
-        for kind in want:
-            k = kinds.index(kind)
-            unit: GlucoseUnit | None = None
-            if kind in ("cgm", "glucometer"):
-                share = SHARE_CGM_MG_DL if kind == "cgm" else SHARE_GLUCOMETER_MG_DL
-                unit = MG_DL if u_unit[i, k] < share else MMOL_L
-            models = MODELS[kind]
-            devices.append(
-                SimDevice(
-                    device_id=_hex_ids(rng, 1, _PREFIX[kind], taken)[0],
-                    device_type=kind,
-                    validated=kind != "bp_cuffless",
-                    model=models[int(model_pick[i, k]) % len(models)],
-                    payload_style="omh" if u_style[i, k] < omh_share else "compact",
-                    unit=unit,
-                )
-            )
-        conditions = tuple(c for c, on in (("hypertension", htn[i]), ("diabetes", dm[i])) if on)
+        devices = _devices(rng, d, i, taken, omh_share, cuffless_share)
+        conditions = tuple(c for c, on in (("hypertension", d.htn[i]), ("diabetes", d.dm[i])) if on)
         members.append(
             SimMember(
                 member_id=member_ids[i],
-                birth_date=start - timedelta(days=int(age_days[i])),
-                sex="F" if female[i] else "M",
+                birth_date=start - timedelta(days=int(d.age_days[i])),
+                sex="F" if d.female[i] else "M",
                 conditions=conditions,
-                clinic_id=clinics[int(clinic_idx[i])].clinic_id if has_clinic[i] else None,
-                display_name=_SURNAMES[int(surname[i])] + _GIVEN[int(given[i])],
+                clinic_id=clinics[int(d.clinic_idx[i])].clinic_id if d.has_clinic[i] else None,
+                display_name=_SURNAMES[int(d.surname[i])] + _GIVEN[int(d.given[i])],
                 devices=devices,
-                age=int(ages[i]),
-                adherence=float(adherence[i]),
-                trajectory=names[int(traj[i])],
-                treated=bool(treated[i]),
-                hypo_prone=bool(hypo_prone[i]),
-                seed=int(member_seeds[i]),
+                age=int(d.age_days[i] // 365),
+                adherence=float(d.adherence[i]),
+                trajectory=names[int(d.traj[i])],
+                treated=bool(d.treated[i]),
+                hypo_prone=bool(d.hypo_prone[i]),
+                seed=int(d.member_seeds[i]),
             )
         )
     return members, clinics

@@ -155,6 +155,125 @@ def _claims(p: Population, rng: np.random.Generator) -> npt.NDArray[np.float64]:
     return _payout(cost)
 
 
+def _new_book(pop: Population, rng: np.random.Generator) -> _Book:
+    """Everyone enrolled, none priced yet; who engages with the incentive is drawn now."""
+    n = pop.size
+    return _Book(
+        pop=pop,
+        enrolled=np.ones(n, dtype=np.bool_),
+        engaged=rng.random(n) < ENGAGED_SHARE,
+        years_in=np.zeros(n, dtype=np.int64),
+        claim_free=np.zeros(n, dtype=np.int64),
+        last_paid=np.full(n, np.nan),
+        base_sbp=pop.sbp.copy(),
+        base_tir=pop.tir.copy(),
+        base_steps=pop.steps.copy(),
+    )
+
+
+def _improve(book: _Book) -> None:
+    """Engaged, enrolled members reach the incentive's effect on BP, TIR and steps."""
+    p = book.pop
+    e = book.engaged & book.enrolled
+    book.pop = replace(
+        p,
+        sbp=np.where(e, np.minimum(p.sbp, book.base_sbp + EFFECT_SBP), p.sbp),
+        tir=np.where(
+            e & p.diabetes,
+            np.minimum(100, np.maximum(p.tir, book.base_tir + EFFECT_TIR)),
+            p.tir,
+        ),
+        steps=np.where(e, np.maximum(p.steps, book.base_steps + EFFECT_STEPS), p.steps),
+    )
+
+
+def _member_state(book: _Book, i: int) -> MemberState:
+    p = book.pop
+    return MemberState(
+        age=int(p.age[i]),
+        conditions=tuple(
+            c
+            for c, on in (
+                ("hypertension", p.hypertension[i]),
+                ("diabetes", p.diabetes[i]),
+                ("ckd", p.ckd[i]),
+            )
+            if on
+        ),
+        sbp=float(p.sbp[i]),
+        baseline_sbp=float(book.base_sbp[i]),
+        tir=None if np.isnan(p.tir[i]) else float(p.tir[i]),
+        baseline_tir=None if np.isnan(book.base_tir[i]) else float(book.base_tir[i]),
+        steps=float(p.steps[i]),
+        baseline_steps=float(book.base_steps[i]),
+        enrolled_years=int(book.years_in[i]),
+        claim_free_years=int(book.claim_free[i]),
+        engaged=bool(book.engaged[i]),
+    )
+
+
+def _premiums(
+    book: _Book,
+    idx: npt.NDArray[np.intp],
+    incentive: bool,
+    price: PriceFn,
+    band: BaseFn,
+    index: float,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Each enrolled member's premium before smoothing, and the discount in it."""
+    unsmoothed = np.zeros(idx.size)
+    discount = np.zeros(idx.size)
+    for j, i in enumerate(idx):
+        base = band(int(book.pop.age[i])) * index
+        factor, disc = price(_member_state(book, i)) if incentive else (1.0, 0.0)
+        unsmoothed[j] = base * factor
+        discount[j] = base * disc
+    return unsmoothed, discount
+
+
+def _renewals(
+    book: _Book,
+    idx: npt.NDArray[np.intp],
+    charged: npt.NDArray[np.float64],
+    last: npt.NDArray[np.float64],
+    rng: np.random.Generator,
+) -> tuple[npt.NDArray[np.bool_], float]:
+    """The year's claims and who renews (drawn in that order); updates the book's history.
+
+    Returns who renews and the loss ratio.
+    """
+    p = book.pop
+    payout = _claims(p, rng)[idx]
+    premium_total = float(charged.sum())
+    lr = float(payout.sum() / premium_total) if premium_total > 0 else float("nan")
+    rel = np.where(np.isnan(last), 0.0, charged / np.where(np.isnan(last), 1.0, last) - 1.0)
+    high = _risk_group(p)[idx]
+    sens = np.where(high, SENSITIVITY_HIGH_RISK, SENSITIVITY_LOW_RISK)
+    renew_p = 1.0 / (1.0 + np.exp(-(BASE_RENEWAL_LOGIT - sens * rel)))
+    renew = rng.random(idx.size) < renew_p
+    book.claim_free[idx] = np.where(payout > 0, 0, book.claim_free[idx] + 1)
+    book.years_in[idx] += 1
+    book.last_paid[idx] = charged
+    return renew, lr
+
+
+def _next_year(book: _Book, k: int, seed: int, year: int, rng: np.random.Generator) -> None:
+    """Everyone ages; ``k`` entrants arrive (drawn from their own seed), engaged or not."""
+    new = population(k, seed * 1000 + year) if k else None
+    book.pop = replace(book.pop, age=book.pop.age + 1, sbp=book.pop.sbp + SBP_AGEING)
+    if new is None:
+        return
+    book.pop = _concat(book.pop, new)
+    book.enrolled = np.concatenate([book.enrolled, np.ones(k, dtype=np.bool_)])
+    book.engaged = np.concatenate([book.engaged, rng.random(k) < ENGAGED_SHARE])
+    book.years_in = np.concatenate([book.years_in, np.zeros(k, dtype=np.int64)])
+    book.claim_free = np.concatenate([book.claim_free, np.zeros(k, dtype=np.int64)])
+    book.last_paid = np.concatenate([book.last_paid, np.full(k, np.nan)])
+    book.base_sbp = np.concatenate([book.base_sbp, new.sbp])
+    book.base_tir = np.concatenate([book.base_tir, new.tir])
+    book.base_steps = np.concatenate([book.base_steps, new.steps])
+
+
 def simulate(
     scenario: Scenario,
     *,
@@ -169,18 +288,7 @@ def simulate(
     """Run one scenario; deterministic under ``seed`` (the same seed draws the same city)."""
     rng = np.random.default_rng([seed, 90])
     pop = population(members, seed)
-    n = pop.size
-    book = _Book(
-        pop=pop,
-        enrolled=np.ones(n, dtype=np.bool_),
-        engaged=rng.random(n) < ENGAGED_SHARE,
-        years_in=np.zeros(n, dtype=np.int64),
-        claim_free=np.zeros(n, dtype=np.int64),
-        last_paid=np.full(n, np.nan),
-        base_sbp=pop.sbp.copy(),
-        base_tir=pop.tir.copy(),
-        base_steps=pop.steps.copy(),
-    )
+    book = _new_book(pop, rng)
     # Year 1 is priced right: the index makes the first pool's EXPECTED loss ratio the
     # target (the seeds' starting point); what follows is the dynamics, not a bad start.
     expected = float((hospitalisation_probability(pop) * expected_payout_per_admission()).sum())
@@ -188,52 +296,11 @@ def simulate(
     index, fund, rows = expected / (TARGET_LOSS_RATIO * bases), 0.0, []
     last_mean = None
     for year in range(1, years + 1):
-        p = book.pop
         if scenario.incentive and year >= 2:  # improvement shows from the second year
-            e = book.engaged & book.enrolled
-            book.pop = replace(
-                p,
-                sbp=np.where(e, np.minimum(p.sbp, book.base_sbp + EFFECT_SBP), p.sbp),
-                tir=np.where(
-                    e & p.diabetes,
-                    np.minimum(100, np.maximum(p.tir, book.base_tir + EFFECT_TIR)),
-                    p.tir,
-                ),
-                steps=np.where(e, np.maximum(p.steps, book.base_steps + EFFECT_STEPS), p.steps),
-            )
-            p = book.pop
+            _improve(book)
+        p = book.pop
         idx = np.flatnonzero(book.enrolled)
-        unsmoothed = np.zeros(idx.size)
-        discount = np.zeros(idx.size)
-        for j, i in enumerate(idx):
-            band = base(int(p.age[i])) * index
-            if scenario.incentive:
-                state = MemberState(
-                    age=int(p.age[i]),
-                    conditions=tuple(
-                        c
-                        for c, on in (
-                            ("hypertension", p.hypertension[i]),
-                            ("diabetes", p.diabetes[i]),
-                            ("ckd", p.ckd[i]),
-                        )
-                        if on
-                    ),
-                    sbp=float(p.sbp[i]),
-                    baseline_sbp=float(book.base_sbp[i]),
-                    tir=None if np.isnan(p.tir[i]) else float(p.tir[i]),
-                    baseline_tir=None if np.isnan(book.base_tir[i]) else float(book.base_tir[i]),
-                    steps=float(p.steps[i]),
-                    baseline_steps=float(book.base_steps[i]),
-                    enrolled_years=int(book.years_in[i]),
-                    claim_free_years=int(book.claim_free[i]),
-                    engaged=bool(book.engaged[i]),
-                )
-                factor, disc = price(state)
-            else:
-                factor, disc = 1.0, 0.0
-            unsmoothed[j] = band * factor
-            discount[j] = band * disc
+        unsmoothed, discount = _premiums(book, idx, scenario.incentive, price, base, index)
         charged = unsmoothed.copy()
         last = book.last_paid[idx]
         if scenario.smoothing:
@@ -247,50 +314,22 @@ def simulate(
                 {"year": year, "members": idx.copy(), "last": last.copy(),
                  "unsmoothed": unsmoothed.copy(), "charged": charged.copy()}
             )  # fmt: skip
-        payout = _claims(p, rng)[idx]
-        premium_total = float(charged.sum())
-        lr = float(payout.sum() / premium_total) if premium_total > 0 else float("nan")
-        rel = np.where(np.isnan(last), 0.0, charged / np.where(np.isnan(last), 1.0, last) - 1.0)
-        high = _risk_group(p)[idx]
-        sens = np.where(high, SENSITIVITY_HIGH_RISK, SENSITIVITY_LOW_RISK)
-        renew_p = 1.0 / (1.0 + np.exp(-(BASE_RENEWAL_LOGIT - sens * rel)))
-        renew = rng.random(idx.size) < renew_p
-        book.claim_free[idx] = np.where(payout > 0, 0, book.claim_free[idx] + 1)
-        book.years_in[idx] += 1
-        book.last_paid[idx] = charged
+        renew, lr = _renewals(book, idx, charged, last, rng)
         rows.append(
             YearRow(
-                scenario.name,
-                year,
-                int(idx.size),
-                float(charged.mean()),
-                lr,
-                float(renew.mean()),
-                float((p.age[idx] >= 60).mean()),
+                scenario.name, year, int(idx.size), float(charged.mean()), lr,
+                float(renew.mean()), float((p.age[idx] >= 60).mean()),
                 float((p.hypertension[idx] | p.diabetes[idx] | p.ckd[idx]).mean()),
-                fund,
-                float(discount.sum()),
-                index,
+                fund, float(discount.sum()), index,
             )
-        )
+        )  # fmt: skip
         # Next year: leavers leave, everyone ages, entrants arrive, the insurer reprices.
         book.enrolled[idx[~renew]] = False
         mean = float(charged.mean())
         change = 0.0 if last_mean is None else mean / last_mean - 1.0
         last_mean = mean
-        k = round(members * ENTRY_SHARE * max(0.0, 1.0 - 2.0 * max(change, 0.0)))
-        new = population(k, seed * 1000 + year) if k else None
-        book.pop = replace(book.pop, age=book.pop.age + 1, sbp=book.pop.sbp + SBP_AGEING)
-        if new is not None:
-            book.pop = _concat(book.pop, new)
-            book.enrolled = np.concatenate([book.enrolled, np.ones(k, dtype=np.bool_)])
-            book.engaged = np.concatenate([book.engaged, rng.random(k) < ENGAGED_SHARE])
-            book.years_in = np.concatenate([book.years_in, np.zeros(k, dtype=np.int64)])
-            book.claim_free = np.concatenate([book.claim_free, np.zeros(k, dtype=np.int64)])
-            book.last_paid = np.concatenate([book.last_paid, np.full(k, np.nan)])
-            book.base_sbp = np.concatenate([book.base_sbp, new.sbp])
-            book.base_tir = np.concatenate([book.base_tir, new.tir])
-            book.base_steps = np.concatenate([book.base_steps, new.steps])
+        _next_year(book, round(members * ENTRY_SHARE * max(0.0, 1.0 - 2.0 * max(change, 0.0))),
+                   seed, year, rng)  # fmt: skip
         move = REPRICE_SPEED * (lr / TARGET_LOSS_RATIO - 1.0)
         index *= 1.0 + float(np.clip(move, -REPRICE_MAX, REPRICE_MAX))
     return rows

@@ -2,7 +2,8 @@
 
 Pure: no I/O, no clock (the receive time is passed in), so every rule is a table-driven
 unit test. The wire format is described in ``core/payload_format.py`` and
-``docs/asyncapi.yaml``; the per-kind rules live in ``ingest/readings.py``.
+``docs/asyncapi.yaml``; the per-kind rules live in ``ingest/kinds/``, picked by name in
+``ingest/readings.py``.
 
 A message yields zero or more accepted readings and zero or more :class:`Rejection`\\ s.
 A batch is judged reading by reading: one impossible value in a 50-reading backlog
@@ -18,16 +19,14 @@ from datetime import datetime
 from typing import Any
 
 from core.payload_format import KINDS, Kind
+from ingest.kinds.activity import ActivityReading
+from ingest.kinds.bp import BPReading
+from ingest.kinds.common import Limits, Reject, Rejection
+from ingest.kinds.glucose import GlucoseReading
 from ingest.readings import (
+    FAST_PATHS,
     OMH_SCHEMAS,
-    ActivityReading,
-    BPReading,
-    GlucoseReading,
-    Limits,
     Reading,
-    Reject,
-    Rejection,
-    fast_compact,
     infer_kind,
     parse_compact,
     parse_omh_body,
@@ -176,8 +175,9 @@ def parse_message(
     out.single = single = base == "" and len(items) == 1 and not payload.lstrip().startswith(b"[")
     readings, indices = out.readings, out.items
     earliest, latest = received_at - limits.max_age, received_at + limits.skew
+    fast = FAST_PATHS[kind]
     for i, item in enumerate(items):
-        reading = fast_compact(item, device_id, kind, earliest, latest)
+        reading = None if fast is None else fast(item, device_id, earliest, latest)
         if reading is None:
             path = "" if single else f"{base}/{i}"
             try:

@@ -23,7 +23,9 @@ from typing import Any
 
 import psycopg
 
-from ingest.readings import BPReading, GlucoseReading, Reading
+from ingest.kinds.bp import BPReading
+from ingest.kinds.glucose import GlucoseReading
+from ingest.readings import Reading
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +132,7 @@ _INSERT = _per_kind(_ATTRIBUTE_AND_INSERT)
 
 # The fast path: a batch with no redelivered reading (nearly all of them) is inserted with
 # inner joins and no ON CONFLICT, inside a savepoint. Speculative insertion and the
-# accounting CTE above cost ~40% of the writer's time (issue 2 bench); a unique violation
+# accounting CTE above cost ~40% of the writer's time (bench/ingest_bench); a unique violation
 # rolls the savepoint back and the batch takes the statement above instead, so redelivery
 # stays harmless. Staged rows the inner joins left out are found by _ORPHANS.
 _FAST_INSERT_SQL = """

@@ -14,7 +14,8 @@ Durability rests on three things (``docs/ingest.md``):
 
 Acks are only sent for messages received on the current connection: after a reconnect
 the broker redelivers the older ones itself, and a stale packet id could otherwise
-acknowledge a different message.
+acknowledge a different message. What a batch writes (readings, dead letters) is
+``ingest.batches``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import queue
 import random
 import threading
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,25 +33,14 @@ import psycopg
 
 from core.db import require_url
 from core.settings import Settings
-from ingest import repository
+from ingest import batches
+from ingest.batches import Batch, Message, Outcome
 from ingest.metrics import IngestMetrics
 from ingest.mqtt import TakeoverWatch, connect_args, make_client, subscription
 from ingest.parsing import Limits, ParsedMessage, Rejection, parse_message
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(slots=True)
-class _Message:
-    mid: int
-    qos: int
-    topic: str
-    payload: bytes
-    received_at: datetime
-    generation: int
-
-
-_Batch = list[tuple[_Message, ParsedMessage]]
 
 # Broker reconnect backoff (paho doubles the delay from min to max). Each ingestor draws its
 # own bounds once, so that replicas cut off by one broker restart do not all come back in
@@ -76,7 +65,7 @@ class Ingestor:
             settings.ingest_max_future_skew_s,
             settings.ingest_max_age_days,
         )
-        self._queue: queue.Queue[_Message] = queue.Queue(settings.ingest_queue_messages)
+        self._queue: queue.Queue[Message] = queue.Queue(settings.ingest_queue_messages)
         self.metrics = IngestMetrics()
         self.metrics.queue_depth.set_function(self._queue.qsize)  # live even while stalled
         self.metrics.unacked.set_function(lambda: self._pending)
@@ -90,7 +79,7 @@ class Ingestor:
         self._conn: psycopg.Connection[Any] | None = None
         # Two stages so parsing the next batch overlaps the database writing this one; the
         # hand-over queue holds one batch, so memory stays bounded by the MQTT queue.
-        self._batches: queue.Queue[_Batch | None] = queue.Queue(maxsize=1)
+        self._batches: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
         self._parser = threading.Thread(target=self._run_parser, name="ingest-parser", daemon=True)
         self._writer = threading.Thread(target=self._run_writer, name="ingest-writer", daemon=True)
         self._takeover = TakeoverWatch()
@@ -195,7 +184,7 @@ class Ingestor:
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         try:
-            item = _Message(
+            item = Message(
                 msg.mid,
                 msg.qos,
                 msg._topic.decode("utf-8", "replace"),
@@ -234,10 +223,10 @@ class Ingestor:
         if self._conn is not None:
             self._conn.close()
 
-    def _collect(self) -> _Batch | None:
+    def _collect(self) -> Batch | None:
         """Up to ``ingest_batch_rows`` readings (and half the queue's messages), or whatever
         arrived within ``ingest_flush_ms``."""
-        batch: _Batch = []
+        batch: Batch = []
         rows = 0
         deadline: float | None = None
         prefix = self._settings.mqtt_topic_prefix
@@ -282,7 +271,7 @@ class Ingestor:
             )
         return self._conn
 
-    def _write(self, batch: _Batch) -> None:
+    def _write(self, batch: Batch) -> None:
         """Commit the batch (retrying for as long as it takes), then acknowledge it."""
         attempt = 0
         while True:
@@ -312,76 +301,11 @@ class Ingestor:
         self._account(batch, outcome)
         self._finish(batch, acked=True)
 
-    def _commit(self, batch: _Batch) -> tuple[repository.BatchResult, list[repository.DeadLetter]]:
-        conn = self._connection()
-        try:
-            with conn.transaction():
-                return self._persist(conn, batch)
-        except (psycopg.errors.DataError, psycopg.errors.IntegrityError):
-            log.error("the database refused a row the parser accepted; isolating the message")
-            return self._persist_isolated(conn, batch)
-
-    def _persist(
-        self, conn: psycopg.Connection[Any], batch: _Batch
-    ) -> tuple[repository.BatchResult, list[repository.DeadLetter]]:
-        dead: list[repository.DeadLetter] = []
-        for msg, parsed in batch:
-            dead.extend(
-                self._dead(msg, parsed, r.reason, r.field, r.detail) for r in parsed.rejections
-            )
-        result = repository.write_readings(conn, [parsed.readings for _, parsed in batch])
-        for u in result.unattributed:
-            msg, parsed = batch[u.msg]
-            reading = parsed.readings[u.index]
-            detail = f"no binding of this device at {reading.measured_at.isoformat()}"
-            if u.reason == "unknown_device":
-                detail = "device is not registered"
-            dead.append(self._dead(msg, parsed, u.reason, parsed.path(u.index), detail))
-        repository.insert_dead_letters(conn, dead)
-        return result, dead
-
-    def _persist_isolated(
-        self, conn: psycopg.Connection[Any], batch: _Batch
-    ) -> tuple[repository.BatchResult, list[repository.DeadLetter]]:
-        """Rare path: one savepoint per message; a message the database refuses is dead-lettered."""
-        stored = dups = 0
-        dead: list[repository.DeadLetter] = []
-        orphans: list[repository.Unattributed] = []
-        with conn.transaction():
-            for msg, parsed in batch:
-                try:
-                    with conn.transaction():
-                        res, d = self._persist(conn, [(msg, parsed)])
-                    stored, dups = stored + res.stored, dups + res.duplicates
-                    dead.extend(d)
-                    orphans.extend(res.unattributed)
-                except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
-                    row = self._dead(msg, parsed, "db_rejected", None, str(exc.sqlstate))
-                    repository.insert_dead_letters(conn, [row])
-                    dead.append(row)
-                repository.clear_staging(conn)
-        return repository.BatchResult(stored, dups, orphans), dead
-
-    def _dead(
-        self, msg: _Message, parsed: ParsedMessage, reason: str, field: str | None, detail: str
-    ) -> repository.DeadLetter:
+    def _commit(self, batch: Batch) -> Outcome:
         cap = self._settings.ingest_dead_letter_payload_bytes
-        return repository.DeadLetter(
-            topic=msg.topic,
-            device_id=parsed.device_id,
-            kind=parsed.kind,
-            reason=reason,
-            field=field,
-            detail=detail,
-            payload=msg.payload[:cap],
-            payload_bytes=len(msg.payload),
-            truncated=len(msg.payload) > cap,
-            received_at=msg.received_at,
-        )
+        return batches.write(self._connection(), batch, cap)
 
-    def _account(
-        self, batch: _Batch, outcome: tuple[repository.BatchResult, list[repository.DeadLetter]]
-    ) -> None:
+    def _account(self, batch: Batch, outcome: Outcome) -> None:
         result, dead = outcome
         m = self.metrics
         m.stored.inc(result.stored)
@@ -402,7 +326,7 @@ class Ingestor:
             self._counts["rejected"] += len(dead)
         log.debug("batch committed", extra={"messages": len(batch), "stored": result.stored})
 
-    def _finish(self, batch: _Batch, *, acked: bool) -> None:
+    def _finish(self, batch: Batch, *, acked: bool) -> None:
         """Acknowledge in receipt order (MQTT requires it), only for this connection's messages."""
         if acked:
             with self._lock:

@@ -17,21 +17,29 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from scoring.indicators.rules import (
+    HOME_TARGET_DIABETES_CKD_MMHG,
+    HOME_TARGET_MMHG,
+    HOME_TARGET_OLDER_AGE,
+    HOME_TARGET_OLDER_MMHG,
+)
+
 
 @dataclass(frozen=True)
 class BpTargets:
-    """Home BP control targets, mmHg, strictly below (CLINICAL.md decision).
+    """Home BP control targets, mmHg, strictly below (docs/clinical.md, "Blood pressure").
 
-    Chinese hypertension guideline 2024: home >= 135/85 is hypertension, so the default
-    home target is < 135/85; with diabetes or chronic kidney disease < 130/80; at age >= 80
-    a relaxed < 145/85. Age takes precedence: over-treatment of the very old is the risk
-    the relaxed target exists for.
+    The defaults and their sources are in ``scoring.indicators.rules``: Chinese
+    hypertension guideline 2024, home >= 135/85 is hypertension, so the default home
+    target is < 135/85; with diabetes or chronic kidney disease < 130/80; at age >= 80 a
+    relaxed < 145/85. Age takes precedence: over-treatment of the very old is the risk the
+    relaxed target exists for.
     """
 
-    default: tuple[float, float] = (135.0, 85.0)
-    diabetes_or_ckd: tuple[float, float] = (130.0, 80.0)
-    older: tuple[float, float] = (145.0, 85.0)
-    older_age: int = 80
+    default: tuple[float, float] = HOME_TARGET_MMHG
+    diabetes_or_ckd: tuple[float, float] = HOME_TARGET_DIABETES_CKD_MMHG
+    older: tuple[float, float] = HOME_TARGET_OLDER_MMHG
+    older_age: int = HOME_TARGET_OLDER_AGE
 
     def for_member(self, age: int, conditions: tuple[str, ...]) -> tuple[float, float]:
         if age >= self.older_age:

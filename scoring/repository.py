@@ -6,7 +6,7 @@ is fixed-width and non-NULL (censored glucose becomes +-infinity, a missing meal
 so the server packs each column into one big-endian bytea and the client views it with
 ``np.frombuffer`` (see ``_column_arrays``).
 
-The caller owns the transaction (STYLE.md); nothing here commits.
+The caller owns the transaction; nothing here commits.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
--- Scoring runs split across worker processes through the database (issue #8: no cluster
+-- Scoring runs split across worker processes through the database (no cluster scheduler
 -- of our own). A run is one window and algorithm version; its chunks are claimed with
 -- FOR UPDATE SKIP LOCKED, and a chunk's scores and its done mark commit together.
 CREATE TABLE score_runs (

@@ -1,4 +1,4 @@
--- Which insurer runs which city product (issue #4: several products side by side). An
+-- Which insurer runs which city product (several products side by side). An
 -- insurer principal (role 'insurer', tenant = insurer id) acts only on its own products and
 -- sees only members enrolled in one of them; admins assign products.
 CREATE TABLE insurer_products (

@@ -24,7 +24,7 @@ import numpy as np
 from device_sim.clock import DAY_S, local_midnight, weekday
 from device_sim.cohort import SimMember
 
-MODERATE_CADENCE: Final = 100  # steps/min, CADENCE-Adults (CLINICAL.md "Activity")
+MODERATE_CADENCE: Final = 100  # steps/min, CADENCE-Adults (docs/clinical.md, "Activity")
 VIGOROUS_CADENCE: Final = 130
 MAX_WALKING_STEPS_PER_HOUR: Final = 7000
 

@@ -13,9 +13,9 @@ The model of one member's systolic pressure at local hour ``h`` on day ``d``::
 * ``day_effect``: day-to-day variability; ``reading_noise``: within-session variability,
   with the first of two readings a little higher (the alerting reaction).
 
-Home protocol (ESH 2021; Chinese home BP monitoring guideline 2019; CLINICAL.md): seated,
-morning before medication and breakfast and evening before dinner, two readings one
-minute apart.
+Home protocol (ESH 2021; Chinese home BP monitoring guideline 2019; docs/clinical.md,
+"Blood pressure"): seated, morning before medication and breakfast and evening before
+dinner, two readings one minute apart.
 """
 
 from __future__ import annotations

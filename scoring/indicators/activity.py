@@ -1,41 +1,49 @@
-"""Physical-activity indicators from interval or daily step records (pure numpy).
+"""Physical activity (stored contract ``activity``): one member, and many members at once.
 
 Why: everyone, sick or not, is scored on activity, and the WHO guideline is written in
 moderate-equivalent minutes per week; a device may send minute, hourly or daily records,
-so every rule here works on intervals of any length.
+so every rule here works on intervals of any length. The targets and the valid-day and
+sufficiency rules live in ``scoring.indicators.rules`` (docs/clinical.md, "Activity").
+
+:func:`activity_indicators` is the per-member reference definition; :func:`activity_table`
+next to it computes the same for a chunk of members with the grouped reductions of
+``scoring.indicators.grouped``. Tests hold the two equal on random books.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
-DAY_S: int = 86_400
-# WHO 2020 guidelines on physical activity: adults 150-300 min/week of moderate activity
-# or 75-150 vigorous; one vigorous minute counts as two moderate minutes.
-WHO_MIN_PER_WEEK: float = 150.0
-VIGOROUS_WEIGHT: float = 2.0
-# Paluch et al., Lancet Public Health 2022: mortality benefit levels off at 6,000-8,000
-# steps/day at age >= 60 and 8,000-10,000 below. CLINICAL.md decision: 7,000 / 8,000.
-STEP_TARGET_OLDER: int = 7_000
-STEP_TARGET_YOUNGER: int = 8_000
-OLDER_AGE: int = 60
-# Valid day (Troiano et al., Med Sci Sports Exerc 2008, NHANES accelerometry): >= 10 hours
-# of wear. Decision: records covering >= 10 h of the local day, with steps > 0; a record of
-# >= 24 h is the device's own daily summary (it applied its wear rule) and covers the day.
-MIN_WEAR_S: int = 10 * 3600
-# Troiano 2008: >= 4 valid days of a week. Decision: a window is sufficient with valid
-# days on >= 4/7 of its days (and at least 4).
-MIN_VALID_DAYS_SHARE: float = 4.0 / 7.0
-MIN_VALID_DAYS: int = 4
-# Decision: an "active day" is a valid day with >= 30 moderate-equivalent minutes (the
-# "30 minutes on most days" form of the guideline; Chinese physical activity guidelines 2021).
-ACTIVE_DAY_MIN: float = 30.0
-
-
-def step_target(age: int) -> int:
-    """Daily step target by age (Paluch 2022; CLINICAL.md decision)."""
-    return STEP_TARGET_OLDER if age >= OLDER_AGE else STEP_TARGET_YOUNGER
+from scoring.indicators.grouped import (
+    BLOCK_ROWS,
+    SHIFT,
+    Table,
+    column,
+    div,
+    group,
+    group_sums,
+    in_blocks,
+    joined,
+    medians,
+    nullable,
+    offsets,
+    sums,
+)
+from scoring.indicators.rules import (
+    ACTIVE_DAY_MIN,
+    DAY_S,
+    MIN_WEAR_S,
+    STEP_TARGET_OLDER,
+    STEP_TARGET_OLDER_AGE,
+    STEP_TARGET_YOUNGER,
+    VIGOROUS_WEIGHT,
+    WHO_MIN_PER_WEEK,
+    step_target,
+    valid_days_needed,
+)
 
 
 def activity_indicators(
@@ -90,7 +98,7 @@ def activity_indicators(
     valid = (wear >= MIN_WEAR_S) & (day_steps > 0)
     nv = int(valid.sum())
     out["valid_days"] = nv
-    if nv < max(MIN_VALID_DAYS, MIN_VALID_DAYS_SHARE * window_days):
+    if nv < valid_days_needed(window_days):
         return out
     vs, vm = day_steps[valid], mod_eq[valid]
     per_week = float(vm.sum() / nv * 7.0)
@@ -103,3 +111,111 @@ def activity_indicators(
         sufficient=True,
     )
     return out
+
+
+# --- many members at once (the columnar form of activity_indicators) -------------------------
+
+
+def _valid_days_many(
+    member: npt.NDArray[np.int64],
+    start: npt.NDArray[np.int64],
+    off: npt.NDArray[np.int16],
+    duration_s: npt.NDArray[Any],
+    steps: npt.NDArray[Any],
+    active_min: npt.NDArray[Any],
+    vigorous_min: npt.NDArray[Any],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Every member's valid days, sorted by (member, day): member, steps, moderate-eq minutes.
+
+    Records grouped by (member, local day of their start), as the reference groups one
+    member's records by day.
+    """
+    day = (start + off.astype(np.int64) * 60) // DAY_S
+    ukey, inv, gat = group(member * SHIFT + day)
+    umember = ukey // SHIFT
+    g = ukey.size
+    wear = group_sums(np.minimum(duration_s, DAY_S).astype(np.float64), inv, gat, g)
+    dsteps = group_sums(steps.astype(np.float64), inv, gat, g)
+    modeq = active_min + (VIGOROUS_WEIGHT - 1) * vigorous_min
+    dmod = group_sums(modeq.astype(np.float64), inv, gat, g)
+    valid = (wear >= MIN_WEAR_S) & (dsteps > 0)
+    return umember[valid], dsteps[valid], dmod[valid]
+
+
+def activity_table(
+    idx: npt.NDArray[np.int32],
+    start: npt.NDArray[np.int64],
+    off: npt.NDArray[np.int16],
+    duration_s: npt.NDArray[Any],
+    steps: npt.NDArray[Any],
+    active_min: npt.NDArray[Any],
+    vigorous_min: npt.NDArray[Any],
+    *,
+    window_days: int,
+    ages: npt.NDArray[np.int64],
+    block_rows: int = BLOCK_ROWS,
+) -> Table:
+    """:func:`activity_indicators` for members 0..M-1 (records sorted by member).
+
+    Returns the stored dicts and the columns the composite reads.
+    """
+    m = int(ages.size)
+    if idx.size > block_rows and m > 1:
+        return joined(in_blocks(idx, m, block_rows, lambda r, k, a: activity_table(
+            idx[r] - a, start[r], off[r], duration_s[r], steps[r], active_min[r],
+            vigorous_min[r], window_days=window_days, ages=ages[k], block_rows=block_rows,
+        )))  # fmt: skip
+    targets = np.where(ages >= STEP_TARGET_OLDER_AGE, STEP_TARGET_OLDER, STEP_TARGET_YOUNGER)
+    vm, vs, vmod = _valid_days_many(
+        idx.astype(np.int64), start, off, duration_s, steps, active_min, vigorous_min
+    )
+    v_at = offsets(vm, m)
+    nv = np.diff(v_at)
+    per_week = div(sums(vmod, v_at), nv) * 7.0
+    ok = nv >= valid_days_needed(window_days)
+    return _activity_table(
+        ok,
+        nv,
+        medians(vm, vs, m),
+        targets,
+        sums(vs >= np.repeat(targets, nv), v_at),
+        per_week,
+        sums(vmod >= ACTIVE_DAY_MIN, v_at),
+    )
+
+
+def _activity_table(
+    ok: npt.NDArray[np.bool_],
+    nv: npt.NDArray[Any],
+    median: npt.NDArray[np.float64],
+    targets: npt.NDArray[Any],
+    at_target: npt.NDArray[Any],
+    per_week: npt.NDArray[np.float64],
+    active: npt.NDArray[Any],
+) -> Table:
+    """The stored dicts (numbers None unless sufficient) and the composite's columns."""
+    cols = (
+        ok.tolist(), nv.tolist(), nullable(median, ok), targets.tolist(),
+        nullable(at_target.astype(np.int64), ok), nullable(per_week, ok),
+        nullable(per_week >= WHO_MIN_PER_WEEK, ok), nullable(active.astype(np.int64), ok),
+    )  # fmt: skip
+    docs: list[dict[str, Any]] = [
+        {
+            "valid_days": nvk,
+            "median_steps": med,
+            "step_target": tgt,
+            "days_at_target": at,
+            "mvpa_min_per_week": pw,
+            "meets_who": who,
+            "active_days": act,
+            "sufficient": ok_,
+        }
+        for ok_, nvk, med, tgt, at, pw, who, act in zip(*cols, strict=True)
+    ]
+    return docs, {
+        "sufficient": ok,
+        "valid_days": nv,
+        "median_steps": column(median, ok),
+        "mvpa_min_per_week": column(per_week, ok),
+        "step_target": targets.astype(np.int64),
+    }

@@ -1,20 +1,50 @@
-"""Blood-pressure variability and severe-reading indicators (pure numpy).
+"""Home blood pressure (stored contract ``bp``): one member, and many members at once.
 
 Why: clinics act on grade-3 readings and pricing rewards stable control; both must be
-checkable against the published definitions cited next to each constant.
+checkable against the published definitions, which live with their sources in
+``scoring.indicators.rules`` (docs/clinical.md, "Blood pressure").
+
+Each indicator has two forms side by side: the per-member reference definition
+(:func:`variability`, :func:`home_bp`), written to be read against the guideline, and its
+columnar form for a chunk of members (:func:`home_bp_table`, through the grouped reductions
+of ``scoring.indicators.grouped``), which scoring runs. Tests hold the two equal on random
+books. The module is longer than most (~440 lines) on purpose: the two forms of each
+indicator are kept in one file so that a change to one is made, and reviewed, next to the
+other.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-# Grade 3 hypertension: systolic >= 180 or diastolic >= 110 mmHg
-# (Chinese hypertension guideline 2024; CLINICAL.md "Blood pressure").
-SEVERE_SYS_MMHG: float = 180.0
-SEVERE_DIA_MMHG: float = 110.0
+from scoring.indicators.grouped import (
+    BLOCK_ROWS,
+    SHIFT,
+    Table,
+    column,
+    div,
+    group,
+    group_sums,
+    in_blocks,
+    joined,
+    months,
+    nullable,
+    offsets,
+    sorted_starts,
+    sums,
+)
+from scoring.indicators.rules import (
+    DAY_S,
+    EVENING_HOURS,
+    MIN_PROTOCOL_DAYS_MONTH,
+    MIN_PROTOCOL_DAYS_WINDOW,
+    MORNING_HOURS,
+    severe_mask,
+)
 
 
 @dataclass(frozen=True)
@@ -30,8 +60,8 @@ def variability(values: npt.ArrayLike) -> Variability:
     """Return SD, CV and ARV of a time-ordered BP series.
 
     ARV = sum |x[k+1] - x[k]| / (n - 1) (Mena et al., J Hypertens 2005); SD is the sample
-    SD (n - 1, CLINICAL.md decision); CV = 100 * SD / mean. Fewer than two readings give
-    None for all three: "insufficient" is a state, not a number.
+    SD (n - 1; decision, docs/clinical.md "Blood pressure"); CV = 100 * SD / mean. Fewer
+    than two readings give None for all three: "insufficient" is a state, not a number.
 
     Parameters
     ----------
@@ -59,33 +89,42 @@ def variability(values: npt.ArrayLike) -> Variability:
     return Variability(sd=sd, cv=100.0 * sd / mean, arv=arv)
 
 
-def severe_mask(systolic: npt.ArrayLike, diastolic: npt.ArrayLike) -> npt.NDArray[np.bool_]:
-    """Return a boolean mask of grade-3 readings (systolic >= 180 or diastolic >= 110).
+def _variability_many(
+    x: npt.NDArray[np.float64],
+    shift: float,
+    at: npt.NDArray[np.intp],
+    n: npt.NDArray[np.intp],
+    first: npt.NDArray[np.bool_],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """:func:`variability` of every member's series: (SD, CV, ARV), NaN where undefined.
 
-    Examples
-    --------
-    >>> severe_mask([179, 180, 150], [109, 90, 110]).tolist()
-    [False, True, True]
+    ``at`` are the members' row offsets, ``n`` their reading counts, ``first`` marks each
+    member's first reading (it has no step before it). One pass of shifted sums: readings
+    are whole mmHg, so the sums are exact in float64 and the textbook formula loses nothing
+    against two passes; shifting by a typical pressure keeps the sums small (stable for
+    fractional inputs too). A constant shift, so a member's numbers never depend on which
+    other members share the block.
     """
-    s = np.asarray(systolic, dtype=np.float64)
-    d = np.asarray(diastolic, dtype=np.float64)
-    return np.asarray((s >= SEVERE_SYS_MMHG) | (d >= SEVERE_DIA_MMHG), dtype=np.bool_)
+    y = x - shift
+    s1 = sums(y, at)
+    s2 = sums(y * y, at)
+    mean = div(s1, n) + shift
+    dev2 = np.maximum(s2 - s1 * div(s1, n), 0.0)
+    sd = np.sqrt(div(dev2, n - 1))
+    step = np.empty_like(x)
+    step[1:] = np.abs(x[1:] - x[:-1])
+    step[first] = 0.0
+    arv = div(sums(step, at), n - 1)
+    return sd, 100.0 * sd / mean, arv
 
 
-# Home BP protocol (ESH 2021 practice guidelines; Chinese home BP monitoring guideline
-# 2019): morning readings within an hour of waking, before medication and breakfast;
-# evening readings before dinner / before bed. Decision: "morning" is 04:00-11:59 and
-# "evening" 16:00-23:59 in the member's LOCAL time (the offset each reading carries), wide
-# enough for real routines, narrow enough to exclude midday and night readings.
-MORNING_HOURS: tuple[int, int] = (4, 12)
-EVENING_HOURS: tuple[int, int] = (16, 24)
-# ESH 2021 / Chinese guideline 2019: 7 days of monitoring (at least 3); discard day 1.
-# Issue #3: a window is assessable with >= 7 protocol days, the first one discarded.
-MIN_PROTOCOL_DAYS_WINDOW: int = 7
-# A calendar month is assessed on its own with >= 3 protocol days (ESH 2021 minimum).
-MIN_PROTOCOL_DAYS_MONTH: int = 3
-
-DAY_S: int = 86_400
+# The stored contract ``bp``, in its order.
+BP_KEYS: tuple[str, ...] = (
+    "n_readings", "valid_days", "home_mean_sys", "home_mean_dia", "target_sys", "target_dia",
+    "pct_in_target", "controlled", "sd_sys", "cv_sys", "arv_sys", "sd_dia", "cv_dia",
+    "arv_dia", "protocol_days", "protocol_weeks", "severe_count", "months_controlled",
+    "months_assessed", "sufficient",
+)  # fmt: skip
 
 
 def _local_days_hours(
@@ -93,6 +132,30 @@ def _local_days_hours(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     local = t + offset_min.astype(np.int64) * 60
     return local // DAY_S, (local % DAY_S) // 3600
+
+
+def _month_control(
+    day: npt.NDArray[np.int64],
+    proto: npt.NDArray[np.bool_],
+    pdays: npt.NDArray[np.int64],
+    systolic: npt.NDArray[np.float64],
+    diastolic: npt.NDArray[np.float64],
+    target: tuple[float, float],
+) -> tuple[int, int]:
+    """(months assessed, months controlled) of one member: member-local calendar months
+    with >= 3 protocol days, controlled when their protocol readings' means are below
+    target (no day discarded: monitoring is continuous)."""
+    month = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    pmonth = pdays.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    assessed = controlled = 0
+    for mth in np.unique(pmonth):
+        if int((pmonth == mth).sum()) < MIN_PROTOCOL_DAYS_MONTH:
+            continue
+        sel = proto & (month == mth)
+        assessed += 1
+        if systolic[sel].mean() < target[0] and diastolic[sel].mean() < target[1]:
+            controlled += 1
+    return assessed, controlled
 
 
 def home_bp(
@@ -114,8 +177,7 @@ def home_bp(
 
     A protocol day has at least one morning and one evening reading. The window mean uses
     morning and evening readings of protocol days after the first protocol day; months are
-    member-local calendar months with >= 3 protocol days (no day discarded: monitoring is
-    continuous, the first-day discard belongs to the start of a series).
+    member-local calendar months with >= 3 protocol days (:func:`_month_control`).
 
     Examples
     --------
@@ -130,68 +192,255 @@ def home_bp(
     """
     n = int(t.size)
     ts, td = float(target[0]), float(target[1])
-    out: dict[str, object] = {
-        "n_readings": n,
-        "valid_days": 0,
-        "home_mean_sys": None,
-        "home_mean_dia": None,
-        "target_sys": ts,
-        "target_dia": td,
-        "pct_in_target": None,
-        "controlled": None,
-        "sd_sys": None,
-        "cv_sys": None,
-        "arv_sys": None,
-        "sd_dia": None,
-        "cv_dia": None,
-        "arv_dia": None,
-        "protocol_days": 0,
-        "protocol_weeks": 0,
-        "severe_count": int(severe_mask(systolic, diastolic).sum()) if n else 0,
-        "months_controlled": None,
-        "months_assessed": 0,
-        "sufficient": False,
-    }
+    out: dict[str, object] = dict.fromkeys(BP_KEYS)
+    out.update(n_readings=n, valid_days=0, target_sys=ts, target_dia=td, protocol_days=0)
+    out.update(protocol_weeks=0, months_assessed=0, sufficient=False)
+    out["severe_count"] = int(severe_mask(systolic, diastolic).sum()) if n else 0
     if n == 0:
         return out
     day, hour = _local_days_hours(t, offset_min)
     morning = (hour >= MORNING_HOURS[0]) & (hour < MORNING_HOURS[1])
     evening = (hour >= EVENING_HOURS[0]) & (hour < EVENING_HOURS[1])
     days = np.unique(day)
-    has_m = np.isin(days, day[morning])
-    has_e = np.isin(days, day[evening])
-    pdays = days[has_m & has_e]
+    pdays = days[np.isin(days, day[morning]) & np.isin(days, day[evening])]
     out["valid_days"] = int(days.size)
     out["protocol_days"] = int(pdays.size)
     # Weeks start on Monday: 1970-01-01 (day 0) was a Thursday.
     out["protocol_weeks"] = int(np.unique((pdays + 3) // 7).size)
-    in_target = (systolic < ts) & (diastolic < td)
-    out["pct_in_target"] = float(100.0 * in_target.mean())
-    for name, series in (("sys", systolic), ("dia", diastolic)):
-        v = variability(series)
-        out[f"sd_{name}"], out[f"cv_{name}"], out[f"arv_{name}"] = v.sd, v.cv, v.arv
     proto = np.isin(day, pdays) & (morning | evening)
-    # Months, member-local: datetime64 days -> months.
-    month = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-    pmonth = pdays.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-    assessed = controlled = 0
-    for mth in np.unique(pmonth):
-        if int((pmonth == mth).sum()) < MIN_PROTOCOL_DAYS_MONTH:
-            continue
-        sel = proto & (month == mth)
-        assessed += 1
-        if systolic[sel].mean() < ts and diastolic[sel].mean() < td:
-            controlled += 1
+    assessed, controlled = _month_control(day, proto, pdays, systolic, diastolic, (ts, td))
     out["months_assessed"] = assessed
     out["months_controlled"] = controlled if assessed else None
     if pdays.size < MIN_PROTOCOL_DAYS_WINDOW:
         # Insufficient: counts stay (they say why), numbers are not guesses.
-        for k in ("pct_in_target", "sd_sys", "cv_sys", "arv_sys", "sd_dia", "cv_dia", "arv_dia"):
-            out[k] = None
         return out
+    out["pct_in_target"] = float(100.0 * ((systolic < ts) & (diastolic < td)).mean())
+    for name, series in (("sys", systolic), ("dia", diastolic)):
+        v = variability(series)
+        out[f"sd_{name}"], out[f"cv_{name}"], out[f"arv_{name}"] = v.sd, v.cv, v.arv
     used = proto & (day != pdays[0])
     ms, md = float(systolic[used].mean()), float(diastolic[used].mean())
     out["home_mean_sys"], out["home_mean_dia"] = ms, md
     out["controlled"] = bool(ms < ts and md < td)
     out["sufficient"] = True
     return out
+
+
+# --- many members at once (the columnar form of home_bp) -------------------------------------
+
+
+class _Days(NamedTuple):
+    """A chunk's (member, local day) groups, sorted by (member, day)."""
+
+    member: npt.NDArray[np.int64]
+    day: npt.NDArray[np.int64]
+    protocol: npt.NDArray[np.bool_]  # a morning and an evening reading that day
+    n: npt.NDArray[np.int64]  # morning and evening readings: on a protocol day, its readings
+    sys_sum: npt.NDArray[np.float64]  # their sums
+    dia_sum: npt.NDArray[np.float64]
+
+
+def _slots(
+    t: npt.NDArray[np.int64], off: npt.NDArray[np.int16]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Each reading's local day and whether it is a morning or an evening reading."""
+    local = t + off.astype(np.int64) * 60
+    day = local // DAY_S
+    sod = local - day * DAY_S  # seconds into the local day: no second division for the hour
+    morning = (sod >= MORNING_HOURS[0] * 3600) & (sod < MORNING_HOURS[1] * 3600)
+    evening = (sod >= EVENING_HOURS[0] * 3600) & (sod < EVENING_HOURS[1] * 3600)
+    return day, morning, evening
+
+
+def _day_groups(
+    member: npt.NDArray[np.int64],
+    day: npt.NDArray[np.int64],
+    morning: npt.NDArray[np.bool_],
+    evening: npt.NDArray[np.bool_],
+    systolic: npt.NDArray[np.float64],
+    diastolic: npt.NDArray[np.float64],
+) -> _Days:
+    """Per (member, day): protocol day or not, and sums over its morning/evening readings.
+
+    Groups come out sorted by (member, day) either way; only their rows may be scattered.
+    Everything after this works on day groups (half as many as readings).
+    """
+    ukey, inv, gat = group(member * SHIFT + day)
+    umember = ukey // SHIFT
+    g = ukey.size
+    # Morning and evening readings counted in one pass: the evening count in the high bits
+    # (exact: float64 holds whole numbers to 2**53, a day has far fewer than 2**20 readings).
+    both = group_sums(morning + evening * float(1 << 20), inv, gat, g).astype(np.int64)
+    n_morning, n_evening = both & ((1 << 20) - 1), both >> 20
+    slot = morning | evening
+    return _Days(
+        umember,
+        ukey - umember * SHIFT,
+        (n_morning > 0) & (n_evening > 0),
+        n_morning + n_evening,
+        group_sums(np.where(slot, systolic, 0.0), inv, gat, g),
+        group_sums(np.where(slot, diastolic, 0.0), inv, gat, g),
+    )
+
+
+def _protocol_counts(
+    pm: npt.NDArray[np.int64], pd_: npt.NDArray[np.int64], m: int
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[np.int64]]:
+    """Protocol days and weeks per member, and each member's first protocol day.
+
+    ``pm``, ``pd_``: the protocol days' member and day, sorted. Weeks start on Monday:
+    1970-01-01 (day 0) was a Thursday. The (member, week) keys of sorted protocol days are
+    sorted, so distinct weeks are where the key changes.
+    """
+    p_at = offsets(pm, m)
+    protocol_weeks = sums(sorted_starts(pm * SHIFT + (pd_ + 3) // 7), p_at)
+    first_pday = np.full(m, np.iinfo(np.int64).min)
+    if pm.size:
+        firsts = sorted_starts(pm)
+        first_pday[pm[firsts]] = pd_[firsts]
+    return np.diff(p_at), protocol_weeks, first_pday
+
+
+def _window_means(
+    d: _Days, first_pday: npt.NDArray[np.int64], m: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Mean systolic and diastolic over the protocol days after each member's first."""
+    used = d.protocol & (d.day != first_pday[d.member])
+    u_at = offsets(d.member[used], m)
+    n_used = sums(d.n[used], u_at)
+    return div(sums(d.sys_sum[used], u_at), n_used), div(sums(d.dia_sum[used], u_at), n_used)
+
+
+def _month_control_many(
+    d: _Days,
+    pm: npt.NDArray[np.int64],
+    pd_: npt.NDArray[np.int64],
+    targets: npt.NDArray[np.float64],
+    m: int,
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    """:func:`_month_control` of every member: (months assessed, months controlled).
+
+    Day groups are sorted by (member, day), so (member, month) keys of protocol days are
+    sorted too.
+    """
+    mk, _, m_at = group(pm * SHIFT + months(pd_))
+    assert m_at is not None  # sorted keys (see above)
+    cnt = sums(d.n[d.protocol], m_at)
+    ms = div(sums(d.sys_sum[d.protocol], m_at), cnt)
+    md = div(sums(d.dia_sum[d.protocol], m_at), cnt)
+    mmember = mk // SHIFT
+    assessed = np.diff(m_at) >= MIN_PROTOCOL_DAYS_MONTH
+    controlled = assessed & (ms < targets[mmember, 0]) & (md < targets[mmember, 1])
+    mm_at = offsets(mmember, m)
+    return sums(assessed, mm_at), sums(controlled, mm_at)
+
+
+def home_bp_table(
+    idx: npt.NDArray[np.int32],
+    t: npt.NDArray[np.int64],
+    off: npt.NDArray[np.int16],
+    systolic: npt.NDArray[Any],
+    diastolic: npt.NDArray[Any],
+    targets: npt.NDArray[np.float64],
+    *,
+    block_rows: int = BLOCK_ROWS,
+) -> Table:
+    """:func:`home_bp` for members 0..M-1 (``targets`` is M x 2).
+
+    Readings must be validated, in the window, and sorted by (member, time). Returns the
+    stored dicts and the columns the composite reads.
+    """
+    m = int(targets.shape[0])
+    if idx.size > block_rows and m > 1:
+        return joined(in_blocks(idx, m, block_rows, lambda r, k, a: home_bp_table(
+            idx[r] - a, t[r], off[r], systolic[r], diastolic[r], targets[k],
+            block_rows=block_rows,
+        )))  # fmt: skip
+    i64 = idx.astype(np.int64)
+    systolic = systolic.astype(np.float64, copy=False)
+    diastolic = diastolic.astype(np.float64, copy=False)
+    ts, td = targets[:, 0], targets[:, 1]
+    at = offsets(i64, m)  # each member's rows (readings come sorted by member)
+    n = np.diff(at)
+    in_target = (systolic < np.repeat(ts, n)) & (diastolic < np.repeat(td, n))
+    first = np.ones(i64.size, dtype=np.bool_)  # a member's first reading
+    np.not_equal(i64[1:], i64[:-1], out=first[1:])
+    day, morning, evening = _slots(t, off)
+    d = _day_groups(i64, day, morning, evening, systolic, diastolic)
+    pm, pd_ = d.member[d.protocol], d.day[d.protocol]  # the protocol days, sorted
+    protocol_days, protocol_weeks, first_pday = _protocol_counts(pm, pd_, m)
+    mean_s, mean_d = _window_means(d, first_pday, m)
+    months_assessed, months_controlled = _month_control_many(d, pm, pd_, targets, m)
+    ok = protocol_days >= MIN_PROTOCOL_DAYS_WINDOW
+    cols = {
+        "n_readings": n, "valid_days": np.diff(offsets(d.member, m)),
+        "home_mean_sys": mean_s, "home_mean_dia": mean_d, "target_sys": ts, "target_dia": td,
+        "pct_in_target": 100.0 * div(sums(in_target, at).astype(np.float64), n),
+        "controlled": (mean_s < ts) & (mean_d < td),
+        "protocol_days": protocol_days, "protocol_weeks": protocol_weeks,
+        "severe_count": sums(severe_mask(systolic, diastolic), at),
+        "months_controlled": months_controlled, "months_assessed": months_assessed,
+        "sufficient": ok,
+    }  # fmt: skip
+    for name, x, shift in (("sys", systolic, 130.0), ("dia", diastolic, 80.0)):
+        sd, cv, arv = _variability_many(x, shift, at, n, first)
+        cols.update({f"sd_{name}": sd, f"cv_{name}": cv, f"arv_{name}": arv})
+    return _bp_table(cols, ok, months_assessed > 0)
+
+
+def _bp_table(
+    cols: dict[str, npt.NDArray[Any]], ok: npt.NDArray[np.bool_], assessed: npt.NDArray[np.bool_]
+) -> Table:
+    """The stored dicts (Python values, None where undefined) and the composite's columns.
+
+    Numbers that need a sufficient window are None without one; ``months_controlled`` is
+    None without an assessed month. A dict display per member, not ``dict(zip(BP_KEYS,
+    row))``: half the cost, for every member of the book.
+    """
+    c = cols
+    values = (
+        c["sufficient"].tolist(), c["n_readings"].tolist(), c["valid_days"].tolist(),
+        nullable(c["home_mean_sys"], ok), nullable(c["home_mean_dia"], ok),
+        c["target_sys"].tolist(), c["target_dia"].tolist(),
+        nullable(c["pct_in_target"], ok), nullable(c["controlled"], ok),
+        *(nullable(c[f"{s}_{p}"], ok) for p in ("sys", "dia") for s in ("sd", "cv", "arv")),
+        c["protocol_days"].tolist(), c["protocol_weeks"].tolist(), c["severe_count"].tolist(),
+        nullable(c["months_controlled"], assessed), c["months_assessed"].tolist(),
+    )  # fmt: skip
+    docs: list[dict[str, Any]] = [
+        {
+            "n_readings": nk_,
+            "valid_days": vd,
+            "home_mean_sys": ms_,
+            "home_mean_dia": md_,
+            "target_sys": ts_,
+            "target_dia": td_,
+            "pct_in_target": pct_,
+            "controlled": ctl,
+            "sd_sys": sds,
+            "cv_sys": cvs,
+            "arv_sys": arvs,
+            "sd_dia": sdd,
+            "cv_dia": cvd,
+            "arv_dia": arvd,
+            "protocol_days": pdays,
+            "protocol_weeks": pweeks,
+            "severe_count": sev,
+            "months_controlled": mc,
+            "months_assessed": ma,
+            "sufficient": ok_,
+        }
+        for (ok_, nk_, vd, ms_, md_, ts_, td_, pct_, ctl, sds, cvs, arvs, sdd, cvd, arvd,
+             pdays, pweeks, sev, mc, ma) in zip(*values, strict=True)
+    ]  # fmt: skip
+    return docs, {
+        "sufficient": ok,
+        "n_readings": c["n_readings"],
+        "protocol_weeks": c["protocol_weeks"],
+        "controlled": column(c["controlled"], ok),
+        "home_mean_sys": column(c["home_mean_sys"], ok),
+        "home_mean_dia": column(c["home_mean_dia"], ok),
+        "target_sys": c["target_sys"].astype(np.float64),
+        "target_dia": c["target_dia"].astype(np.float64),
+        "pct_in_target": column(c["pct_in_target"], ok),
+    }

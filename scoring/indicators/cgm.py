@@ -1,8 +1,16 @@
 """CGM indicators and the AGP, classified in the unit the device reported (pure numpy).
 
 Why: 13.9 mmol/L is 250.4 mg/dL, so converting before classifying moves readings across
-bands; CLINICAL.md decides to compare each reading against thresholds in its own unit and
-to convert (one factor, ``core.units.MGDL_PER_MMOLL``) only for means, SD and formulas.
+bands; each reading is compared against the thresholds of its own unit and converted (one
+factor, ``core.units.MGDL_PER_MMOLL``) only for means, SD and formulas (docs/clinical.md,
+"Glucose units"). The thresholds and the event rule live in ``scoring.indicators.rules``.
+
+:func:`cgm_indicators` is the per-member reference definition; :func:`cgm_many` next to it
+computes the same for a chunk of members with the grouped reductions of
+``scoring.indicators.grouped``. Tests hold the two equal on random books. The module is
+longer than most (~450 lines) on purpose: the two forms are kept in one file so that a
+change to one is made, and reviewed, next to the other; the AGP shares the reference's
+duplicate handling.
 """
 
 from __future__ import annotations
@@ -13,11 +21,29 @@ import numpy as np
 import numpy.typing as npt
 
 from core.units import MGDL_PER_MMOLL
-
-# Band edges, International Consensus on Time in Range (Battelino et al., Diabetes Care
-# 2019); TITR upper edge 140 mg/dL / 7.8 mmol/L (Battelino et al., Lancet D&E 2023).
-MGDL_EDGES: tuple[float, float, float, float, float] = (54.0, 70.0, 140.0, 180.0, 250.0)
-MMOL_EDGES: tuple[float, float, float, float, float] = (3.0, 3.9, 7.8, 10.0, 13.9)
+from scoring.indicators.grouped import BLOCK_ROWS, div, in_blocks, medians, nullable, offsets, sums
+from scoring.indicators.rules import (
+    AGP_HI_MGDL,
+    AGP_LO_MGDL,
+    AGP_MIN_READINGS,
+    AGP_PERCENTILES,
+    BANDS,
+    BGI_A,
+    BGI_B,
+    BGI_C,
+    BGI_R,
+    CGM_FALLBACK_INTERVAL_S,
+    DAY_S,
+    GMI_INTERCEPT,
+    GMI_SLOPE,
+    GRI_WEIGHTS,
+    GRI_ZONES,
+    cgm_sufficient,
+    count_events,
+    event_masks,
+    glucose_bands,
+    glucose_events,
+)
 
 
 def time_in_ranges(values: npt.ArrayLike, is_mmol: npt.ArrayLike) -> dict[str, float | None]:
@@ -35,55 +61,12 @@ def time_in_ranges(values: npt.ArrayLike, is_mmol: npt.ArrayLike) -> dict[str, f
     """
     g = np.asarray(values, dtype=np.float64)
     mmol = np.asarray(is_mmol, dtype=np.bool_)
-    keys = ("tbr54", "tbr70", "titr", "tir", "tar180", "tar250")
     if g.size == 0:
-        return dict.fromkeys(keys, None)
-    e = np.where(mmol[:, None], np.asarray(MMOL_EDGES), np.asarray(MGDL_EDGES))
-    masks = (
-        g < e[:, 0],
-        g < e[:, 1],
-        (g >= e[:, 1]) & (g <= e[:, 2]),
-        (g >= e[:, 1]) & (g <= e[:, 3]),
-        g > e[:, 3],
-        g > e[:, 4],
-    )
-    return {k: float(100.0 * m.mean()) for k, m in zip(keys, masks, strict=True)}
+        return dict.fromkeys(BANDS, None)
+    return {k: float(100.0 * m.mean()) for k, m in glucose_bands(g, mmol).items()}
 
 
 # --- Window indicators (stored contract ``cgm``) ------------------------------------------
-
-DAY_S: int = 86_400
-# Sufficiency: 14 days of data with >= 70 % of possible readings (Battelino et al., Diabetes
-# Care 2019, "Clinical targets for CGM data interpretation"; CLINICAL.md "CGM").
-MIN_WINDOW_S: int = 14 * DAY_S
-MIN_ACTIVE_PCT: float = 70.0
-# Used only when fewer than two readings leave no sampling interval to measure: 5 minutes,
-# the shortest common CGM interval (consensus 2019 assumes 5-15 min), so the estimate of
-# active time is the conservative (lowest) one.
-FALLBACK_INTERVAL_S: int = 300
-# Events (Battelino et al., Lancet Diabetes Endocrinol 2023, CGM metrics for clinical
-# trials): >= 15 consecutive minutes beyond the threshold starts an event, >= 15 consecutive
-# minutes back inside ends it. Level-1 thresholds, compared in the reading's own unit:
-# hypo < 70 mg/dL / < 3.9 mmol/L, hyper > 180 mg/dL / > 10.0 mmol/L (the same consensus;
-# iglu's episode_calculation defaults lv1_hypo = 70, lv1_hyper = 180).
-EVENT_MIN_S: int = 15 * 60
-EVENT_END_S: int = 15 * 60
-HYPO_MGDL, HYPO_MMOL = MGDL_EDGES[1], MMOL_EDGES[1]
-HYPER_MGDL, HYPER_MMOL = MGDL_EDGES[3], MMOL_EDGES[3]
-# No interpolation across gaps longer than 45 minutes (CLINICAL.md decision, iglu's
-# inter_gap default): such a gap ends any run, in or out of range.
-MAX_GAP_S: int = 45 * 60
-# GMI % = 3.31 + 0.02392 x mean mg/dL (Bergenstal et al., Diabetes Care 2018).
-GMI_INTERCEPT: float = 3.31
-GMI_SLOPE: float = 0.02392
-# Glycemia Risk Index (Klonoff et al., J Diabetes Sci Technol 2023 [online 2022]):
-# 3.0 VLow + 2.4 Low + 1.6 VHigh + 0.8 High, in %, capped at 100; zones by 20-point
-# quintiles A..E (decision: upper edge inclusive, so 20.0 is A and 20.1 is B).
-GRI_WEIGHTS: tuple[float, float, float, float] = (3.0, 2.4, 1.6, 0.8)
-GRI_ZONES: tuple[tuple[float, str], ...] = ((20.0, "A"), (40.0, "B"), (60.0, "C"), (80.0, "D"))
-# LBGI/HBGI (Kovatchev et al., Diabetes Care 1997/1998): f = 1.509 ((ln g)^1.084 - 5.381),
-# g in mg/dL, risk r = 10 f^2, split by the sign of f.
-BGI_A, BGI_B, BGI_C, BGI_R = 1.509, 1.084, 5.381, 10.0
 
 CGM_KEYS: tuple[str, ...] = (
     "n_readings",
@@ -113,7 +96,7 @@ def _dedupe(
 ) -> tuple[
     npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.intp]
 ]:
-    """Sort by time and average readings that share a timestamp (CLINICAL.md decision).
+    """Sort by time and average readings that share a timestamp (docs/clinical.md, "CGM").
 
     A group is averaged in the unit of its first reading (others converted with the one
     factor); LO averaged with a number stays LO (-inf), HI likewise; LO and HI at the same
@@ -144,51 +127,13 @@ def _dedupe(
 def _interval_s(t: npt.NDArray[np.int64]) -> float:
     """Median sampling interval in seconds (deduplicated, sorted times)."""
     if t.size < 2:
-        return float(FALLBACK_INTERVAL_S)
+        return float(CGM_FALLBACK_INTERVAL_S)
     return float(np.median(np.diff(t)))
 
 
 def _to_mgdl(g: npt.NDArray[np.float64], mmol: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
     out: npt.NDArray[np.float64] = np.where(mmol, g * MGDL_PER_MMOLL, g)
     return out
-
-
-def count_events(t: npt.NDArray[np.int64], beyond: npt.NDArray[np.bool_], dt_s: float) -> int:
-    """Count events: >= 15 min beyond a threshold, ended by >= 15 min back inside.
-
-    Why this shape: Battelino 2023 defines an event by consecutive minutes, and a CGM
-    reading stands for one sampling interval, so a run of readings lasts
-    ``t_last - t_first + dt`` (three 5-minute readings are 15 minutes, as in iglu). A
-    beyond-run of >= 15 minutes starts an event unless one is already open; only an
-    inside-run of >= 15 minutes closes it, so a 10-minute blip back into range does not
-    split an event. Nothing is interpolated: a gap > 45 minutes between readings ends
-    every run and closes an open event (the data say nothing about the gap).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> t = np.arange(12, dtype=np.int64) * 300
-    >>> low = np.array([1, 1, 1, 0, 0, 1, 1, 1, 0, 0, 0, 0], dtype=bool)
-    >>> count_events(t, low, 300.0)  # the 10-minute return does not end the event
-    1
-    """
-    b = np.asarray(beyond, dtype=np.bool_)
-    if t.size == 0 or not b.any():
-        return 0
-    gap = np.diff(t) > MAX_GAP_S
-    brk = np.concatenate(([True], gap | (b[1:] != b[:-1])))
-    starts = np.flatnonzero(brk)
-    ends = np.append(starts[1:], t.size) - 1
-    dur = (t[ends] - t[starts]).astype(np.float64) + dt_s
-    state = b[starts]
-    segment = np.cumsum(np.concatenate(([True], gap)))[starts]
-    closes = np.cumsum(~state & (dur >= EVENT_END_S))
-    q = np.flatnonzero(state & (dur >= EVENT_MIN_S))
-    if q.size == 0:
-        return 0
-    new = np.ones(q.size, dtype=np.bool_)
-    new[1:] = (segment[q][1:] != segment[q][:-1]) | (closes[q][1:] != closes[q][:-1])
-    return int(new.sum())
 
 
 def gri_zone(gri: float) -> str:
@@ -201,6 +146,25 @@ def gri_zone(gri: float) -> str:
         if gri <= edge:
             return zone
     return "E"
+
+
+def _glycaemia(mg: npt.NDArray[np.float64]) -> dict[str, float | None]:
+    """Mean, GMI, LBGI, HBGI (one reading or more) and sample SD, CV (two or more), mg/dL."""
+    out: dict[str, float | None] = {}
+    if mg.size:
+        mean = float(mg.mean())
+        out["mean_mgdl"] = mean
+        out["gmi"] = GMI_INTERCEPT + GMI_SLOPE * mean
+        # Below 1 mg/dL ln g <= 0 and the transform is undefined; ingest rejects < 20.
+        f = BGI_A * (np.log(np.maximum(mg, 1.0)) ** BGI_B - BGI_C)
+        r = BGI_R * f**2
+        out["lbgi"] = float(np.where(f < 0, r, 0.0).mean())
+        out["hbgi"] = float(np.where(f > 0, r, 0.0).mean())
+    if mg.size >= 2:
+        sd = float(mg.std(ddof=1))
+        out["sd_mgdl"] = sd
+        out["cv"] = 100.0 * sd / mean if mean > 0 else None
+    return out
 
 
 def cgm_indicators(
@@ -220,7 +184,7 @@ def cgm_indicators(
 
     Parameters
     ----------
-    t : epoch seconds, ascending (duplicates are averaged, CLINICAL.md decision).
+    t : epoch seconds, ascending (duplicates are averaged, docs/clinical.md "CGM").
     value : glucose in the unit the device reported; censored LO = -inf, HI = +inf.
     is_mmol : per reading, True for mmol/L.
     window_start_s, window_end_s : the window, epoch seconds, end exclusive.
@@ -237,7 +201,8 @@ def cgm_indicators(
       unknown), which understates risk a little when they occur.
     * GRI uses the band percentages (VLow = tbr54, Low = tbr70 - tbr54, High = tar180 -
       tar250, VHigh = tar250), so LO/HI do count there.
-    * Events: :func:`count_events`, level-1 thresholds in the reading's own unit.
+    * Events: :func:`scoring.indicators.rules.glucose_events`, level-1 thresholds in the
+      reading's own unit.
 
     Examples
     --------
@@ -259,53 +224,182 @@ def cgm_indicators(
     active = min(100.0, 100.0 * inside * dt / span) if span > 0 else 0.0
     out: dict[str, Any] = dict.fromkeys(CGM_KEYS)
     out.update(n_readings=n, active_pct=active, sufficient=False)
-    if span < MIN_WINDOW_S or active < MIN_ACTIVE_PCT or n == 0:
+    if not cgm_sufficient(span, active, n):
         return out
     out.update(time_in_ranges(g, mmol))
     finite = np.isfinite(g)
-    mg = _to_mgdl(g[finite], mmol[finite])
-    if mg.size:
-        mean = float(mg.mean())
-        out["mean_mgdl"] = mean
-        out["gmi"] = GMI_INTERCEPT + GMI_SLOPE * mean
-        # Below 1 mg/dL ln g <= 0 and the transform is undefined; ingest rejects < 20.
-        f = BGI_A * (np.log(np.maximum(mg, 1.0)) ** BGI_B - BGI_C)
-        r = BGI_R * f**2
-        out["lbgi"] = float(np.where(f < 0, r, 0.0).mean())
-        out["hbgi"] = float(np.where(f > 0, r, 0.0).mean())
-    if mg.size >= 2:
-        sd = float(mg.std(ddof=1))
-        out["sd_mgdl"] = sd
-        out["cv"] = 100.0 * sd / out["mean_mgdl"] if out["mean_mgdl"] > 0 else None
+    out.update(_glycaemia(_to_mgdl(g[finite], mmol[finite])))
     vlow, high = out["tbr54"], out["tar180"] - out["tar250"]
     low, vhigh = out["tbr70"] - out["tbr54"], out["tar250"]
     w = GRI_WEIGHTS
     gri = min(100.0, w[0] * vlow + w[1] * low + w[2] * vhigh + w[3] * high)
     out["gri"], out["gri_zone"] = gri, gri_zone(gri)
-    hypo = g < np.where(mmol, HYPO_MMOL, HYPO_MGDL)
-    hyper = g > np.where(mmol, HYPER_MMOL, HYPER_MGDL)
+    hypo, hyper = event_masks(g, mmol)
     out["hypo_events"] = count_events(ts, hypo, dt)
     out["hyper_events"] = count_events(ts, hyper, dt)
     out["sufficient"] = True
     return out
 
 
-# --- Ambulatory Glucose Profile ------------------------------------------------------------
+# --- many members at once (the columnar form of cgm_indicators) -----------------------------
 
-# AGP (Johnson et al., Diabetes Technol Ther 2019; Battelino 2019): percentiles 5/25/50/75/95
-# of glucose by time of day over 14 days. numpy's default "linear" percentile is R's type 7,
-# the definition iglu's AGP uses.
-AGP_PERCENTILES: tuple[int, ...] = (5, 25, 50, 75, 95)
-# Decision: a bin needs >= 5 readings (fewer cannot place a 5th/95th percentile apart from
-# the extremes); it is drawn as a hole, not a guess.
-AGP_MIN_READINGS: int = 5
-# Decision: censored LO/HI enter the percentiles at the display limits of common sensors,
-# 40 and 400 mg/dL (Dexcom G6/G7 and FreeStyle Libre report LO < 40, HI > 400; device_sim
-# uses the same range). Dropping them would pull the outer percentiles toward the middle
-# exactly when a member is most often out of range; 40/400 are bounds, so only percentiles
-# whose rank falls among the censored readings are affected, and those are then at the limit.
-AGP_LO_MGDL: float = 40.0
-AGP_HI_MGDL: float = 400.0
+
+def _needs_repair(
+    member: npt.NDArray[np.int64], t: npt.NDArray[np.int64], value: npt.NDArray[np.float64], m: int
+) -> npt.NDArray[np.bool_]:
+    """Members whose readings need :func:`_dedupe`: a repeated timestamp or a NaN value."""
+    repair = np.zeros(m, dtype=np.bool_)
+    repair[member[1:][(member[1:] == member[:-1]) & (t[1:] == t[:-1])]] = True
+    repair[member[np.isnan(value)]] = True
+    return repair
+
+
+def _active_many(
+    member: npt.NDArray[np.int64],
+    t: npt.NDArray[np.int64],
+    at: npt.NDArray[np.intp],
+    window_start_s: npt.NDArray[np.int64],
+    window_end_s: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Each member's median sampling interval (:func:`_interval_s`) and active percent."""
+    m, n = at.size - 1, np.diff(at)
+    same = member[1:] == member[:-1]
+    dt = medians(member[1:][same], (t[1:] - t[:-1])[same], m)
+    dt = np.where(n > 1, dt, float(CGM_FALLBACK_INTERVAL_S))
+    span = window_end_s - window_start_s
+    inside = sums((t >= np.repeat(window_start_s, n)) & (t < np.repeat(window_end_s, n)), at)
+    active = np.where(
+        span > 0,
+        np.minimum(100.0, 100.0 * inside.astype(np.float64) * dt / np.maximum(span, 1)),
+        0.0,
+    )
+    return dt, active
+
+
+def _glycaemia_many(
+    member: npt.NDArray[np.int64],
+    value: npt.NDArray[np.float64],
+    is_mmol: npt.NDArray[np.bool_],
+    m: int,
+) -> dict[str, npt.NDArray[Any]]:
+    """:func:`_glycaemia` of every member (``n`` counts each member's finite readings).
+
+    Over the finite values only: LO/HI are +-inf, they count in the bands, not in the
+    arithmetic.
+    """
+    finite = np.isfinite(value)
+    fat = offsets(member[finite], m)
+    nf = np.diff(fat)
+    mg = np.where(is_mmol[finite], value[finite] * MGDL_PER_MMOLL, value[finite])
+    mean = div(sums(mg, fat), nf)
+    sd = np.sqrt(div(sums((mg - np.repeat(mean, nf)) ** 2, fat), nf - 1))
+    f = BGI_A * (np.log(np.maximum(mg, 1.0)) ** BGI_B - BGI_C)
+    r = BGI_R * f * f
+    lbgi = div(sums(np.where(f < 0, r, 0.0), fat), nf)
+    hbgi = div(sums(np.where(f > 0, r, 0.0), fat), nf)
+    return {"n": nf, "mean": mean, "sd": sd, "lbgi": lbgi, "hbgi": hbgi}
+
+
+def _gri_many(
+    pct: dict[str, npt.NDArray[np.float64]],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[Any]]:
+    """GRI and its zone letter from the band percentages, as in :func:`cgm_indicators`."""
+    w = GRI_WEIGHTS
+    gri = np.minimum(
+        100.0,
+        w[0] * pct["tbr54"] + w[1] * (pct["tbr70"] - pct["tbr54"])
+        + w[2] * pct["tar250"] + w[3] * (pct["tar180"] - pct["tar250"]),
+    )  # fmt: skip
+    edges = np.array([edge for edge, _ in GRI_ZONES])
+    letters = np.array([z for _, z in GRI_ZONES] + ["E"], dtype=object)
+    return gri, letters[np.searchsorted(edges, np.nan_to_num(gri), side="left")]
+
+
+def cgm_many(
+    idx: npt.NDArray[np.int32],
+    t: npt.NDArray[np.int64],
+    value: npt.NDArray[np.float64],
+    is_mmol: npt.NDArray[np.bool_],
+    window_start_s: npt.NDArray[np.int64],
+    window_end_s: npt.NDArray[np.int64],
+    *,
+    block_rows: int = BLOCK_ROWS,
+) -> list[dict[str, Any]]:
+    """:func:`cgm_indicators` for members 0..M-1 (windows per member).
+
+    Readings must be sorted by (member, time). Members whose readings need the reference's
+    repairs (duplicate timestamps to average, NaN values to drop) are rare and go through
+    :func:`cgm_indicators` itself; everyone else is computed with grouped reductions, which
+    was most of the time of a chunk of CGM wearers.
+    """
+    m = int(window_start_s.size)
+    if idx.size > block_rows and m > 1:
+        blocks = in_blocks(idx, m, block_rows, lambda r, k, a: cgm_many(
+            idx[r] - a, t[r], value[r], is_mmol[r], window_start_s[k], window_end_s[k],
+            block_rows=block_rows,
+        ))  # fmt: skip
+        return [doc for block in blocks for doc in block]
+    i64 = idx.astype(np.int64)
+    value = value.astype(np.float64, copy=False)
+    repair = _needs_repair(i64, t, value, m)
+    fixed = {
+        int(k): cgm_indicators(
+            t[i64 == k], value[i64 == k], is_mmol[i64 == k],
+            window_start_s=int(window_start_s[k]), window_end_s=int(window_end_s[k]),
+        )
+        for k in np.flatnonzero(repair)
+    }  # fmt: skip
+    if fixed:
+        keep = ~repair[i64]
+        i64, t, value, is_mmol = i64[keep], t[keep], value[keep], is_mmol[keep]
+    at = offsets(i64, m)
+    n = np.diff(at)
+    dt, active = _active_many(i64, t, at, window_start_s, window_end_s)
+    ok = cgm_sufficient(window_end_s - window_start_s, active, n)
+    # Bands, each reading against the edges of its own unit (counts, then % of readings).
+    bands = glucose_bands(value, is_mmol)
+    pct = {k: 100.0 * div(sums(b, at).astype(np.float64), n) for k, b in bands.items()}
+    below, above = event_masks(value, is_mmol)
+    events = glucose_events(t, below, dt, i64, m), glucose_events(t, above, dt, i64, m)
+    out = _cgm_docs(ok, n, active, pct, _glycaemia_many(i64, value, is_mmol, m), events)
+    for k, doc in fixed.items():
+        out[k] = doc
+    return out
+
+
+def _cgm_docs(
+    ok: npt.NDArray[np.bool_],
+    n: npt.NDArray[Any],
+    active: npt.NDArray[np.float64],
+    pct: dict[str, npt.NDArray[np.float64]],
+    glyc: dict[str, npt.NDArray[Any]],
+    events: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+) -> list[dict[str, Any]]:
+    """The stored dicts: None where the window is insufficient or a number is undefined."""
+    nf, mean, sd = glyc["n"], glyc["mean"], glyc["sd"]
+    has_mg, has_sd = ok & (nf > 0), ok & (nf >= 2)
+    gri, zone = _gri_many(pct)
+    cols = {
+        "n_readings": n.tolist(),
+        "active_pct": active.tolist(),
+        **{k: nullable(v, ok) for k, v in pct.items()},
+        "mean_mgdl": nullable(mean, has_mg),
+        "sd_mgdl": nullable(sd, has_sd),
+        "cv": nullable(100.0 * div(sd, np.where(mean > 0, mean, 0.0)), has_sd & (mean > 0)),
+        "gmi": nullable(GMI_INTERCEPT + GMI_SLOPE * mean, has_mg),
+        "gri": nullable(gri, ok),
+        "gri_zone": nullable(zone, ok),
+        "lbgi": nullable(glyc["lbgi"], has_mg),
+        "hbgi": nullable(glyc["hbgi"], has_mg),
+        "hypo_events": nullable(events[0], ok),
+        "hyper_events": nullable(events[1], ok),
+        "sufficient": ok.tolist(),
+    }
+    rows = zip(*(cols[k] for k in CGM_KEYS), strict=True)
+    return [dict(zip(CGM_KEYS, row, strict=True)) for row in rows]
+
+
+# --- Ambulatory Glucose Profile ------------------------------------------------------------
 
 
 def agp_profile(

@@ -2,7 +2,9 @@
 
 Why: members without a CGM are managed on fasting and post-meal fingersticks; clinics read
 "share of fasting checks in target" and count hypoglycaemia by level. Each reading is
-compared in the unit the meter reported (CLINICAL.md "Glucose units"), never converted.
+compared in the unit the meter reported (docs/clinical.md, "Glucose units"), never
+converted. The meal classes, targets, levels and sufficiency rule live in
+``scoring.indicators.rules`` (docs/clinical.md, "Fingerstick glucose").
 """
 
 from __future__ import annotations
@@ -13,50 +15,20 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-# Meal classes from the Open mHealth temporal_relationship_to_meal values we store
-# (core.payload_format.MEAL_CONTEXTS). Decision:
-# * fasting/preprandial: "fasting", "before_breakfast" and the other pre-meal contexts; the
-#   CDS 2020 guideline and ADA 2025 set one preprandial target (4.4-7.0 mmol/L; ADA
-#   80-130 mg/dL) for fasting and before-meal checks alike;
-# * non-fasting ("postprandial" in the stored contract): the after-meal contexts,
-#   "not_fasting" and "before_sleep" (a bedtime check is 2-4 h after dinner, a non-fasting
-#   value; CDS sets one non-fasting target < 10.0 mmol/L for any non-fasting check);
-# * no context: counted in ``n_readings`` and hypoglycaemia, not in either target share.
-FASTING_CONTEXTS: Final = frozenset(
-    {"fasting", "before_breakfast", "before_lunch", "before_dinner", "before_meal"}
+from scoring.indicators.rules import (
+    FASTING_CONTEXTS,
+    FASTING_MGDL,
+    FASTING_MMOL,
+    HYPO_L1_MGDL,
+    HYPO_L1_MMOL,
+    HYPO_L2_MGDL,
+    HYPO_L2_MMOL,
+    MIN_FASTING,
+    MIN_POSTPRANDIAL,
+    POSTPRANDIAL_BELOW_MGDL,
+    POSTPRANDIAL_BELOW_MMOL,
+    POSTPRANDIAL_CONTEXTS,
 )
-POSTPRANDIAL_CONTEXTS: Final = frozenset(
-    {"not_fasting", "after_breakfast", "after_lunch", "after_dinner", "after_meal", "before_sleep"}
-)
-
-# Targets, Chinese Diabetes Society guideline for type 2 diabetes (2020 edition): fasting
-# 4.4-7.0 mmol/L, non-fasting < 10.0 mmol/L; both ends of the fasting range inclusive.
-# mg/dL equivalents as the published pairs state them: 4.4 mmol/L = 80 mg/dL (ADA 2025,
-# preprandial 80-130 mg/dL [4.4-7.2 mmol/L]); 7.0 mmol/L = 126 mg/dL (ADA diagnostic
-# fasting threshold, 126 mg/dL [7.0 mmol/L]); 10.0 mmol/L = 180 mg/dL (ADA 2025 peak
-# postprandial < 180 mg/dL [10.0 mmol/L]). Meters display whole mg/dL, and 80..126 holds
-# exactly the whole-number readings whose conversion lies within 4.4-7.0 mmol/L
-# (79 mg/dL = 4.39, 127 = 7.05). 180 mg/dL is 9.99 mmol/L, but the published mg/dL
-# statement is "< 180", so a post-meal 180 mg/dL is not in target (the guideline's own
-# mg/dL wording, taken strictly; an mmol/L meter shows 180 mg/dL as 10.0, also not < 10.0).
-FASTING_MMOL: Final = (4.4, 7.0)
-FASTING_MGDL: Final = (80.0, 126.0)
-POSTPRANDIAL_BELOW_MMOL: Final = 10.0
-POSTPRANDIAL_BELOW_MGDL: Final = 180.0
-# Hypoglycaemia (ADA Standards of Care 2025, International Hypoglycaemia Study Group):
-# level 1 3.0 <= g < 3.9 mmol/L (54 <= g < 70 mg/dL); level 2 g < 3.0 (< 54). A censored LO
-# reading is below every threshold, so it counts as level 2.
-HYPO_L1_MMOL: Final = 3.9
-HYPO_L2_MMOL: Final = 3.0
-HYPO_L1_MGDL: Final = 70.0
-HYPO_L2_MGDL: Final = 54.0
-# Sufficiency decision: >= 4 fasting/preprandial readings in the window. The CDS 2020
-# guideline advises SMBG 2-4 times a week for members on oral agents (fasting or 2 h
-# post-meal) and daily fasting checks on basal insulin, so 4 is one week at the upper or
-# two weeks at the lower frequency; with fewer, one reading moves the share by more than
-# 25 points. The non-fasting share needs the same minimum of its own, else it is None.
-MIN_FASTING: Final = 4
-MIN_POSTPRANDIAL: Final = 4
 
 SMBG_KEYS: Final = (
     "n_readings",

@@ -54,57 +54,61 @@ class Hit:
     evidence: dict[str, Any]
 
 
-def activity_hits(days: list[ActivityDay]) -> list[Hit]:
-    out: list[Hit] = []
-    machine = [
-        d
-        for d in days
-        if d.n_active >= MACHINE_MIN_ACTIVE
+def _machine_regular(d: ActivityDay) -> bool:
+    """A day of nearly identical hourly step counts (the phone-shaker rule above)."""
+    return (
+        d.n_active >= MACHINE_MIN_ACTIVE
         and d.total_steps >= MACHINE_MIN_STEPS
         and (d.cadence_cv < MACHINE_CV or d.same_share >= MACHINE_SAME_SHARE)
-    ]
-    if machine:
-        out.append(
-            Hit(
-                "machine_regular_steps",
-                min(d.day for d in machine),
-                max(d.day for d in machine),
-                {
-                    "days": len(machine),
-                    "examples": [
-                        {
-                            "day": d.day,
-                            "steps": d.total_steps,
-                            "cadence_cv": round(d.cadence_cv, 4),
-                            "same_share": round(d.same_share, 3),
-                        }
-                        for d in machine[:5]
-                    ],
-                },
-            )
-        )
-    flat = [
-        d
-        for d in days
-        if d.n_hr >= MACHINE_MIN_ACTIVE
+    )
+
+
+def _flat_heart_rate(d: ActivityDay) -> bool:
+    """A day of many steps with a flat heart rate unrelated to them (the rule above)."""
+    return (
+        d.n_hr >= MACHINE_MIN_ACTIVE
         and d.total_steps >= FLAT_HR_MIN_STEPS
         and d.hr_sd == d.hr_sd
         and d.hr_sd < FLAT_HR_SD
         and not (d.hr_steps_corr == d.hr_steps_corr and d.hr_steps_corr >= FLAT_HR_CORR)
-    ]
+    )
+
+
+def _day_hit(
+    kind: str, days: list[ActivityDay], example: Callable[[ActivityDay], dict[str, Any]]
+) -> Hit:
+    """One hit over the days a rule flagged: their span, count and up to five examples."""
+    return Hit(
+        kind,
+        min(d.day for d in days),
+        max(d.day for d in days),
+        {"days": len(days), "examples": [example(d) for d in days[:5]]},
+    )
+
+
+def activity_hits(days: list[ActivityDay]) -> list[Hit]:
+    out: list[Hit] = []
+    machine = [d for d in days if _machine_regular(d)]
+    if machine:
+        out.append(
+            _day_hit(
+                "machine_regular_steps",
+                machine,
+                lambda d: {
+                    "day": d.day,
+                    "steps": d.total_steps,
+                    "cadence_cv": round(d.cadence_cv, 4),
+                    "same_share": round(d.same_share, 3),
+                },
+            )
+        )
+    flat = [d for d in days if _flat_heart_rate(d)]
     if flat:
         out.append(
-            Hit(
+            _day_hit(
                 "steps_without_heart_rate_response",
-                min(d.day for d in flat),
-                max(d.day for d in flat),
-                {
-                    "days": len(flat),
-                    "examples": [
-                        {"day": d.day, "steps": d.total_steps, "hr_sd": round(d.hr_sd, 2)}
-                        for d in flat[:5]
-                    ],
-                },
+                flat,
+                lambda d: {"day": d.day, "steps": d.total_steps, "hr_sd": round(d.hr_sd, 2)},
             )
         )
     return out

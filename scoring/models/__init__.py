@@ -1,1 +1,1 @@
-"""Risk model: next-year hospitalisation probability and expected claim cost (issue #7)."""
+"""Risk model: next-year hospitalisation probability and expected claim cost."""

@@ -4,9 +4,10 @@ Why these features: they are what the stored score rows say about control (home 
 mean, CGM time in range, daily steps) plus demographics and conditions, expressed so that
 a logistic model is linear in them (per 10 mmHg, per 10 points of TIR below 70, per 1,000
 steps below 7,000). A domain with too little data is a MISSING value with its own
-indicator column, never a zero: "insufficient" is not "bad" (issue #4's fairness rule).
+indicator column, never a zero: "insufficient" is not "bad" (a fairness rule: too little
+data says nothing about a member's control).
 
-scikit-learn conventions (STYLE.md): an estimator with ``fit``/``predict_proba``, learned
+scikit-learn conventions: an estimator with ``fit``/``predict_proba``, learned
 attributes with a trailing underscore, ``random_state`` passed down, no I/O inside.
 """
 

@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from device_sim.payloads import compact_to_omh
+from ingest.kinds.common import Reject
 from ingest.parsing import (
     ActivityReading,
     BPReading,
@@ -34,7 +35,7 @@ from ingest.parsing import (
     parse_message,
     parse_topic,
 )
-from ingest.readings import Reject, infer_kind, parse_compact, parse_omh_body
+from ingest.readings import infer_kind, parse_compact, parse_omh_body
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 LIMITS = Limits(max_payload_bytes=8192, max_future_skew_s=600, max_age_days=400)

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _reasons_in_code() -> set[str]:
     found: set[str] = set()
-    for path in (ROOT / "ingest").glob("*.py"):
+    for path in (ROOT / "ingest").rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         for node in ast.walk(ast.parse(text)):
             if (

@@ -14,7 +14,9 @@ from typing import Any
 import psycopg
 
 from ingest import repository
-from ingest.readings import ActivityReading, BPReading, GlucoseReading
+from ingest.kinds.activity import ActivityReading
+from ingest.kinds.bp import BPReading
+from ingest.kinds.glucose import GlucoseReading
 from tests import factories
 
 T0 = datetime(2026, 6, 1, 7, 0, tzinfo=UTC)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 from typing import Any
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scoring import composite
 from scoring.composite import composite_many, composite_score
 from scoring.config import ConfigError, ScoringConfig, load_config
 
@@ -35,6 +37,11 @@ def _act(mv: float, steps: float, valid: int = 28) -> dict[str, Any]:
         "step_target": 8000,
         "valid_days": valid,
     }
+
+
+def test_doctests() -> None:
+    result = doctest.testmod(composite)
+    assert result.attempted > 0 and result.failed == 0
 
 
 def test_weights_follow_conditions_and_sum_to_one() -> None:
@@ -232,28 +239,3 @@ def test_composite_many_equals_composite_score(seed: int, window: int, odd: bool
         ref = composite_score(ind, conditions=cond, window_days=window, config=cfg)
         assert composite[i] == ref.composite, (i, ind)
         assert components[i] == ref.components, (i, ind)
-
-
-def test_bp_targets_for_many_members_equal_for_member() -> None:
-    t = load_config(None).bp_targets
-    ages = np.array([40, 79, 80, 95, 60, 60, 30])
-    conds = [(), ("diabetes",), ("diabetes",), (), ("ckd",), ("hypertension",), ("diabetes", "ckd")]
-    many = t.for_members(ages, conds)
-    assert many.shape == (7, 2)
-    assert [tuple(r) for r in many.tolist()] == [
-        t.for_member(int(a), c) for a, c in zip(ages, conds, strict=True)
-    ]
-    assert t.for_members(np.zeros(0, dtype=np.int64), []).shape == (0, 2)
-
-
-def test_whole_number_strings_equal_the_format() -> None:
-    from scoring.composite import _f0_many
-
-    edge = [0.5, 1.5, 2.5, 134.5, 135.49999999999997, -0.5, -0.4, -0.0, 0.0, -1.5, 99.99999]
-    edge += [2.0**52 + 1, 1e17, -1e17, float("inf"), float("-inf"), 4503599627370495.5]
-    rng = np.random.default_rng(3)
-    vals = (
-        edge + rng.uniform(-1000, 20000, 2000).tolist() + (rng.integers(0, 400, 500) + 0.5).tolist()
-    )
-    got = _f0_many(np.array([*vals, float("nan")]))
-    assert got == [f"{v:.0f}" for v in vals] + [None]

@@ -8,7 +8,7 @@
 
 (function () {
   const NS = "http://www.w3.org/2000/svg";
-  const MGDL_PER_MMOLL = 18.01559; // CLINICAL.md "Glucose units"
+  const MGDL_PER_MMOLL = 18.01559; // docs/clinical.md, "Glucose units"
   let uid = 0;
 
   function el(tag, attrs, parent) {
@@ -139,7 +139,7 @@
   }
 
   /* AGP: 5-95 and 25-75 percentile bands and the median by local time of day, with the
-   * 70 and 180 mg/dL target lines (Battelino 2019; CLINICAL.md "AGP"). */
+   * 70 and 180 mg/dL target lines (Battelino 2019; docs/clinical.md, "CGM"). */
   function agp(profile, unit, i18n) {
     const W = 760, H = 300, L = 48, R = 16, T = 16, B = 34;
     const conv = (v) => (v === null ? null : toDisplay(v, unit));

@@ -7,7 +7,7 @@
   // ---- patient page ----------------------------------------------------------------------
 
   const MEAL_GROUPS = [
-    // ADA Standards of Care 2025 / CLINICAL.md: before meals 80-130 mg/dL (4.4-7.2 mmol/L),
+    // ADA Standards of Care 2025 (docs/clinical.md, "Fingerstick glucose"): before meals 80-130 mg/dL (4.4-7.2 mmol/L),
     // peak after meals < 180 (10.0); each reading classified in its own unit.
     { key: "pre", contexts: ["fasting", "before_breakfast", "before_lunch", "before_dinner", "before_meal"],
       target: [80, 130], inTarget: (r) => r.value !== null && (r.unit === "mmol/L" ? r.value >= 4.4 && r.value <= 7.2 : r.value >= 80 && r.value <= 130) },

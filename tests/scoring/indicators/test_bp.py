@@ -1,12 +1,53 @@
-"""Home BP protocol: morning/evening in local time, first day discarded, strict targets."""
+"""Home BP: the docs/clinical.md test vector, the home protocol, and the columnar path."""
 
 from __future__ import annotations
 
+import doctest
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from scoring.config import BpTargets
-from scoring.indicators.bp import home_bp
+from scoring.indicators import bp
+from scoring.indicators.bp import home_bp, home_bp_table
+from tests.scoring.indicators.books import bp_book, columns_hold_the_dicts, same
+
+
+def test_arv_sd_cv_test_vector() -> None:
+    v = bp.variability([132, 128, 141, 136, 125, 138, 130])
+    assert v.arv == pytest.approx(9.0)
+    assert v.sd == pytest.approx(5.728, abs=5e-4)
+    assert v.cv == pytest.approx(4.31, abs=5e-3)
+
+
+def test_single_reading_is_insufficient() -> None:
+    assert bp.variability([]) == bp.Variability(None, None, None)
+    assert bp.variability([140]) == bp.Variability(None, None, None)
+
+
+series = st.lists(st.floats(min_value=60, max_value=250), min_size=2, max_size=50)
+
+
+@given(series)
+def test_arv_nonnegative(xs: list[float]) -> None:
+    v = bp.variability(xs)
+    assert v.arv is not None and v.arv >= 0
+
+
+@given(series, st.floats(min_value=0.1, max_value=10))
+def test_cv_scale_free(xs: list[float], k: float) -> None:
+    a, b = bp.variability(xs), bp.variability(np.asarray(xs) * k)
+    assert a.cv is not None and b.cv is not None
+    assert b.cv == pytest.approx(a.cv, rel=1e-9, abs=1e-9)
+
+
+def test_doctests() -> None:
+    result = doctest.testmod(bp)
+    assert result.attempted > 0 and result.failed == 0
+
+
+# --- home protocol (one member) ---------------------------------------------------------
 
 DAY = 86_400
 
@@ -76,10 +117,35 @@ def test_months_controlled_counts_member_local_calendar_months() -> None:
     assert r["protocol_weeks"] == 7  # Thu 1 Jan .. Tue 10 Feb touches 7 Monday-weeks
 
 
-def test_targets_depend_on_age_and_condition() -> None:
-    bt = BpTargets()
-    assert bt.for_member(50, ()) == (135.0, 85.0)
-    assert bt.for_member(50, ("diabetes",)) == (130.0, 80.0)
-    assert bt.for_member(50, ("ckd", "hypertension")) == (130.0, 80.0)
-    assert bt.for_member(80, ("diabetes",)) == (145.0, 85.0)
-    assert bt.for_member(79, ()) == (135.0, 85.0)
+# --- many members at once ----------------------------------------------------------------
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), members=st.integers(1, 12))
+def test_home_bp_table_equals_the_reference(seed: int, members: int) -> None:
+    b = bp_book(seed, members)
+    rng = np.random.default_rng(seed + 1)
+    targets = np.array([[135.0, 85.0], [130.0, 80.0], [145.0, 85.0]])[rng.integers(0, 3, members)]
+    many, _ = home_bp_table(b["idx"], b["t"], b["off"], b["sys"], b["dia"], targets)
+    # Cut into blocks of members (as whole chunks are), the answer is the same.
+    cut, cols = home_bp_table(
+        b["idx"], b["t"], b["off"], b["sys"], b["dia"], targets, block_rows=37
+    )
+    assert cut == many
+    columns_hold_the_dicts(cols, many)
+    for k in range(members):
+        sel = b["idx"] == k
+        ref = home_bp(
+            b["t"][sel], b["off"][sel], b["sys"][sel], b["dia"][sel],
+            target=(targets[k, 0], targets[k, 1]),
+        )  # fmt: skip
+        same(many[k], ref)
+
+
+def test_home_bp_table_of_an_empty_chunk() -> None:
+    e = np.zeros(0, dtype=np.int64)
+    out, _ = home_bp_table(
+        e.astype(np.int32), e, e.astype(np.int16), e.astype(float), e.astype(float),
+        np.array([[135.0, 85.0]]),
+    )  # fmt: skip
+    assert out[0]["n_readings"] == 0 and out[0]["sufficient"] is False

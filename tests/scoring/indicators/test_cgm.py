@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 
 from core.units import MGDL_PER_MMOLL
 from scoring.indicators import cgm
+from scoring.indicators.cgm import cgm_indicators, cgm_many
+from tests.scoring.indicators.books import cgm_book, same
 
 
 @pytest.mark.parametrize(
@@ -485,3 +487,34 @@ def test_matches_independent_implementation_on_simulated_trace(unit: str, seed: 
     for k, v in ref.items():
         assert got[k] == pytest.approx(v, rel=1e-9, abs=1e-9), k
     assert got["hypo_events"] + got["hyper_events"] > 0  # type: ignore[operator]
+
+
+# --- many members at once ----------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), members=st.integers(1, 8))
+def test_cgm_many_equals_the_reference(seed: int, members: int) -> None:
+    b, ws, we = cgm_book(seed, members)
+    many = cgm_many(b["idx"], b["t"], b["v"], b["mmol"], ws, we)
+    assert len(many) == members
+    assert cgm_many(b["idx"], b["t"], b["v"], b["mmol"], ws, we, block_rows=500) == many
+    for k in range(members):
+        sel = b["idx"] == k
+        ref = cgm_indicators(
+            b["t"][sel], b["v"][sel], b["mmol"][sel],
+            window_start_s=int(ws[k]), window_end_s=int(we[k]),
+        )  # fmt: skip
+        same(many[k], ref)
+
+
+def test_cgm_many_book_has_sufficient_and_eventful_members() -> None:
+    """The random books above do exercise the interesting branches, not only None."""
+    seen = {"sufficient": 0, "hypo": 0, "hyper": 0, "insufficient": 0}
+    for seed in range(30):
+        b, ws, we = cgm_book(seed, 6)
+        for d in cgm_many(b["idx"], b["t"], b["v"], b["mmol"], ws, we):
+            seen["sufficient" if d["sufficient"] else "insufficient"] += 1
+            seen["hypo"] += bool(d["hypo_events"])
+            seen["hyper"] += bool(d["hyper_events"])
+    assert all(v > 0 for v in seen.values()), seen

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-import numpy as np
+import doctest
 
-from scoring.indicators.activity import activity_indicators
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scoring.indicators import activity
+from scoring.indicators.activity import activity_indicators, activity_table
+from tests.scoring.indicators.books import JAN_2026, columns_hold_the_dicts, same
 
 DAY = 86_400
+
+
+def test_doctests() -> None:
+    result = doctest.testmod(activity)
+    assert result.attempted > 0 and result.failed == 0
 
 
 def _hourly(days: int, hours: int, steps: int, act: int, vig: int, off_min: int = 480):
@@ -70,3 +81,47 @@ def test_daily_summary_counts_as_a_worn_day_only_with_steps() -> None:
         t, off, np.full(7, DAY, dtype=np.int64), steps, z, z, window_days=7, age=30
     )
     assert r["valid_days"] == 6 and r["median_steps"] == 7500.0 and r["days_at_target"] == 3
+
+
+# --- many members at once ----------------------------------------------------------------
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), members=st.integers(1, 12), window=st.sampled_from([7, 30]))
+def test_activity_table_equals_the_reference(seed: int, members: int, window: int) -> None:
+    rng = np.random.default_rng(seed)
+    parts = []
+    for k in range(members):
+        n = int(rng.choice([0, 5, 40, 300]))
+        daily = rng.random() < 0.3
+        t = JAN_2026 * DAY + np.sort(rng.integers(0, window * DAY, n)) - 480 * 60
+        dur = np.full(n, DAY if daily else 3600)
+        steps = rng.integers(0, 12_000 if daily else 1_500, n)
+        actm = rng.integers(0, 60, n)
+        parts.append(
+            (np.full(n, k, dtype=np.int32), t.astype(np.int64), np.full(n, 480, dtype=np.int16),
+             dur.astype(np.int64), steps.astype(np.int64), actm.astype(np.int64),
+             (actm // 3).astype(np.int64))
+        )  # fmt: skip
+    c = [np.concatenate([p[i] for p in parts]) for i in range(7)]
+    ages = rng.integers(30, 85, members)
+    many, _ = activity_table(*c, window_days=window, ages=ages)
+    cut, cols = activity_table(*c, window_days=window, ages=ages, block_rows=37)
+    assert cut == many
+    columns_hold_the_dicts(cols, many)
+    for k in range(members):
+        sel = c[0] == k
+        ref = activity_indicators(
+            c[1][sel], c[2][sel], c[3][sel], c[4][sel], c[5][sel], c[6][sel],
+            window_days=window, age=int(ages[k]),
+        )  # fmt: skip
+        same(many[k], ref)
+
+
+def test_activity_table_of_an_empty_chunk() -> None:
+    e = np.zeros(0, dtype=np.int64)
+    a, _ = activity_table(
+        e.astype(np.int32), e, e.astype(np.int16), e, e, e, e, window_days=7,
+        ages=np.array([40]),
+    )  # fmt: skip
+    assert a[0]["valid_days"] == 0 and a[0]["median_steps"] is None

@@ -31,11 +31,6 @@ def test_contract_keys_and_empty() -> None:
     assert r["pct_fasting_in_target"] is None and r["hypo_l1"] == 0
 
 
-def test_every_stored_meal_context_is_classified() -> None:
-    assert set(MEAL_CONTEXTS) == smbg.FASTING_CONTEXTS | smbg.POSTPRANDIAL_CONTEXTS
-    assert not smbg.FASTING_CONTEXTS & smbg.POSTPRANDIAL_CONTEXTS
-
-
 @pytest.mark.parametrize(
     ("value", "mmol", "in_target"),
     [
