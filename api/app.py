@@ -9,6 +9,7 @@ that answers without them.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import logging
@@ -43,18 +44,36 @@ log = logging.getLogger(__name__)
 PUBLIC_PATHS = frozenset({"/health", "/ready"})
 
 
-class BodyLimit:
-    """Refuse bodies over ``max_bytes`` with 413 before any parsing.
+class BodyGate:
+    """Read and bound every request body before the application (and its pooled database
+    connection) sees the request.
 
-    A declared Content-Length is checked up front; a chunked body is buffered only up to
-    the limit and refused as soon as it passes it, then replayed to the app.
+    Why (docs/threat-model.md, findings 5 and 12): an endpoint that borrows a connection
+    and then waits for its body let twelve slow uploads hold every pooled connection, so
+    everyone else got 503. Here the whole body is received first, within
+    ``max_bytes`` (413: a declared length at once, a chunked body as soon as it passes)
+    and ``timeout_s`` (408, and the connection is closed), with at most
+    ``per_client`` bodies being received from one client address at a time (429); only
+    then is the request, with its body replayed from memory, handed to the app. A client
+    that hangs up mid-body is a client abort (no response, counted by ``api.metrics`` as
+    499), never an error with a traceback.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float, per_client: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
+        self.per_client = per_client
+        self._receiving: dict[str, int] = {}
 
-    async def _refuse(self, send: Send, status: int, title: str, detail: str) -> None:
+    async def _refuse(
+        self,
+        send: Send,
+        status: int,
+        title: str,
+        detail: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         body = json.dumps(
             {
                 "type": f"https://wellrate.example/problems/{status}",
@@ -63,6 +82,7 @@ class BodyLimit:
                 "detail": detail,
             }
         ).encode()
+        extra = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
         await send(
             {
                 "type": "http.response.start",
@@ -71,6 +91,7 @@ class BodyLimit:
                     (b"content-type", errors.PROBLEM_JSON.encode()),
                     (b"content-length", str(len(body)).encode()),
                     (b"connection", b"close"),
+                    *extra,
                 ],
             }
         )
@@ -82,6 +103,7 @@ class BodyLimit:
             return
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length")
+        chunked = b"chunked" in headers.get(b"transfer-encoding", b"")
         too_big = f"request bodies are limited to {self.max_bytes} bytes"
         if declared is not None:
             try:
@@ -92,25 +114,54 @@ class BodyLimit:
             if size > self.max_bytes:
                 await self._refuse(send, 413, "Payload too large", too_big)
                 return
-            await self.app(scope, receive, send)
-            return
-        if b"chunked" not in headers.get(b"transfer-encoding", b""):
-            await self.app(scope, receive, send)
-            return
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            total += len(chunk)
-            if total > self.max_bytes:
-                await self._refuse(send, 413, "Payload too large", too_big)
+            if size == 0:
+                await self.app(scope, receive, send)
                 return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        elif not chunked:
+            await self.app(scope, receive, send)
+            return
+        client = scope["client"][0] if scope.get("client") else "-"
+        if self._receiving.get(client, 0) >= self.per_client:
+            await self._refuse(
+                send,
+                429,
+                "Too many requests",
+                f"at most {self.per_client} request bodies from one client at a time",
+                {"Retry-After": "1"},
+            )
+            return
+        self._receiving[client] = self._receiving.get(client, 0) + 1
+        chunks: list[bytes] = []
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                total = 0
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return  # a client abort: nobody to answer (api.metrics counts it)
+                    chunk = message.get("body", b"")
+                    total += len(chunk)
+                    if total > self.max_bytes:
+                        await self._refuse(send, 413, "Payload too large", too_big)
+                        return
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            log.info("request body not received within %ss; closing", self.timeout_s)
+            await self._refuse(
+                send,
+                408,
+                "Request timeout",
+                f"the request body must arrive within {self.timeout_s:g} s",
+            )
+            return
+        finally:
+            left = self._receiving[client] - 1
+            if left:
+                self._receiving[client] = left
+            else:
+                del self._receiving[client]
         replayed = False
 
         async def replay() -> Message:
@@ -121,6 +172,31 @@ class BodyLimit:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+class SecurityHeaders:
+    """``X-Content-Type-Options: nosniff`` on every response, and ``Cache-Control:
+    no-store`` on every response that does not set its own: sign-in answers carry tokens
+    and most others health data, which no browser or proxy cache may keep (finding 13)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(b"x-content-type-options", b"nosniff")] * (
+                    b"x-content-type-options" not in names
+                ) + [(b"cache-control", b"no-store")] * (b"cache-control" not in names)
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 class StaleCheck:
@@ -187,7 +263,13 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
     app.state.batch_threads = batch_threads
     errors.install(app)
     errors.install_openapi(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(
+        BodyGate,
+        max_bytes=settings.api_max_body_bytes,
+        timeout_s=settings.api_body_timeout_s,
+        per_client=settings.api_client_max_bodies,
+    )
+    app.add_middleware(SecurityHeaders)  # outside the gate: its refusals get the headers too
     metrics.install(app, settings)  # outermost: counts refused and oversized requests too
     _add_ops_routes(app)
     for router in (

@@ -30,6 +30,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             port=port,
             log_config=None,
             access_log=False,
+            timeout_keep_alive=settings.api_timeout_keep_alive_s,
+            limit_concurrency=settings.api_limit_concurrency,
         )
     else:
         from api.app import create_app
@@ -41,5 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             port=port,
             log_config=None,
             access_log=False,
+            timeout_keep_alive=settings.api_timeout_keep_alive_s,
+            limit_concurrency=settings.api_limit_concurrency,
         )
     return 0

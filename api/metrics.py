@@ -17,6 +17,7 @@ Each app gets its own :class:`CollectorRegistry`, so several apps in one process
 from __future__ import annotations
 
 import hmac
+import logging
 import time
 
 from fastapi import FastAPI
@@ -28,6 +29,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from core.settings import Settings
+
+log = logging.getLogger(__name__)
 
 PATH = "/metrics"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -44,6 +47,12 @@ class ApiMetrics:
             "wellrate_api_requests",
             "HTTP requests answered, by method, route template and status code",
             ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.client_aborts = Counter(
+            "wellrate_api_client_aborts",
+            "Requests the client hung up on before any response (counted as status 499)",
+            ["method", "route"],
             registry=self.registry,
         )
         self.latency = Histogram(
@@ -69,20 +78,37 @@ class RequestMetrics:
         started = time.perf_counter()
         status = 500  # an exception that escapes before a response is a server error
         elapsed: float | None = None
+        responded = hung_up = False
 
         async def recording_send(message: Message) -> None:
-            nonlocal status, elapsed
+            nonlocal status, elapsed, responded
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 elapsed = time.perf_counter() - started
+                responded = True
             await send(message)
 
+        async def watching_receive() -> Message:
+            nonlocal hung_up
+            message = await receive()
+            hung_up = hung_up or message["type"] == "http.disconnect"
+            return message
+
         try:
-            await self.app(scope, receive, recording_send)
+            await self.app(scope, watching_receive, recording_send)
+        except Exception:
+            if not (hung_up and not responded):
+                raise
+            # The client left mid-request and the app tripped over it: an abort, not a 500.
         finally:
             method = scope.get("method", "GET")
             method = method if method in _METHODS else "other"
             route = getattr(scope.get("route"), "path", None) or "unmatched"
+            if hung_up and not responded:
+                status = 499  # nginx's "client closed request"
+                log.info("client closed the connection before the response: %s %s", method, route)
+            if status == 499:  # here, or api.errors' handler for a disconnect mid-read
+                self.metrics.client_aborts.labels(method, route).inc()
             self.metrics.requests.labels(method, route, str(status)).inc()
             took = elapsed if elapsed is not None else time.perf_counter() - started
             self.metrics.latency.labels(method, route).observe(took)

@@ -193,6 +193,11 @@ def _seed(url: str, members: int, product: str, year: int) -> tuple[str, list[st
         # the insurer acts only on its own products (migration 0022): give it this one
         assert assign_product(conn, "bench-ins", product), f"{product} belongs to another insurer"
         _seed_enrollments(conn, ids, product, year)
+        conn.execute(  # each member consented to pricing for the product (PIPL records)
+            "INSERT INTO consents (member_id, purpose, product_id, notice_version, given_at)"
+            " SELECT m, 'insurer_pricing', %s, 'bench', '2000-01-01Z' FROM unnest(%s::text[]) m",
+            (product, ids),
+        )
     return token, ids
 
 

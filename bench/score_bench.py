@@ -56,6 +56,10 @@ def _load(url: str, members: int, cgm: int, days: int) -> dict[str, Any]:
             " FROM generate_series(1, %(n)s::int) i",
             {"n": members, "cgm": cgm},
         )
+        c.execute(  # every member consented to clinic care, which scoring reads under
+            "INSERT INTO consents (member_id, purpose, notice_version, given_at)"
+            " SELECT member_id, 'clinic_care', 'bench', '2000-01-01Z' FROM members"
+        )
         c.execute(
             "INSERT INTO devices (device_id, device_type, validated)"
             " SELECT 'cuff-' || i, 'bp_cuff', true FROM generate_series(1, %(n)s::int) i"

@@ -188,6 +188,10 @@ def _load(admin: str, layout: Layout, cohort: Cohort, tag: str) -> dict[str, Any
                 " VALUES (%s, %s, %s, %s)",
                 cohort.members,
             )
+            cur.execute(  # scoring reads under the members' clinic-care consent
+                "INSERT INTO consents (member_id, purpose, notice_version, given_at)"
+                " SELECT member_id, 'clinic_care', 'bench', '2000-01-01Z' FROM members"
+            )
             cur.executemany(
                 "INSERT INTO devices (device_id, device_type, validated) VALUES (%s, %s, %s)",
                 cohort.devices,

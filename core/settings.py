@@ -143,6 +143,23 @@ class Settings(BaseSettings):
         ge=1024,
         description="Larger request bodies get 413 before they are read or parsed.",
     )
+    api_body_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="A request body must arrive within this time (408, connection closed);"
+        " no database connection is taken before it has (docs/threat-model.md, finding 5).",
+    )
+    api_client_max_bodies: int = Field(
+        default=4, ge=1, description="Request bodies received at once from one client (429)."
+    )
+    api_timeout_keep_alive_s: int = Field(
+        default=5, ge=1, description="uvicorn closes an idle keep-alive connection after this."
+    )
+    api_limit_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        description="uvicorn answers 503 beyond this many connections and tasks (None: no cap).",
+    )
     api_db_wait_s: float = Field(
         default=5.0, gt=0, description="How long a request waits for a pooled connection (503)."
     )
@@ -153,7 +170,20 @@ class Settings(BaseSettings):
         default=60, ge=1, description="First lockout; doubles with each further failure."
     )
     api_signin_lockout_max_s: int = Field(default=3600, ge=1)
+    api_signin_client_max_failures: int = Field(
+        default=3,
+        ge=1,
+        description="Failed sign-ins from one client address (any account) before that address"
+        " is throttled; below api_signin_max_failures, so one address cannot lock an account.",
+    )
+    api_signin_client_window_s: int = Field(default=300, ge=1)
+    api_signin_client_block_s: int = Field(default=300, ge=1)
     api_session_ttl_s: int = Field(default=8 * 3600, ge=60, description="Dashboard sessions.")
+    api_token_ttl_s: int = Field(
+        default=90 * 24 * 3600,
+        ge=60,
+        description="Lifetime of a `wr_` API token from when it is issued (or rotated).",
+    )
     api_pool_check_after_s: float = Field(
         default=2.0, ge=0, description="Pooled connections idle longer are checked on checkout."
     )

@@ -39,7 +39,6 @@ class MemberRow:
     member_id: str
     birth_date: date
     conditions: tuple[str, ...]
-    consent_withdrawn_at: datetime | None
 
 
 def _select_members(conn: Conn, columns: str, only: Sequence[str] | None) -> list[tuple[Any, ...]]:
@@ -54,10 +53,8 @@ def _select_members(conn: Conn, columns: str, only: Sequence[str] | None) -> lis
 
 def members(conn: Conn, member_ids: Sequence[str] | None = None) -> list[MemberRow]:
     """Members to score, in a stable order (so chunks and progress are repeatable)."""
-    rows = _select_members(
-        conn, "member_id, birth_date, conditions, consent_withdrawn_at", member_ids
-    )
-    return [MemberRow(r[0], r[1], tuple(r[2]), r[3]) for r in rows]
+    rows = _select_members(conn, "member_id, birth_date, conditions", member_ids)
+    return [MemberRow(r[0], r[1], tuple(r[2])) for r in rows]
 
 
 def member_ids(conn: Conn, only: Sequence[str] | None = None) -> list[str]:
@@ -205,10 +202,11 @@ def _column_arrays(
 _MEMBERS_JOIN = """
     FROM unnest(%(ids)b::text[]) WITH ORDINALITY AS u(member_id, idx)
     JOIN members m ON m.member_id = u.member_id
+    CROSS JOIN LATERAL (SELECT consent_span(m.member_id, 'clinic_care') AS span) c
     CROSS JOIN LATERAL (
         SELECT * FROM {table} r
          WHERE r.member_id = m.member_id AND r.{ts} >= %(t0)s AND r.{ts} < %(t1)s
-           AND (m.consent_withdrawn_at IS NULL OR r.{ts} < m.consent_withdrawn_at)
+           AND r.{ts} <@ c.span
 {extra}
         OFFSET 0) r
 """
@@ -221,9 +219,10 @@ _MEMBERS_JOIN = """
 _MEMBERS_ANY = """
     FROM unnest(%(ids)b::text[]) WITH ORDINALITY AS u(member_id, idx)
     JOIN members m ON m.member_id = u.member_id
+    CROSS JOIN LATERAL (SELECT consent_span(m.member_id, 'clinic_care') AS span) c
     JOIN {table} r ON r.member_id = m.member_id
    WHERE r.member_id = ANY(%(ids)b::text[]) AND r.{ts} >= %(t0)s AND r.{ts} < %(t1)s
-     AND (m.consent_withdrawn_at IS NULL OR r.{ts} < m.consent_withdrawn_at)
+     AND r.{ts} <@ c.span
 {extra}
 """
 # Whole seconds since 1970 as int8, in float8 and integer arithmetic: extract() returns

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg
@@ -16,6 +16,26 @@ def add_clinic(conn: psycopg.Connection[Any], clinic_id: str = "c1", name: str =
     return clinic_id
 
 
+# Consents the tests' members gave long before any data they hold (migration 0052).
+CONSENTED_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def add_consent(
+    conn: psycopg.Connection[Any],
+    member_id: str,
+    purpose: str = "clinic_care",
+    product_id: str = "",
+    *,
+    given_at: datetime = CONSENTED_SINCE,
+    withdrawn_at: datetime | None = None,
+) -> None:
+    conn.execute(
+        "INSERT INTO consents (member_id, purpose, product_id, notice_version, given_at,"
+        " withdrawn_at) VALUES (%s, %s, %s, 'test-1', %s, %s)",
+        (member_id, purpose, product_id, given_at, withdrawn_at),
+    )
+
+
 def add_member(
     conn: psycopg.Connection[Any],
     member_id: str,
@@ -24,7 +44,9 @@ def add_member(
     birth_date: date = date(1960, 1, 1),
     sex: str = "F",
     conditions: tuple[str, ...] = (),
+    consent: bool = True,
 ) -> str:
+    """A member who consented to clinic care (``consent``) since :data:`CONSENTED_SINCE`."""
     if clinic_id:
         add_clinic(conn, clinic_id)
     conn.execute(
@@ -32,6 +54,8 @@ def add_member(
         " VALUES (%s, %s, %s, %s, %s)",
         (member_id, clinic_id, birth_date, sex, list(conditions)),
     )
+    if consent:
+        add_consent(conn, member_id)
     return member_id
 
 

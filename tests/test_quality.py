@@ -50,18 +50,25 @@ API: dict[str, set[str]] = {
     "api.deps": {"api.auth", "api.errors", "core"},
     # The sign-in routes stand on the request dependencies like any audience's routes (as a
     # node of their own: auth's service is below api.deps, its routes above).
-    "api.auth.endpoints": {"api.auth", "api.deps", "api.errors"},
+    # They write the sign-in, sign-out and credential audit rows.
+    "api.auth.endpoints": {"api.audit", "api.auth", "api.deps", "api.errors", "core"},
     "api.audit": {"api.auth", "api.deps", "core"},
     "api.tenancy": {"api.audit", "api.auth", "api.deps", "core"},
-    # The premium engine: no HTTP, no audience, scoring only through its public reads.
-    "api.pricing": {"core", "scoring"},
+    # PIPL consent: records and the one rule read paths apply; no HTTP (pricing calls it).
+    "api.consent": {"core"},
+    # The premium engine: no HTTP, no audience, scoring only through its public reads, and
+    # consent through its one rule.
+    "api.pricing": {"api.consent", "core", "scoring"},
     "api.dashboard": {"core"},
     "api.clinic": {"api.audit", "api.auth", "api.deps", "api.tenancy", "core", "scoring"},
-    "api.devices": {"api.auth", "api.deps", "api.tenancy", "core"},
-    "api.member": {"api.auth", "api.deps", "api.pricing", "api.tenancy", "scoring"},
+    "api.devices": {"api.audit", "api.auth", "api.deps", "api.tenancy", "core"},
+    "api.member": {
+        *("api.audit", "api.auth", "api.consent", "api.deps", "api.pricing", "api.tenancy"),
+        "scoring",
+    },
     "api.insurer": {
-        *("api.audit", "api.auth", "api.deps", "api.errors", "api.pricing", "api.tenancy"),
-        *("core", "scoring"),
+        *("api.audit", "api.auth", "api.consent", "api.deps", "api.errors", "api.pricing"),
+        *("api.tenancy", "core", "scoring"),
     },
     # The platform operator registers clinics and members (the devices registry's writes)
     # and assigns products to insurers (the insurer context's write).

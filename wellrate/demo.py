@@ -119,6 +119,7 @@ def _redact(url: str) -> str:
 def _register(
     url: str, members: list[SimMember], clinics: list[SimClinic], start: date, steps: Steps
 ) -> None:
+    from api.consent import repository as consents
     from api.devices import repository as repo
     from device_sim.clock import local_midnight
 
@@ -138,13 +139,26 @@ def _register(
             )
             for d in m.devices:
                 repo.register_device(
-                    conn, d.device_id, d.device_type, model=d.model, validated=d.validated
+                    conn,
+                    d.device_id,
+                    d.device_type,
+                    model=d.model,
+                    validated=d.validated,
+                    clinic_id=m.clinic_id,
                 )
                 current = repo.open_binding(conn, d.device_id)
                 if current is None or (
                     current["member_id"] != m.member_id and current["valid_from"] < bound_from
                 ):
                     repo.bind_device(conn, d.device_id, m.member_id, bound_from)
+        # The simulated cohort consented to clinic care and to pricing for the demo product
+        # when it joined (PIPL consent records, docs/threat-model.md).
+        ids = [m.member_id for m in members]
+        for purpose, product in (("clinic_care", ""), ("insurer_pricing", PRODUCT)):
+            consents.ensure(
+                conn, member_ids=ids, purpose=purpose, product_id=product,
+                notice_version="demo-1", given_at=bound_from,
+            )  # fmt: skip
     n_dev = sum(len(m.devices) for m in members)
     steps.done.append(f"registered {len(clinics)} clinics, {len(members)} members, {n_dev} devices")
     _say(steps.done[-1])

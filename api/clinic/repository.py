@@ -41,6 +41,11 @@ NO_DATA_DAYS = 7
 # every chunk (docs/timescaledb.md, "Time bounds").
 LAST_DATA_DAYS = 90
 RECENT_GLUCOSE_DAYS = 14
+# PIPL consent (migration 0052; api.consent): a clinic is served only readings taken while
+# the member's clinic-care consent was in force. The span is computed once per member (a
+# LATERAL, or a scalar subquery that PostgreSQL runs once per statement), not per reading.
+_CARE_SPAN = "consent_span(m.member_id, 'clinic_care')"
+_CARE = "(SELECT consent_span(%(member_id)s, 'clinic_care'))"
 
 # Built only from the constants above (no input); values are bound as parameters.
 _PATIENTS = f"""
@@ -60,14 +65,18 @@ SELECT m.member_id, m.display_name, m.birth_date, m.sex, m.conditions,
               count(*) FILTER (WHERE al.severity = 'critical') AS critical_alerts,
               max(al.created_at) AS newest_alert_at
          FROM alerts al WHERE al.member_id = m.member_id AND al.acknowledged_at IS NULL) a ON true
+  CROSS JOIN LATERAL (SELECT {_CARE_SPAN} AS span) cs
   LEFT JOIN LATERAL (
        SELECT greatest(
          (SELECT max(measured_at) FROM bp_readings b WHERE b.member_id = m.member_id
-           AND b.measured_at > now() - interval '{LAST_DATA_DAYS} days'),
+           AND b.measured_at > now() - interval '{LAST_DATA_DAYS} days'
+           AND b.measured_at <@ cs.span),
          (SELECT max(measured_at) FROM glucose_readings g WHERE g.member_id = m.member_id
-           AND g.measured_at > now() - interval '{LAST_DATA_DAYS} days'),
+           AND g.measured_at > now() - interval '{LAST_DATA_DAYS} days'
+           AND g.measured_at <@ cs.span),
          (SELECT max(start_at) FROM activity_readings r WHERE r.member_id = m.member_id
-           AND r.start_at > now() - interval '{LAST_DATA_DAYS} days')
+           AND r.start_at > now() - interval '{LAST_DATA_DAYS} days'
+           AND r.start_at <@ cs.span)
        ) AS last_data_at) d ON true
  WHERE m.clinic_id = %(clinic_id)s AND m.member_id > %(after)s
 """  # noqa: S608
@@ -112,17 +121,20 @@ def daily_trends(conn: Conn, member_id: str, since: datetime) -> list[dict[str, 
     """Per-day means from ``daily_readings`` (BP mean sys/dia, glucose mean mg/dL, steps)."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            "SELECT kind, day, n, mean_a, mean_b FROM daily_readings"
-            " WHERE member_id = %s AND day >= %s ORDER BY kind, day",
-            (member_id, since),
+            # A day counts only when all of it lies inside a consent period.
+            "SELECT kind, day, n, mean_a, mean_b FROM daily_readings"  # noqa: S608 - constant
+            " WHERE member_id = %(member_id)s AND day >= %(since)s"
+            f" AND tstzrange(day, day + interval '1 day') <@ {_CARE} ORDER BY kind, day",
+            {"member_id": member_id, "since": since},
         ).fetchall()
 
 
 # Built only from the constant above; values are bound as parameters.
 _RECENT_GLUCOSE = f"""
 SELECT measured_at, value, unit, censored, method, meal_context FROM glucose_readings
- WHERE member_id = %s AND measured_at > now() - interval '{RECENT_GLUCOSE_DAYS} days'
- ORDER BY measured_at DESC LIMIT %s
+ WHERE member_id = %(member_id)s AND measured_at > now() - interval '{RECENT_GLUCOSE_DAYS} days'
+   AND measured_at <@ {_CARE}
+ ORDER BY measured_at DESC LIMIT %(limit)s
 """  # noqa: S608
 
 
@@ -130,7 +142,7 @@ def recent_glucose(conn: Conn, member_id: str, limit: int) -> list[dict[str, Any
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             _RECENT_GLUCOSE,
-            (member_id, limit),
+            {"member_id": member_id, "limit": limit},
         ).fetchall()
 
 
@@ -153,31 +165,30 @@ def acknowledge_alert(conn: Conn, alert_id: int, by: str) -> dict[str, Any]:
     return row
 
 
+# Built only from the constants above; values are bound as parameters.
+_READING_COLUMNS = {
+    "bp": "device_id, measured_at, utc_offset_min, systolic, diastolic, pulse, validated, source",
+    "glucose": "device_id, measured_at, utc_offset_min, value, unit, censored, method,"
+    " meal_context, source",
+    "activity": "device_id, start_at, duration_s, utc_offset_min, steps, active_minutes,"
+    " vigorous_minutes, heart_rate, source",
+}
+_READINGS = {
+    kind: "SELECT " + columns + f" FROM {kind}_readings WHERE member_id = %(member_id)s"  # noqa: S608
+    f" AND {ts} >= %(start)s AND {ts} < %(end)s AND {ts} <@ {_CARE} ORDER BY {ts}"
+    for kind, columns in _READING_COLUMNS.items()
+    for ts in ("start_at" if kind == "activity" else "measured_at",)
+}
+
+
 def readings(
     conn: Conn, member_id: str, start: datetime, end: datetime
 ) -> dict[str, list[dict[str, Any]]]:
-    """Raw readings in [start, end) by kind; clinics only (insurers never reach this)."""
-    out: dict[str, list[dict[str, Any]]] = {}
+    """Raw readings in [start, end) by kind, taken under clinic-care consent; clinics only
+    (insurers never reach this). The CSV and FHIR exports both read here."""
+    params = {"member_id": member_id, "start": start, "end": end}
     with conn.cursor(row_factory=dict_row) as cur:
-        out["bp"] = cur.execute(
-            "SELECT device_id, measured_at, utc_offset_min, systolic, diastolic, pulse, validated,"
-            " source FROM bp_readings WHERE member_id = %s AND measured_at >= %s"
-            " AND measured_at < %s ORDER BY measured_at",
-            (member_id, start, end),
-        ).fetchall()
-        out["glucose"] = cur.execute(
-            "SELECT device_id, measured_at, utc_offset_min, value, unit, censored, method,"
-            " meal_context, source FROM glucose_readings WHERE member_id = %s"
-            " AND measured_at >= %s AND measured_at < %s ORDER BY measured_at",
-            (member_id, start, end),
-        ).fetchall()
-        out["activity"] = cur.execute(
-            "SELECT device_id, start_at, duration_s, utc_offset_min, steps, active_minutes,"
-            " vigorous_minutes, heart_rate, source FROM activity_readings WHERE member_id = %s"
-            " AND start_at >= %s AND start_at < %s ORDER BY start_at",
-            (member_id, start, end),
-        ).fetchall()
-    return out
+        return {kind: cur.execute(sql, params).fetchall() for kind, sql in _READINGS.items()}
 
 
 # --- dashboard views (api/clinic/views.py) ------------------------------------------------
@@ -254,9 +265,10 @@ def latest_indicators(conn: Conn, member_ids: list[str]) -> dict[str, dict[str, 
 def bp_readings(conn: Conn, member_id: str, since: datetime) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            "SELECT measured_at, utc_offset_min, systolic, diastolic, validated, source"
-            " FROM bp_readings WHERE member_id = %s AND measured_at >= %s ORDER BY measured_at",
-            (member_id, since),
+            "SELECT measured_at, utc_offset_min, systolic, diastolic, validated, source"  # noqa: S608
+            " FROM bp_readings WHERE member_id = %(member_id)s AND measured_at >= %(since)s"
+            f" AND measured_at <@ {_CARE} ORDER BY measured_at",
+            {"member_id": member_id, "since": since},
         ).fetchall()
 
 
@@ -278,10 +290,11 @@ def glucose_series(
 ) -> list[tuple[Any, ...]]:
     """(measured_at, utc_offset_min, value, unit, censored, meal_context) in [start, end)."""
     return conn.execute(
-        "SELECT measured_at, utc_offset_min, value, unit, censored, meal_context"
-        " FROM glucose_readings WHERE member_id = %s AND method = %s"
-        " AND measured_at >= %s AND measured_at < %s ORDER BY measured_at",
-        (member_id, method, start, end),
+        "SELECT measured_at, utc_offset_min, value, unit, censored, meal_context"  # noqa: S608
+        " FROM glucose_readings WHERE member_id = %(member_id)s AND method = %(method)s"
+        " AND measured_at >= %(start)s AND measured_at < %(end)s"
+        f" AND measured_at <@ {_CARE} ORDER BY measured_at",
+        {"member_id": member_id, "method": method, "start": start, "end": end},
     ).fetchall()
 
 

@@ -17,6 +17,7 @@ from scoring import repository as scores
 # The longest export window: a quarter of CGM data is ~26,000 readings per member.
 MAX_EXPORT_DAYS = 92
 RECENT_GLUCOSE = 96  # one day of 15-minute CGM readings
+NO_ALERT = "no such alert"
 
 
 def list_patients(
@@ -66,8 +67,12 @@ def patient_detail(tx: Tx, who: Principal, member_id: str, days: int) -> dict[st
 def acknowledge(tx: Tx, who: Principal, alert_id: int) -> dict[str, Any]:
     member_id = repo.alert_member(tx.conn, alert_id)
     if member_id is None:
-        raise NotFound("no such alert")
-    access_member(tx, who, member_id, "clinic.alert.acknowledge", {"alert_id": alert_id})
+        raise NotFound(NO_ALERT)
+    # Another clinic's alert answers exactly as an alert that does not exist (finding 11).
+    access_member(
+        tx, who, member_id, "clinic.alert.acknowledge", {"alert_id": alert_id},
+        not_found=NotFound(NO_ALERT),
+    )  # fmt: skip
     return repo.acknowledge_alert(tx.conn, alert_id, who.name)
 
 

@@ -1,4 +1,5 @@
-"""SQL for ``clinics``, ``members``, ``devices`` and ``device_bindings`` (migration 0001).
+"""SQL for ``clinics``, ``members``, ``devices``, ``device_bindings`` (migration 0001) and
+``device_transfers`` (migration 0050).
 
 Other parts (the demo, the simulator's loaders, tests) call these to arrange identities,
 so every function is idempotent where the table allows it.
@@ -16,13 +17,15 @@ from psycopg.rows import dict_row
 Conn = psycopg.Connection[Any]
 
 
-def upsert_clinic(conn: Conn, clinic_id: str, name: str, name_zh: str | None = None) -> None:
-    conn.execute(
+def upsert_clinic(conn: Conn, clinic_id: str, name: str, name_zh: str | None = None) -> bool:
+    """Create or rename a clinic; True when it was created."""
+    row = conn.execute(
         "INSERT INTO clinics (clinic_id, name, name_zh) VALUES (%s, %s, %s)"
         " ON CONFLICT (clinic_id) DO UPDATE SET name = EXCLUDED.name,"
-        " name_zh = coalesce(EXCLUDED.name_zh, clinics.name_zh)",
+        " name_zh = coalesce(EXCLUDED.name_zh, clinics.name_zh) RETURNING xmax = 0",
         (clinic_id, name, name_zh),
-    )
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def upsert_member(
@@ -53,13 +56,19 @@ def register_device(
     *,
     model: str | None = None,
     validated: bool = True,
-) -> None:
-    conn.execute(
-        "INSERT INTO devices (device_id, device_type, model, validated) VALUES (%s, %s, %s, %s)"
-        " ON CONFLICT (device_id) DO UPDATE SET device_type = EXCLUDED.device_type,"
-        " model = coalesce(EXCLUDED.model, devices.model), validated = EXCLUDED.validated",
-        (device_id, device_type, model, validated),
-    )
+    clinic_id: str | None = None,
+) -> bool:
+    """Register a device owned by ``clinic_id``; False when the id is already registered.
+
+    Never changes an existing device: re-registering one must not silently rewrite its
+    type, model, validation status or owner (docs/threat-model.md, finding 1).
+    """
+    row = conn.execute(
+        "INSERT INTO devices (device_id, device_type, model, validated, clinic_id)"
+        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (device_id) DO NOTHING RETURNING 1",
+        (device_id, device_type, model, validated, clinic_id),
+    ).fetchone()
+    return row is not None
 
 
 def bind_device(conn: Conn, device_id: str, member_id: str, valid_from: datetime) -> int:
@@ -82,12 +91,73 @@ def bind_device(conn: Conn, device_id: str, member_id: str, valid_from: datetime
 
 
 def get_device(conn: Conn, device_id: str) -> dict[str, Any] | None:
+    """The device with ``owner``: its clinic, or, for a device registered without one, the
+    clinic of the member its open binding belongs to (NULL: only an admin manages it), and
+    ``bound_clinic``, the clinic of the member its open binding belongs to."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            "SELECT device_id, device_type, model, validated, registered_at FROM devices"
-            " WHERE device_id = %s",
+            "SELECT d.device_id, d.device_type, d.model, d.validated, d.registered_at,"
+            " d.clinic_id, coalesce(d.clinic_id, m.clinic_id) AS owner, m.clinic_id AS bound_clinic"
+            " FROM devices d LEFT JOIN device_bindings b"
+            "  ON b.device_id = d.device_id AND b.valid_to IS NULL"
+            " LEFT JOIN members m ON m.member_id = b.member_id"
+            " WHERE d.device_id = %s",
             (device_id,),
         ).fetchone()
+
+
+def set_owner(conn: Conn, device_id: str, clinic_id: str | None) -> None:
+    conn.execute("UPDATE devices SET clinic_id = %s WHERE device_id = %s", (clinic_id, device_id))
+
+
+def offer_transfer(
+    conn: Conn, device_id: str, from_clinic: str | None, to_clinic: str, by: int
+) -> dict[str, Any]:
+    """A pending transfer offer (replacing an earlier pending one for the same device)."""
+    conn.execute(
+        "UPDATE device_transfers SET cancelled_at = now() WHERE device_id = %s"
+        " AND accepted_at IS NULL AND cancelled_at IS NULL",
+        (device_id,),
+    )
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            "INSERT INTO device_transfers (device_id, from_clinic, to_clinic, offered_by)"
+            " VALUES (%s, %s, %s, %s) RETURNING transfer_id, device_id, from_clinic, to_clinic,"
+            " offered_at, accepted_at",
+            (device_id, from_clinic, to_clinic, by),
+        ).fetchone()
+    assert row is not None
+    return row
+
+
+def pending_transfer(conn: Conn, device_id: str) -> dict[str, Any] | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT transfer_id, device_id, from_clinic, to_clinic, offered_at, accepted_at"
+            " FROM device_transfers WHERE device_id = %s AND accepted_at IS NULL"
+            " AND cancelled_at IS NULL FOR UPDATE",
+            (device_id,),
+        ).fetchone()
+
+
+def accept_transfer(conn: Conn, transfer_id: int, by: int) -> dict[str, Any]:
+    """Accept: the device changes owner and leaves its current patient (the open binding
+    closes now), so no reading taken from here on lands in the old clinic's record."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            "UPDATE device_transfers SET accepted_at = now(), accepted_by = %s"
+            " WHERE transfer_id = %s RETURNING transfer_id, device_id, from_clinic, to_clinic,"
+            " offered_at, accepted_at",
+            (by, transfer_id),
+        ).fetchone()
+    assert row is not None
+    conn.execute(
+        "UPDATE device_bindings SET valid_to = greatest(%s, valid_from + interval '1 second')"
+        " WHERE device_id = %s AND valid_to IS NULL",
+        (row["accepted_at"], row["device_id"]),
+    )
+    set_owner(conn, row["device_id"], row["to_clinic"])
+    return row
 
 
 def open_binding(conn: Conn, device_id: str) -> dict[str, Any] | None:

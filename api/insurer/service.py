@@ -16,6 +16,7 @@ from psycopg_pool import ConnectionPool
 
 from api.audit import service as audit
 from api.auth.service import Principal
+from api.consent import service as consent
 from api.deps import Tx
 from api.insurer import repository as insurer_repo
 from api.pricing import service as pricing
@@ -25,6 +26,8 @@ from core.settings import Settings
 from scoring import repository as scores
 
 log = logging.getLogger(__name__)
+
+NOT_ENROLLABLE = "no member with consent to this product's pricing"
 
 
 def quote(
@@ -45,13 +48,22 @@ def quote(
     return q.to_dict()
 
 
+NO_QUOTE = "no such quote"
+NO_BATCH = "no such batch job"
+
+
 def get_quote(tx: Tx, who: Principal, quote_id: str) -> dict[str, Any]:
     q = pricing.get_quote(tx.conn, quote_id)
     if q is None:
-        raise NotFound("no such quote")
+        raise NotFound(NO_QUOTE)
     out = q.to_dict()
-    require_product(tx, who, str(out["product_id"]), "insurer.quote.read")
-    access_member(tx, who, str(out["member_id"]), "insurer.quote.read", {"quote_id": quote_id})
+    # Another insurer's quote answers exactly as a quote that does not exist (finding 11).
+    hidden = NotFound(NO_QUOTE)
+    require_product(tx, who, str(out["product_id"]), "insurer.quote.read", not_found=hidden)
+    access_member(
+        tx, who, str(out["member_id"]), "insurer.quote.read", {"quote_id": quote_id},
+        not_found=hidden,
+    )  # fmt: skip
     return out
 
 
@@ -59,7 +71,16 @@ def member_score(tx: Tx, who: Principal, member_id: str) -> dict[str, Any]:
     """The latest stored score: composite, components and indicator summaries only."""
     access_member(tx, who, member_id, "insurer.score.read")
     row = scores.latest_score(tx.conn, member_id)
-    if row is None:
+    # PIPL: an insurer sees a score only for a window inside the member's pricing consent
+    # for one of its products (api.consent); otherwise it is as if there were none.
+    if row is None or (
+        who.role == "insurer"
+        and not consent.covers(
+            insurer_repo.pricing_consent(tx.conn, str(who.tenant_id), member_id),
+            row["window_start"],
+            row["window_end"],
+        )
+    ):
         raise NotFound("no score for this member yet")
     return {"member_id": member_id, **row}
 
@@ -116,8 +137,10 @@ def start_batch(
 def batch_status(tx: Tx, who: Principal, job_id: str) -> dict[str, Any]:
     status = pricing.batch_job_status(tx.conn, job_id)
     if status is None:
-        raise NotFound("no such batch job")
-    require_product(tx, who, str(status["product_id"]), "insurer.batch.status")
+        raise NotFound(NO_BATCH)
+    require_product(
+        tx, who, str(status["product_id"]), "insurer.batch.status", not_found=NotFound(NO_BATCH)
+    )
     audit.record(tx.conn, who, "insurer.batch.status", None, detail={"job_id": job_id})
     return status
 
@@ -125,8 +148,10 @@ def batch_status(tx: Tx, who: Principal, job_id: str) -> dict[str, Any]:
 def check_batch_results(tx: Tx, who: Principal, job_id: str, fmt: str) -> None:
     status = pricing.batch_job_status(tx.conn, job_id)
     if status is None:
-        raise NotFound("no such batch job")
-    require_product(tx, who, str(status["product_id"]), "insurer.batch.results")
+        raise NotFound(NO_BATCH)
+    require_product(
+        tx, who, str(status["product_id"]), "insurer.batch.results", not_found=NotFound(NO_BATCH)
+    )
     audit.record(
         tx.conn, who, "insurer.batch.results", None, detail={"job_id": job_id, "format": fmt}
     )
@@ -143,8 +168,30 @@ def stream_batch_results(pool: ConnectionPool, job_id: str, fmt: str) -> Iterato
 
 
 def upload_enrollments(tx: Tx, who: Principal, rows: list[Any]) -> int:
+    """Enroll members in the insurer's products: only a member who consented to pricing for
+    that product, or who is in the insurer's book already (a renewal, also after a consent
+    withdrawal: the base policy is not bundled with the data consent)."""
     for product in sorted({r.product_id for r in rows}):
         require_product(tx, who, product, "insurer.enrollments.upload")
+    if who.role == "insurer":
+        pairs = [(r.member_id, r.product_id) for r in rows]
+        refused = insurer_repo.not_enrollable(tx.conn, str(who.tenant_id), pairs)
+        if refused:
+            # One answer for "exists elsewhere" and "does not exist": no enumeration.
+            audit.refuse(
+                tx,
+                who,
+                "insurer.enrollments.upload",
+                None,
+                InvalidInput(
+                    f"{len(refused)} row(s) name members who have not consented to pricing for"
+                    " that product",
+                    errors=[
+                        {"field": f"rows[{i}].member_id", "message": NOT_ENROLLABLE}
+                        for i in refused[:20]
+                    ],
+                ),
+            )
     n = pricing.upsert_enrollments(tx.conn, rows)
     audit.record(tx.conn, who, "insurer.enrollments.upload", None, detail={"rows": n})
     return n

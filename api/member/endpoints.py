@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from api.auth.service import Principal
 from api.deps import SettingsDep, TxDep, require
 from api.member import service
-from api.member.schemas import MyScoreOut, StandingOut
+from api.member.schemas import ConsentIn, ConsentOut, MyScoreOut, StandingOut
 
 router = APIRouter(prefix="/member", tags=["member"])
 Member = Annotated[Principal, Depends(require("member"))]
@@ -35,3 +35,32 @@ def my_standing(
         product_id or settings.api_default_product,
         plan_year or settings.api_default_plan_year,
     )
+
+
+@router.get("/me/consents", response_model=list[ConsentOut])
+def my_consents(tx: TxDep, who: Member) -> list[dict[str, Any]]:
+    """Every consent you gave, in force or withdrawn (PIPL: you can see and change them)."""
+    return service.my_consents(tx, who)
+
+
+@router.post(
+    "/me/consents",
+    response_model=ConsentOut,
+    status_code=201,
+    responses={200: {"description": "the same consent is already in force"}},
+)
+def give_consent(body: ConsentIn, response: Response, tx: TxDep, who: Member) -> dict[str, Any]:
+    """Give a consent now: clinic care, insurer pricing for one product, or research."""
+    row, created = service.give_consent(tx, who, body.purpose, body.product_id, body.notice_version)
+    if not created:
+        response.status_code = 200
+    return row
+
+
+@router.post("/me/consents/{consent_id}/withdraw", response_model=ConsentOut)
+def withdraw_consent(
+    consent_id: Annotated[int, Path(ge=1)], tx: TxDep, who: Member
+) -> dict[str, Any]:
+    """Withdraw a consent now. Data taken from now on is not served or used for its
+    purpose; what was taken while it was in force stays usable (not retroactive)."""
+    return service.withdraw_consent(tx, who, consent_id)

@@ -6,11 +6,37 @@ key the service did not send is not added.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+Purpose = Literal["clinic_care", "insurer_pricing", "research"]
+
+
+class ConsentIn(BaseModel):
+    """A consent the member gives now, to the notice version they were shown."""
+
+    purpose: Purpose
+    product_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[a-z0-9-]+$",
+        description="The product, for insurer_pricing only (consent is per product).",
+    )
+    notice_version: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")
+
+
+class ConsentOut(BaseModel):
+    consent_id: int
+    member_id: str
+    purpose: Purpose
+    product_id: str | None
+    notice_version: str
+    given_at: datetime
+    withdrawn_at: datetime | None
 
 
 class MyScoreOut(BaseModel):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.audit import service as audit
 from api.auth.service import Principal
+from api.consent import service as consent
 from api.deps import Tx
 from api.pricing import service as pricing
 from api.tenancy import access_member
@@ -45,3 +47,44 @@ def my_standing(tx: Tx, who: Principal, product_id: str, plan_year: int) -> dict
         {"product_id": product_id, "plan_year": plan_year},
     )
     return pricing.member_standing(tx.conn, member_id, product_id, plan_year)
+
+
+def my_consents(tx: Tx, who: Principal) -> list[dict[str, Any]]:
+    member_id = _self(who)
+    access_member(tx, who, member_id, "member.consent.read")
+    return consent.history(tx.conn, member_id)
+
+
+def give_consent(
+    tx: Tx, who: Principal, purpose: str, product_id: str | None, notice_version: str
+) -> tuple[dict[str, Any], bool]:
+    member_id = _self(who)
+    access_member(tx, who, member_id, "member.consent.read")
+    row, created = consent.give(
+        tx.conn, member_id, purpose, product_id, notice_version, recorded_by=who.principal_id
+    )
+    if created:
+        audit.record(
+            tx.conn,
+            who,
+            "consent.give",
+            member_id,
+            detail={"consent_id": row["consent_id"], "purpose": purpose,
+                    "product_id": product_id, "notice_version": notice_version},
+        )  # fmt: skip
+    return row, created
+
+
+def withdraw_consent(tx: Tx, who: Principal, consent_id: int) -> dict[str, Any]:
+    member_id = _self(who)
+    access_member(tx, who, member_id, "member.consent.read")
+    row = consent.withdraw(tx.conn, member_id, consent_id)
+    audit.record(
+        tx.conn,
+        who,
+        "consent.withdraw",
+        member_id,
+        detail={"consent_id": consent_id, "purpose": row["purpose"],
+                "product_id": row["product_id"]},
+    )  # fmt: skip
+    return row

@@ -7,13 +7,14 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 import orjson
 
+from api.consent import service as consent
 from api.pricing import engine
 from api.pricing.exceptions import RulebookNotFound
 from api.pricing.inputs import QuoteInputs, ScoreRow
@@ -257,7 +258,8 @@ def _assemble(
     out: dict[str, QuoteInputs] = {}
     for p in read.members:
         m = p["member_id"]
-        withdrawn: datetime | None = p["consent_withdrawn_at"]
+        span = p["pricing_consent"]  # consent periods (api.consent, migration 0052)
+        withdrawn = consent.withdrawn_on(span)
         mine = flags.get(m, [])
         holds = tuple(
             {"flag_id": f["flag_id"], "kind": f["kind"], "start": f["start"].isoformat(),
@@ -266,7 +268,7 @@ def _assemble(
             if f["status"] == "open" and f["start"] < y1 and f["end"] > y0
         )  # fmt: skip
         upheld = [f for f in mine if f["status"] == "upheld"]
-        rows, excluded, by_review = _usable_scores(scores.get(m, []), withdrawn, upheld)
+        rows, excluded, by_review = _usable_scores(scores.get(m, []), span, upheld)
         years = read.enrolled.get(m, {})
         paid = years.get(plan_year - 1)
         out[m] = QuoteInputs(
@@ -290,14 +292,15 @@ def _assemble(
 
 
 def _usable_scores(
-    scores: list[dict[str, Any]], withdrawn: datetime | None, upheld: list[dict[str, Any]]
+    scores: list[dict[str, Any]], span: Any, upheld: list[dict[str, Any]]
 ) -> tuple[tuple[ScoreRow, ...], int, int]:
-    """The score rows a quote may use, and how many were left out after a consent
-    withdrawal and how many for an upheld integrity flag."""
+    """The score rows a quote may use, and how many were left out for want of consent (a
+    window not inside one insurer-pricing consent period) and for an upheld integrity flag."""
     rows, excluded, by_review = [], 0, 0
     for s in scores:
         # Consent withdrawal is not retroactive: windows that ended before it still count.
-        if withdrawn is not None and s["window_end"] > withdrawn.astimezone(UTC).date():
+        # Only windows inside one insurer-pricing consent period for the product count.
+        if not consent.covers(span, s["window_start"], s["window_end"]):
             excluded += 1
             continue
         # A reviewer upheld a flag: the data of that period is not the member's own.

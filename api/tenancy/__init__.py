@@ -6,7 +6,10 @@ themself, an insurer only members enrolled in one of its products, an admin any 
 insurer's endpoints never return raw readings; that is enforced by which endpoints it may
 call, see ``api.app``). :func:`require_product` is the insurer's gate to a product. A refused
 access answers 404, not 403, so a caller cannot probe which member ids exist elsewhere,
-and it is still audited.
+and it is still audited. The 404 reads exactly like the one for an id that does not
+exist: one wording per resource (``not_found``: a quote, an alert, a batch job reached
+through a member or a product answers as that resource, never naming the member or the
+product behind it).
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from api.tenancy import repository as repo
 from core.db import Pending
 from core.errors import NotFound
 
+NO_MEMBER = "no such member"
+NO_PRODUCT = "no such product"
+
 
 def access_member(
     tx: Tx,
@@ -28,10 +34,12 @@ def access_member(
     member_id: str,
     action: str,
     detail: dict[str, Any] | None = None,
+    *,
+    not_found: NotFound | None = None,
 ) -> None:
     """Allow and audit, or audit and raise 404 (the check and the log are one statement)."""
     outcome, _ = _send_member(tx, principal, member_id, action, detail).result()
-    _check_member(tx, principal, member_id, action, outcome)
+    _check_member(tx, principal, member_id, action, outcome, not_found)
 
 
 def require_product_and_member(
@@ -55,7 +63,9 @@ def require_product_and_member(
     _check_member(tx, principal, member_id, action, outcome)
 
 
-def require_product(tx: Tx, principal: Principal, product_id: str, action: str) -> None:
+def require_product(
+    tx: Tx, principal: Principal, product_id: str, action: str, *, not_found: NotFound | None = None
+) -> None:
     """An insurer acts only on its own products; others' (and unknown ones) answer 404.
 
     404, not 403, for the same reason as members: a caller cannot probe another insurer's
@@ -63,7 +73,7 @@ def require_product(tx: Tx, principal: Principal, product_id: str, action: str) 
     """
     if principal.role == "insurer":
         owner = repo.product_owner(tx.conn, product_id)
-        _check_owner(tx, principal, product_id, action, owner)
+        _check_owner(tx, principal, product_id, action, owner, not_found)
 
 
 def _send_member(
@@ -86,14 +96,29 @@ def _send_member(
     )
 
 
-def _check_member(tx: Tx, principal: Principal, member_id: str, action: str, allowed: str) -> None:
+def _check_member(
+    tx: Tx,
+    principal: Principal,
+    member_id: str,
+    action: str,
+    allowed: str,
+    not_found: NotFound | None = None,
+) -> None:
     if allowed != "allowed":
         # The row just written rolls back with the request; refuse() writes it again after.
-        audit.refuse(tx, principal, action, member_id, NotFound("no such member"), outcome=allowed)
+        error = not_found or NotFound(NO_MEMBER)
+        audit.refuse(tx, principal, action, member_id, error, outcome=allowed)
 
 
 def _check_owner(
-    tx: Tx, principal: Principal, product_id: str, action: str, owner: str | None
+    tx: Tx,
+    principal: Principal,
+    product_id: str,
+    action: str,
+    owner: str | None,
+    not_found: NotFound | None = None,
 ) -> None:
     if owner != principal.tenant_id:
-        audit.refuse(tx, principal, action, None, NotFound(f"no product {product_id!r}"))
+        error = not_found or NotFound(NO_PRODUCT)
+        detail_outcome = "not_found" if owner is None else "denied"
+        audit.refuse(tx, principal, action, None, error, outcome=detail_outcome)

@@ -26,8 +26,10 @@ class TrainingRow:
 def training_rows(conn: Conn, year: int) -> list[TrainingRow]:
     """Members with a score in ``year`` (their newest window ending in it) and next year's claims.
 
-    Members who withdrew consent before the end of the year are left out (PIPL: their data
-    after withdrawal is not used, and a partial year would bias the label). When the
+    Only members whose insurer-pricing consent (any product; migration 0052) was in force
+    from the start of the year to the end of the outcome year are used (PIPL: the model
+    prices discounts, and data without that consent is not used; a partial year would bias
+    the label). When the
     insurer has uploaded enrollments for the outcome year, only members enrolled then are
     used: a member who left has no claims in the feed, and counting them as "not admitted"
     would bias the model toward low risk.
@@ -51,7 +53,8 @@ def training_rows(conn: Conn, year: int) -> list[TrainingRow]:
           FROM latest l
           JOIN members m USING (member_id)
           LEFT JOIN claims c USING (member_id)
-         WHERE (m.consent_withdrawn_at IS NULL OR m.consent_withdrawn_at >= %(y2)s)
+         WHERE consent_span(m.member_id, 'insurer_pricing', NULL) @> tstzrange(
+                   %(y0)s::timestamp AT TIME ZONE 'UTC', %(y2)s::timestamp AT TIME ZONE 'UTC')
            AND (NOT EXISTS (SELECT 1 FROM enrollments WHERE plan_year = %(out)s)
                 OR EXISTS (SELECT 1 FROM enrollments e
                             WHERE e.member_id = m.member_id AND e.plan_year = %(out)s))

@@ -8,6 +8,7 @@ other parts use (``api.devices.repository``, ``api.auth.service.create_principal
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,9 +28,10 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth.service import create_principal
+from api.auth.service import create_principal, hash_password
 from api.devices import repository as devices
 from core.settings import Settings
+from tests.factories import add_consent
 
 CLINIC_A_PASSWORD = "correct horse battery staple"
 
@@ -100,13 +102,13 @@ def _score(conn: psycopg.Connection[Any], member_id: str, *, controlled: bool, t
     )
 
 
-def _readings(conn: psycopg.Connection[Any], member_id: str, now: datetime) -> None:
+def _readings(conn: psycopg.Connection[Any], member_id: str, clinic_id: str, now: datetime) -> None:
     dev = f"cuff-{member_id}"
     cgm = f"cgm-{member_id}"
     steps = f"band-{member_id}"
-    devices.register_device(conn, dev, "bp_cuff")
-    devices.register_device(conn, cgm, "cgm")
-    devices.register_device(conn, steps, "activity_tracker")
+    devices.register_device(conn, dev, "bp_cuff", clinic_id=clinic_id)
+    devices.register_device(conn, cgm, "cgm", clinic_id=clinic_id)
+    devices.register_device(conn, steps, "activity_tracker", clinic_id=clinic_id)
     start = now - timedelta(days=40)
     for d in (dev, cgm, steps):
         devices.bind_device(conn, d, member_id, start)
@@ -135,6 +137,11 @@ def _readings(conn: psycopg.Connection[Any], member_id: str, now: datetime) -> N
     )
 
 
+@functools.cache
+def _clinic_a_hash() -> str:
+    return hash_password(CLINIC_A_PASSWORD)
+
+
 @pytest.fixture
 def world(conn: psycopg.Connection[Any]) -> World:
     w = World()
@@ -150,8 +157,8 @@ def world(conn: psycopg.Connection[Any]) -> World:
             conditions=["hypertension", "diabetes"],
             display_name=f"Patient {mid}",
         )
-    for mid in ("m1", "m2"):
-        _readings(conn, mid, w.now)
+    for mid, clinic in (("m1", "c1"), ("m2", "c2")):
+        _readings(conn, mid, clinic, w.now)
         row = conn.execute(
             "INSERT INTO alerts (member_id, kind, severity, observed_at) VALUES"
             " (%s, 'bp_grade3', 'critical', %s) RETURNING alert_id",
@@ -173,8 +180,13 @@ def world(conn: psycopg.Connection[Any]) -> World:
             " VALUES (%s, 'demo-city', 2026, '2026-01-01')",
             (mid,),
         )
-    w.tokens["clinic"] = create_principal(
-        conn, role="clinic", tenant_id="c1", name="clinic-a", password=CLINIC_A_PASSWORD
+        # Each consented to clinic care and to pricing for demo-city (migration 0052).
+        add_consent(conn, mid)
+        add_consent(conn, mid, "insurer_pricing", "demo-city")
+    w.tokens["clinic"] = create_principal(conn, role="clinic", tenant_id="c1", name="clinic-a")
+    conn.execute(  # the password's argon2id hash, computed once per session (it costs ~0.2 s)
+        "UPDATE api_principals SET password_hash = %s WHERE name = 'clinic-a'",
+        (_clinic_a_hash(),),
     )
     w.tokens["clinic_b"] = create_principal(conn, role="clinic", tenant_id="c2", name="clinic-b")
     w.tokens["member"] = create_principal(conn, role="member", tenant_id="m1", name="member-m1")

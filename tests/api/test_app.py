@@ -1,7 +1,9 @@
-"""Application lifecycle: serving freezes the collector's start-up objects, tests do not."""
+"""Application lifecycle (serving freezes the collector's start-up objects, tests do not)
+and the headers every response carries."""
 
 from __future__ import annotations
 
+import base64
 import gc
 from typing import Any
 
@@ -11,6 +13,7 @@ from fastapi.testclient import TestClient
 import api.app as app_module
 from api.app import create_app
 from core.settings import Settings
+from tests.api.conftest import CLINIC_A_PASSWORD, World
 
 
 def test_a_served_app_freezes_start_up_objects_until_shutdown(api_settings: Settings) -> None:
@@ -32,3 +35,27 @@ def test_the_multi_worker_factory_serves_with_the_freeze(monkeypatch: pytest.Mon
     monkeypatch.setattr(app_module, "create_app", lambda s, **kw: calls.append(kw))
     app_module.app_from_env()
     assert calls == [{"freeze_gc": True}]
+
+
+def test_sign_in_and_health_data_are_never_cached_and_json_is_not_sniffed(
+    client: TestClient, world: World
+) -> None:
+    """Finding 13: no Cache-Control on the sign-in response or on health data, and no
+    X-Content-Type-Options on JSON."""
+    basic = base64.b64encode(f"clinic-a:{CLINIC_A_PASSWORD}".encode()).decode()
+    responses = [
+        client.post("/auth/sessions", headers={"Authorization": f"Basic {basic}"}),
+        client.get("/clinic/patients/m1", headers=world.auth("clinic")),
+        client.get("/clinic/patients/m1/observations.csv", headers=world.auth("clinic")),
+        client.get("/member/me/score", headers=world.auth("member")),
+        client.get("/insurer/members/m1/score", headers=world.auth("insurer")),
+        client.get("/clinic/patients/m2", headers=world.auth("clinic")),  # a 404 problem
+        client.post("/auth/sessions", headers={"Authorization": "Basic eDp5"}),  # a 401
+    ]
+    for resp in responses:
+        assert resp.headers["cache-control"] == "no-store", (resp.url, resp.headers)
+        assert resp.headers["x-content-type-options"] == "nosniff", resp.url
+    # The dashboard's static files keep their own policy (revalidate, no personal data).
+    page = client.get("/dashboard/")
+    assert page.headers["cache-control"] == "no-cache"
+    assert page.headers["x-content-type-options"] == "nosniff"

@@ -52,6 +52,12 @@ def add_members(conn: psycopg.Connection[Any], clinic: str, n: int) -> None:
         " ARRAY['hypertension'] FROM generate_series(1, %s) i",
         (clinic, n),
     )
+    conn.execute(  # each consented to clinic care (migration 0052)
+        "INSERT INTO consents (member_id, purpose, notice_version, given_at)"
+        " SELECT member_id, 'clinic_care', 'test-1', '2000-01-01Z' FROM members"
+        " WHERE clinic_id = %s AND member_id LIKE 'p%%'",
+        (clinic,),
+    )
 
 
 def _get(client: TestClient, world: World, url: str, who: str = "clinic") -> Any:

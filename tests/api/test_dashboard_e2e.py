@@ -279,6 +279,15 @@ def test_dashboard_in_headless_chromium(
     n = _seed(conn, world)
     d = browser
 
+    # A wrong password is reported in the page (no browser dialog: the 401 carries no
+    # Basic challenge).
+    _sign_in(d, live_url, "clinic-a", "not the password")
+    err = _wait(d, "#signin-error")
+    _until(d, lambda _: err.text != "")
+    assert err.text == "账号或密码错误"
+    # The browser logs the refused request itself; that one is expected.
+    assert all("/auth/sessions" in m and "401" in m for m in _severe(d))
+
     # Only clinic principals may use the dashboard.
     _sign_in(d, live_url, "ins-web", "pw-insurer")
     err = _wait(d, "#signin-error")

@@ -96,12 +96,14 @@ def _arrange(conn: psycopg.Connection[Any], t0: datetime) -> str:
 HISTORY_DAYS = 120
 
 
-def _arrange_history(conn: psycopg.Connection[Any], end: datetime, days: int = HISTORY_DAYS) -> str:
+def _arrange_history(
+    conn: psycopg.Connection[Any], end: datetime, days: int = HISTORY_DAYS, *, consent: bool = True
+) -> str:
     """A member with every kind of device and ``days`` days of readings up to ``end``: BP
     twice a day 12 hours apart, CGM every 15 minutes, two fingersticks a day, hourly
     activity. Values vary so every aggregate is checked on more than a constant."""
     tag = uuid.uuid4().hex[:8]
-    member = factories.add_member(conn, f"th-{tag}", clinic_id=f"clinic-{tag}")
+    member = factories.add_member(conn, f"th-{tag}", clinic_id=f"clinic-{tag}", consent=consent)
     devices = {
         "cuff": factories.add_device(conn, f"cuff-{tag}"),
         "cgm": factories.add_device(conn, f"cgm-{tag}", "cgm"),
@@ -374,7 +376,9 @@ def test_aggregates_hold_the_whole_history_and_late_readings(
         core_db.upgrade(own_db, make_settings(own_db))
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     with psycopg.connect(own_db, autocommit=True) as c:
-        member = _arrange_history(c, end)
+        # No consent record yet (migration 0052 is still to run): the upgrade records the
+        # clinic-care consent the member had implicitly, from its first device binding.
+        member = _arrange_history(c, end, consent=False)
     result = core_db.upgrade(own_db, make_settings(own_db))
     assert "0003_daily_local_days (timescale)" in result["applied"]
     assert f"{', '.join(CAGGS)} refreshed over their whole history" in result["changed"]

@@ -28,6 +28,11 @@ def _load_book(conn: psycopg.Connection[Any], n: int, seed: int) -> None:
                 for i, r in enumerate(rows)
             ],
         )
+        cur.execute(  # the risk model uses members who consented to pricing (any product)
+            "INSERT INTO consents (member_id, purpose, product_id, notice_version, given_at)"
+            " SELECT member_id, 'insurer_pricing', 'demo-city', 'test-1', '2000-01-01Z'"
+            " FROM members ON CONFLICT DO NOTHING"
+        )
         cur.executemany(
             "INSERT INTO scores (member_id, window_start, window_end, algorithm_version,"
             " components, indicators) VALUES (%s, '2025-10-01', '2026-01-01', 't', '{}', %s)",

@@ -133,8 +133,8 @@ def test_data_after_consent_withdrawal_is_not_used(
     conn: psycopg.Connection[Any], db_url: str, settings: Settings
 ) -> None:
     _arrange(conn)
-    conn.execute(
-        "UPDATE members SET consent_withdrawn_at = %s WHERE member_id = 'm1'",
+    conn.execute(  # scoring reads under the clinic-care consent (migration 0052)
+        "UPDATE consents SET withdrawn_at = %s WHERE member_id = 'm1'",
         (_local(W0 + timedelta(days=3), 0),),
     )
     score_window(db_url, settings, W0, W1, member_ids=["m1"])

@@ -35,8 +35,11 @@
       render();
     });
     document.getElementById("sign-out").addEventListener("click", () => {
+      const session = sessionStorage.getItem(TOKEN_KEY);
       sessionStorage.removeItem(TOKEN_KEY);
       go("#/signin");
+      // End the session on the server too (a copied token stops working).
+      if (session) fetch("/auth/sessions", { method: "DELETE", headers: { Authorization: "Bearer " + session } }).catch(() => {});
     });
     window.addEventListener("hashchange", render);
   }

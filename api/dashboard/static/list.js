@@ -25,15 +25,19 @@
       e.preventDefault();
       error.textContent = "";
       try {
+        // credentials "omit": the browser never adds (or offers to store) Basic credentials
+        // of its own; a wrong password is a 401 the page reports, not a browser dialog.
         const resp = await fetch("/auth/sessions", {
           method: "POST",
+          credentials: "omit",
           headers: { Authorization: "Basic " + utf8Base64(`${name.value}:${pw.value}`) },
         });
         if (resp.status === 429) {
           error.textContent = t("signin_locked", { s: resp.headers.get("Retry-After") || "60" });
           return;
         }
-        if (!resp.ok) { error.textContent = t("signin_failed"); return; }
+        if (resp.status === 401) { error.textContent = t("signin_failed"); return; }
+        if (!resp.ok) { error.textContent = t("signin_error", { msg: resp.statusText }); return; }
         const body = await resp.json();
         if (body.role !== "clinic") { error.textContent = t("signin_not_clinic"); return; }
         sessionStorage.setItem(TOKEN_KEY, body.token);

@@ -24,8 +24,11 @@ from core.db import text_array
 # into one statement of json_agg columns was measured: it saved the client ~170 us per quote
 # and cost the server ~190 us more (bench notes in docs/api.md); only the four small integer
 # reads are folded, for a single member, as plain rows (_SMALL below).
+# pricing_consent: the member's insurer-pricing consent periods for this product (the one
+# consent rule, migration 0052; api.consent.service.covers tests a score window against it).
 _MEMBERS = (
-    "SELECT member_id, birth_date, conditions, consent_withdrawn_at FROM members"
+    "SELECT member_id, birth_date, conditions,"
+    " consent_span(member_id, 'insurer_pricing', %(p)s) AS pricing_consent FROM members"
     " WHERE member_id = ANY(%(m)s::text[])"
 )
 _ENROLLMENTS = (
@@ -52,7 +55,9 @@ _CLINIC_MONTHS = (
     " UNION ALL SELECT member_id, measured_at FROM glucose_readings"
     "  WHERE source = 'clinic' AND member_id = ANY(%(m)s::text[])"
     "  AND measured_at >= %(s)s::timestamp AT TIME ZONE 'UTC'"
-    "  AND measured_at < %(e)s::timestamp AT TIME ZONE 'UTC') r GROUP BY member_id"
+    "  AND measured_at < %(e)s::timestamp AT TIME ZONE 'UTC') r"
+    " WHERE measured_at <@ consent_span(member_id, 'insurer_pricing', %(p)s)"  # few rows
+    " GROUP BY member_id"
 )
 
 

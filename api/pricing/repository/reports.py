@@ -60,6 +60,10 @@ def budget_rows(conn: Conn, product_id: str, plan_year: int) -> list[dict[str, A
             ), b AS (
                 SELECT DISTINCT ON (s.member_id) s.member_id, s.indicators
                   FROM scores s JOIN q USING (member_id)
+                 -- PIPL: only windows inside a pricing consent (migration 0052)
+                 WHERE tstzrange(s.window_start::timestamp AT TIME ZONE 'UTC',
+                                 s.window_end::timestamp AT TIME ZONE 'UTC')
+                       <@ consent_span(s.member_id, 'insurer_pricing', %s)
                  ORDER BY s.member_id, s.window_start, s.window_end
             )
             SELECT q.member_id, q.age, q.conditions, q.components, q.inputs, m.sex,
@@ -67,7 +71,7 @@ def budget_rows(conn: Conn, product_id: str, plan_year: int) -> list[dict[str, A
               FROM q JOIN members m USING (member_id) LEFT JOIN b USING (member_id)
              ORDER BY q.member_id
             """,
-            (product_id, plan_year),
+            (product_id, plan_year, product_id),
         ).fetchall()
     for r in rows:
         scores = sorted(
@@ -98,7 +102,11 @@ def disclosure_rows(conn: Conn, product_id: str, year: int) -> list[dict[str, An
                   FROM (SELECT sc.*, extract(quarter FROM sc.window_end - 1)::int AS qtr
                           FROM scores sc JOIN book USING (member_id)
                          WHERE sc.window_end > make_date(%(y)s, 1, 1)
-                           AND sc.window_end <= make_date(%(y)s + 1, 1, 1)) x
+                           AND sc.window_end <= make_date(%(y)s + 1, 1, 1)
+                           -- PIPL: only windows inside a pricing consent (migration 0052)
+                           AND tstzrange(sc.window_start::timestamp AT TIME ZONE 'UTC',
+                                         sc.window_end::timestamp AT TIME ZONE 'UTC')
+                               <@ consent_span(sc.member_id, 'insurer_pricing', %(p)s)) x
                  ORDER BY member_id, qtr, window_end DESC, computed_at DESC
             ), c AS (
                 SELECT h.member_id, extract(quarter FROM h.admitted_on)::int AS qtr,

@@ -10,6 +10,7 @@ from psycopg.types.json import Jsonb
 
 from api.pricing.inputs import QuoteInputs, ScoreRow
 from api.pricing.rulebook import Rulebook, packaged_text, parse
+from tests.factories import add_consent
 
 
 def demo_rulebook() -> Rulebook:
@@ -76,10 +77,14 @@ def add_member(
     birth: date = date(1970, 6, 1),
     conditions: tuple[str, ...] = ("hypertension",),
 ) -> None:
+    """A member who consented to clinic care and to pricing for both packaged products."""
     conn.execute(
         "INSERT INTO members (member_id, birth_date, sex, conditions) VALUES (%s, %s, 'F', %s)",
         (member_id, birth, list(conditions)),
     )
+    add_consent(conn, member_id)
+    for product in ("demo-city", "river-city"):
+        add_consent(conn, member_id, "insurer_pricing", product)
 
 
 def add_score(

@@ -9,6 +9,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from api.pricing import service
+from tests.factories import add_consent
 
 Conn = psycopg.Connection[Any]
 
@@ -18,6 +19,7 @@ def _member(conn: Conn, mid: str, birth: date, conds: list[str], paid_fen: int) 
         "INSERT INTO members (member_id, birth_date, sex, conditions) VALUES (%s, %s, 'F', %s)",
         (mid, birth, conds),
     )
+    add_consent(conn, mid, "insurer_pricing", "demo-city")  # the report reads under it
     conn.execute(
         "INSERT INTO enrollments (member_id, product_id, plan_year, enrolled_on, premium_paid_fen)"
         " VALUES (%s, 'demo-city', 2027, '2027-01-01', %s)",
@@ -62,3 +64,14 @@ def test_quarters_by_cell_with_small_cells_suppressed(conn: Conn) -> None:
     assert conds["none"]["suppressed"] and conds["hypertension"]["members"] == 12
     total_q2 = rep["total"]["quarters"][1]
     assert total_q2["claims_paid_yuan"] == 1004.0  # the suppressed cell still counts in the total
+
+
+def test_windows_after_a_pricing_consent_withdrawal_are_left_out(conn: Conn) -> None:
+    """PIPL (finding 8): the report reads score windows only inside a pricing consent."""
+    for i in range(12):
+        _member(conn, f"h{i}", date(1961, 6, 1), ["hypertension"], 15_900)
+        _score(conn, f"h{i}", date(2027, 4, 1), 60.0, controlled=True)
+        _score(conn, f"h{i}", date(2027, 7, 1), 70.0, controlled=True)
+    conn.execute("UPDATE consents SET withdrawn_at = '2027-05-01Z' WHERE member_id LIKE 'h%'")
+    q1, q2, _, _ = service.disclosure_report(conn, "demo-city", 2027)["total"]["quarters"]
+    assert q1["scored"] == 12 and q2["scored"] == 0

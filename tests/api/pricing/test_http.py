@@ -26,7 +26,8 @@ def test_pricing_errors_are_problem_json_with_the_field(
     no_product = client.post(
         "/insurer/quotes", json={"member_id": "m1", "product_id": "nowhere"}, headers=h
     )
-    assert no_product.status_code == 404 and "nowhere" in no_product.json()["detail"]
+    # One wording for an unknown product and another insurer's (finding 11).
+    assert no_product.status_code == 404 and no_product.json()["detail"] == "no such product"
     claims = client.post(
         "/insurer/claims",
         json={"rows": [{"claim_id": "k9", "member_id": "nobody", "admitted_on": "2026-01-02"}]},

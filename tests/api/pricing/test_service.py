@@ -83,8 +83,9 @@ def test_consent_withdrawal_costs_only_data_components_and_is_not_retroactive(
     for y in (2024, 2025, 2026):
         _enroll(conn, "m1", y)
     before = service.quote_member(conn, "m1", "demo-city", 2027)
-    conn.execute(
-        "UPDATE members SET consent_withdrawn_at = %s WHERE member_id = 'm1'",
+    conn.execute(  # pricing reads under the member's demo-city pricing consent
+        "UPDATE consents SET withdrawn_at = %s WHERE member_id = 'm1'"
+        " AND purpose = 'insurer_pricing' AND product_id = 'demo-city'",
         (datetime(2026, 7, 15, tzinfo=UTC),),
     )
     after = service.quote_member(conn, "m1", "demo-city", 2027)
