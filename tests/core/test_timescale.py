@@ -579,24 +579,31 @@ def _recorder(seen: list[tuple[str, Any]]) -> type[psycopg.Cursor[Any]]:
     return Recording
 
 
-def _planned_chunks(plan: Any) -> tuple[dict[int, int], int]:
-    """hypertable id -> how many of its chunks the plan scans; and how many chunks were
-    left out only at executor start (planned first: what a time bound should avoid)."""
+def _planned_chunks(plan: Any) -> tuple[dict[int, int], dict[int, int]]:
+    """hypertable id -> how many of its chunks the plan scans; and hypertable id -> how many
+    of its chunks were left out only at executor start (planned first: what a time bound
+    should avoid). A startup count is charged to every hypertable under its node (a
+    ChunkAppend over a table's chunks and its compressed twin's), erring strict."""
     found: dict[int, set[str]] = {}
-    at_startup = 0
+    at_startup: dict[int, int] = {}
 
-    def walk(node: Any) -> None:
-        nonlocal at_startup
+    def walk(node: Any) -> set[int]:
+        """The hypertables whose chunks appear at or under ``node``."""
+        seen: set[int] = set()
         if isinstance(node, dict):
             m = CHUNK.match(str(node.get("Relation Name", "")))
             if m:
                 found.setdefault(int(m.group(1)), set()).add(node["Relation Name"])
-            at_startup += int(node.get("Chunks excluded during startup", 0))
+                seen.add(int(m.group(1)))
             for v in node.values():
-                walk(v)
+                seen |= walk(v)
+            excluded = int(node.get("Chunks excluded during startup", 0))
+            for hyper in seen if excluded else ():  # a table and its compressed twin
+                at_startup[hyper] = at_startup.get(hyper, 0) + excluded
         elif isinstance(node, list):
             for v in node:
-                walk(v)
+                seen |= walk(v)
+        return seen
 
     walk(plan)
     return {k: len(v) for k, v in found.items()}, at_startup
@@ -662,7 +669,8 @@ def test_every_hypertable_read_excludes_chunks(day_chunks: tuple[str, str]) -> N
     """EXPLAIN each read: it plans only the chunks its time bound can reach. The longest
     bound is 90 days (+ the 14-hour margin scoring adds), so of 120+ daily chunks at least
     the oldest 25 must be left out, compressed ones included, and by the planner: a bound
-    TimescaleDB can only evaluate at executor start still costs planning every chunk."""
+    TimescaleDB can only evaluate at executor start still costs planning every chunk, so
+    chunks excluded at startup count as planned."""
     url, member = day_chunks
     seen: list[tuple[str, Any]] = []
     with psycopg.connect(url, cursor_factory=_recorder(seen)) as conn:
@@ -688,10 +696,13 @@ def test_every_hypertable_read_excludes_chunks(day_chunks: tuple[str, str]) -> N
             row = conn.execute("EXPLAIN (FORMAT JSON) " + query, params).fetchone()
             assert row is not None
             planned, at_startup = _planned_chunks(row[0])
-            assert at_startup == 0, query
+            # Chunks left out at executor start were planned first, so they count against
+            # the bound. A few may be: the clinic-care consent span (a per-member value)
+            # trims chunks beyond the time bound, on top of it, never instead of it.
             for hyper, n in planned.items():
                 if hyper in raw:
-                    assert n <= totals[hyper] - 25, (n, totals[hyper], query)
+                    late = at_startup.get(hyper, 0)
+                    assert n + late <= totals[hyper] - 25, (n, late, query)
                 else:  # an aggregate's materialised chunks (10x the raw interval)
                     assert n < totals[hyper] or totals[hyper] == 1, (n, query)
         conn.rollback()
