@@ -53,15 +53,16 @@ def main() -> None:
     from scoring.indicators import rules
     from scoring.indicators.cgm import cgm_many
 
-    rules.CGM_MIN_WINDOW_S, rules.CGM_MIN_ACTIVE_PCT = 0, 0.0  # formulas, not sufficiency
+    # Formulas, not sufficiency: the rules' Final constants, lifted for this comparison only.
+    vars(rules).update(CGM_MIN_WINDOW_S=0, CGM_MIN_ACTIVE_PCT=0.0)
     df = pd.read_csv(a.iglu / "tests/data/example_data_5_subject.csv", index_col=0)
     df["time"] = pd.to_datetime(df["time"])
     df = df.dropna(subset=["gl"]).sort_values(["id", "time"])
     ids = sorted(df["id"].unique())
     ref: dict[str, dict[str, float]] = {s: {} for s in ids}
-    for ours, (fn, col, kw) in PAIRS.items():
+    for name, (fn, col, kw) in PAIRS.items():
         for sid, v in getattr(ig, fn)(df, **kw).set_index("id")[col].items():
-            ref[sid][ours] = float(v)
+            ref[sid][name] = float(v)
     for s in ids:  # CV and GMI from iglu's mean and SD (GMI: Bergenstal 2018, as iglu)
         ref[s]["cv"] = 100 * ref[s]["sd_mgdl"] / ref[s]["mean_mgdl"]
         ref[s]["gmi"] = 3.31 + 0.02392 * ref[s]["mean_mgdl"]

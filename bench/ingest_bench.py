@@ -52,7 +52,7 @@ def _client(client_id: str, *, manual_ack: bool = False, receive_max: int = 0) -
     c.max_inflight_messages_set(1000)
     c._bench_props = None  # type: ignore[attr-defined]
     if receive_max:
-        props = Properties(PacketTypes.CONNECT)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho untyped
         props.ReceiveMaximum = receive_max
         c._bench_props = props  # type: ignore[attr-defined]
     return c
@@ -112,6 +112,7 @@ def wait_rows(url: str, n: int, timeout: float) -> float:
             if got[0] >= n:
                 return float(got[1].timestamp())
             time.sleep(0.05)
+    assert got is not None
     raise TimeoutError(f"only {got[0]} of {n} rows after {timeout} s")
 
 
@@ -122,7 +123,7 @@ def truncate(url: str) -> None:
 
 def forget_session(host: str, port: int, client_id: str) -> None:
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-    props = Properties(PacketTypes.CONNECT)
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho untyped
     props.SessionExpiryInterval = 0
     c.connect(host, port, clean_start=True, properties=props)
     c.loop_start()

@@ -15,7 +15,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import psycopg
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from core import embedded
 from core.embedded import EmbeddedError
@@ -31,7 +31,7 @@ def root() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _roundtrip(url: str, protocol: int) -> bytes:
+def _roundtrip(url: str, protocol: MQTTProtocolVersion) -> bytes:
     host, port = url.split("//")[1].split(":")
     got: list[bytes] = []
     done = threading.Event()

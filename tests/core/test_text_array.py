@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from core.db import text_array
 
 # PostgreSQL text cannot hold NUL; everything else must survive, quotes and backslashes too.
-_TEXT = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)))
+_TEXT = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=["Cs"]))
 
 
 @settings(

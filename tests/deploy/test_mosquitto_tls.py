@@ -27,6 +27,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import psycopg
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -170,7 +171,7 @@ def untied_broker(tmp_path: Path) -> Iterator[tuple[int, Path]]:
 
 
 def _client(port: int, ca: Path, user: str | None, pw: str | None) -> tuple[mqtt.Client, int]:
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"t-{uuid.uuid4().hex[:10]}")
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"t-{uuid.uuid4().hex[:10]}")
     c.tls_set(ca_certs=str(ca))
     if user is not None:
         c.username_pw_set(user, pw)
@@ -223,7 +224,7 @@ def test_anonymous_and_wrong_password_refused(broker: tuple[int, Path]) -> None:
 
 def test_plain_tcp_to_tls_port_fails(broker: tuple[int, Path]) -> None:
     port, _ca = broker
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"t-{uuid.uuid4().hex[:10]}")
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"t-{uuid.uuid4().hex[:10]}")
     connected = threading.Event()
     c.on_connect = lambda *_a: connected.set()
     try:
@@ -276,10 +277,10 @@ class _Intruder:
     def _run(self) -> None:
         while not self.stop.is_set():
             c = mqtt.Client(
-                mqtt.CallbackAPIVersion.VERSION2,
+                CallbackAPIVersion.VERSION2,
                 client_id=self.client_id,
                 protocol=mqtt.MQTTv5 if self.v5 else mqtt.MQTTv311,
-                **({} if self.v5 else {"clean_session": False}),
+                clean_session=None if self.v5 else False,
             )
             c.tls_set(ca_certs=str(self.ca))
             c.username_pw_set(*self.login)
@@ -287,7 +288,7 @@ class _Intruder:
             c.on_connect = lambda _c, _u, _f, rc, _p: self.connacks.append(int(rc.value))
             kwargs: dict[str, Any] = {}
             if self.v5:
-                props = Properties(PacketTypes.CONNECT)
+                props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho untyped
                 props.SessionExpiryInterval = 120
                 kwargs = {"clean_start": False, "properties": props}
             c.connect("localhost", self.port, keepalive=10, **kwargs)

@@ -99,7 +99,10 @@ def test_cgm_time_in_range_cv_and_hypoglycaemia(members: list[SimMember]) -> Non
 def test_dawn_phenomenon_and_meals_shape_the_day(members: list[SimMember]) -> None:
     dms = [m for m in members if "diabetes" in m.conditions][:40]
     mean_day = np.mean([glucose.trace(m, START, 14).mgdl.mean(axis=0) for m in dms], axis=0)
-    at = lambda h: mean_day[int(h * 12)]  # noqa: E731
+
+    def at(h: float) -> float:
+        return float(mean_day[int(h * 12)])
+
     assert at(6.5) > at(3.0) + 5  # dawn rise before breakfast
     assert at(8.5) > at(6.5) + 20  # breakfast excursion
     assert at(13.0) > at(11.0)  # lunch

@@ -20,7 +20,8 @@ import pytest
 import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import CheckContext, CheckFunction, not_a_server_error
+from schemathesis.core.transport import Response
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -41,7 +42,7 @@ MAX_EXAMPLES = 12
 
 
 @schemathesis.check
-def conforms(ctx: Any, response: Any, case: schemathesis.Case) -> bool | None:
+def conforms(ctx: CheckContext, response: Response, case: schemathesis.Case[Any]) -> bool | None:
     """Every response, errors included, matches its documented schema, content type, headers.
 
     Errors are documented as problem+json (``api.errors.install_openapi``: 422, 4XX, 5XX).
@@ -53,7 +54,9 @@ def conforms(ctx: Any, response: Any, case: schemathesis.Case) -> bool | None:
 
 
 @schemathesis.check
-def errors_are_problems(ctx: Any, response: Any, case: schemathesis.Case) -> bool | None:
+def errors_are_problems(
+    ctx: CheckContext, response: Response, case: schemathesis.Case[Any]
+) -> bool | None:
     """Every error is RFC 9457 problem+json with the status it was sent with (api/errors.py)."""
     if response.status_code < 400 or case.method.upper() == "HEAD":
         return None
@@ -66,7 +69,7 @@ def errors_are_problems(ctx: Any, response: Any, case: schemathesis.Case) -> boo
     return None
 
 
-CHECKS = [not_a_server_error, conforms, errors_are_problems]
+CHECKS: list[CheckFunction] = [not_a_server_error, conforms, errors_are_problems]
 
 
 # The document is static: build it from an app that never starts (no database touched).
@@ -95,7 +98,7 @@ def _role(path: str) -> str:
     derandomize=True,
 )
 def test_api_conforms_to_its_openapi_document(
-    case: schemathesis.Case, client: TestClient, world: World
+    case: schemathesis.Case[Any], client: TestClient, world: World
 ) -> None:
     kwargs = case.as_transport_kwargs(base_url="", headers=world.auth(_role(case.path)))
     if isinstance(kwargs.get("data"), bytes | str):  # raw bodies: httpx wants content=

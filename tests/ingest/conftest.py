@@ -52,7 +52,7 @@ def forget_session(settings: Settings) -> None:
         CallbackAPIVersion.VERSION2, client_id=settings.mqtt_client_id, protocol=mqtt.MQTTv5
     )
     args = connect_args(settings)
-    props = Properties(PacketTypes.CONNECT)
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho untyped
     props.SessionExpiryInterval = 0
     args.update(clean_start=True, properties=props)
     client.connect(**args)

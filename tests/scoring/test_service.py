@@ -170,12 +170,12 @@ def test_hypo_level2_alerts_once_per_cgm_run_and_per_fingerstick(
             " value, unit, method) VALUES ('cgm1', %s, 'd1', 480, %s, 'mg/dL', 'cgm')",
             (start + timedelta(minutes=5 * i), v),
         )
-    for k, v in enumerate([2.9, 3.0]):  # only 2.9 mmol/L is level 2
+    for k, mmol in enumerate([2.9, 3.0]):  # only 2.9 mmol/L is level 2
         conn.execute(
             "INSERT INTO glucose_readings (device_id, measured_at, member_id, utc_offset_min,"
             " value, unit, method, meal_context) VALUES ('meter1', %s, 'd1', 480, %s,"
             " 'mmol/L', 'smbg', 'fasting')",
-            (_local(W0 + timedelta(days=4 + k), 7), v),
+            (_local(W0 + timedelta(days=4 + k), 7), mmol),
         )
     out = score_window(db_url, settings, W0, W1)
     assert out["alerts"] == 3
@@ -184,11 +184,14 @@ def test_hypo_level2_alerts_once_per_cgm_run_and_per_fingerstick(
 
 
 def test_workers_split_a_named_run_and_a_failed_chunk_is_redone(
-    conn: psycopg.Connection[Any], db_url: str, settings: Settings
+    conn: psycopg.Connection[Any],
+    db_url: str,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import threading
 
-    from scoring import service
+    from scoring import chunk, service
 
     _arrange(conn)
     for i in range(9):
@@ -201,7 +204,7 @@ def test_workers_split_a_named_run_and_a_failed_chunk_is_redone(
         service.create_run(db_url, settings, W0, W1 + timedelta(days=1), run_id="book-1")
 
     # A worker that fails inside a chunk rolls it back: nothing of that chunk is written.
-    real = service.score_chunk
+    real = chunk.score_chunk
     calls = {"n": 0}
 
     def flaky(*a: Any, **k: Any) -> dict[str, int]:
@@ -210,12 +213,10 @@ def test_workers_split_a_named_run_and_a_failed_chunk_is_redone(
             raise RuntimeError("worker died")
         return real(*a, **k)
 
-    service.score_chunk = flaky  # type: ignore[assignment]
-    try:
+    with monkeypatch.context() as patch:
+        patch.setattr(service, "score_chunk", flaky)
         with pytest.raises(RuntimeError):
             service.work_run(db_url, settings, rid, worker="w0")
-    finally:
-        service.score_chunk = real  # type: ignore[assignment]
     assert conn.execute("SELECT count(*) FROM scores").fetchone() == (2,)
 
     results: list[dict[str, Any]] = []
@@ -305,12 +306,12 @@ def test_stored_glucose_indicators_equal_the_per_member_definitions(
     for mid in ("g1", "g2"):
         t = np.array([int(at.timestamp()) for at, _, _ in rows[mid]], dtype=np.int64)
         offs = np.array([o for _, o, _ in rows[mid]])
-        v = np.array([x for _, _, x in rows[mid]])
+        values = np.array([x for _, _, x in rows[mid]])
         local_day = (t + offs * 60) // 86_400
         keep = local_day >= (first - epoch).days  # the window's last 14 local days
         off = int(np.median(offs[keep]))
         want = cgm_indicators(
-            t[keep], v[keep], np.zeros(int(keep.sum()), bool),
+            t[keep], values[keep], np.zeros(int(keep.sum()), bool),
             window_start_s=c0 - off * 60, window_end_s=d1 - off * 60,
         )  # fmt: skip
         got = stored[mid]["cgm"]

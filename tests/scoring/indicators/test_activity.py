@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 
 import numpy as np
+import numpy.typing as npt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +21,16 @@ def test_doctests() -> None:
     assert result.attempted > 0 and result.failed == 0
 
 
-def _hourly(days: int, hours: int, steps: int, act: int, vig: int, off_min: int = 480):
+def _hourly(
+    days: int, hours: int, steps: int, act: int, vig: int, off_min: int = 480
+) -> tuple[
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int16],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+]:
     t = np.array(
         [d * DAY + h * 3600 - off_min * 60 for d in range(days) for h in range(7, 7 + hours)],
         dtype=np.int64,
@@ -64,11 +74,11 @@ def test_who_threshold_is_inclusive_and_vigorous_counts_double() -> None:
 def test_sufficiency_needs_four_of_seven_days() -> None:
     t, off, dur, st, act, vig = _hourly(30, 10, 500, 0, 0)
     keep = t < 17 * DAY  # 17 of 30 days: 17 < 30 * 4/7 = 17.14
-    parts = [a[keep] for a in (t, off, dur, st, act, vig)]
-    assert activity_indicators(*parts, window_days=30, age=40)["sufficient"] is False
+    args = (t[keep], off[keep], dur[keep], st[keep], act[keep], vig[keep])
+    assert activity_indicators(*args, window_days=30, age=40)["sufficient"] is False
     keep = t < 18 * DAY
-    parts = [a[keep] for a in (t, off, dur, st, act, vig)]
-    r = activity_indicators(*parts, window_days=30, age=40)
+    args = (t[keep], off[keep], dur[keep], st[keep], act[keep], vig[keep])
+    r = activity_indicators(*args, window_days=30, age=40)
     assert r["sufficient"] is True and r["valid_days"] == 18
 
 

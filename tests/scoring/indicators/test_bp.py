@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -52,7 +53,9 @@ def test_doctests() -> None:
 DAY = 86_400
 
 
-def _series(days: int, hours: tuple[int, ...], sys_: list[float], off_min: int = 0):
+def _series(
+    days: int, hours: tuple[int, ...], sys_: list[float], off_min: int = 0
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int16], npt.NDArray[np.float64]]:
     t = np.array(
         [d * DAY + h * 3600 - off_min * 60 for d in range(days) for h in hours], dtype=np.int64
     )
@@ -94,7 +97,7 @@ def test_morning_is_the_members_local_morning() -> None:
     r = home_bp(t, off, s, np.full(t.size, 80.0), target=(135, 85))
     assert r["protocol_days"] == 8
     utc = home_bp(t, np.zeros(t.size, dtype=np.int16), s, np.full(t.size, 80.0), target=(135, 85))
-    assert utc["protocol_days"] < 8
+    assert isinstance(utc["protocol_days"], int) and utc["protocol_days"] < 8
 
 
 def test_too_few_protocol_days_is_insufficient_not_a_number() -> None:

@@ -486,7 +486,7 @@ def test_matches_independent_implementation_on_simulated_trace(unit: str, seed: 
     assert got["sufficient"] is True
     for k, v in ref.items():
         assert got[k] == pytest.approx(v, rel=1e-9, abs=1e-9), k
-    assert got["hypo_events"] + got["hyper_events"] > 0  # type: ignore[operator]
+    assert got["hypo_events"] + got["hyper_events"] > 0
 
 
 # --- many members at once ----------------------------------------------------------------
