@@ -191,6 +191,17 @@ def readings(
         return {kind: cur.execute(sql, params).fetchall() for kind, sql in _READINGS.items()}
 
 
+def devices(conn: Conn, device_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Registry rows (type, model, validation status) of the devices an export names."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            "SELECT device_id, device_type, model, validated FROM devices"
+            " WHERE device_id = ANY(%s)",
+            (device_ids,),
+        ).fetchall()
+    return {r["device_id"]: r for r in rows}
+
+
 # --- dashboard views (api/clinic/views.py) ------------------------------------------------
 
 WorklistSort = Literal["alerts", "name", "last_reading", "composite", "status"]

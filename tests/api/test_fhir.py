@@ -1,0 +1,161 @@
+"""The FHIR export's identity and references: valid, unique ids for any member/device id the
+API accepts, Patient and Device resources, flagged non-validated readings, local offsets and
+narratives in the export's language (docs/fhir.md)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import psycopg
+from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from api.clinic import fhir
+from api.devices import repository as devices
+from tests.api.conftest import World
+from tests.factories import add_consent
+
+# FHIR R4 datatypes: id and the urn:uuid form of a uri (http://hl7.org/fhir/R4/datatypes.html).
+FHIR_ID = re.compile(r"[A-Za-z0-9\-\.]{1,64}")
+URN_UUID = re.compile(r"urn:uuid:[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}")
+# What the API accepts: device ids (api/devices/endpoints.py) and member ids (1-128 chars).
+device_ids = st.from_regex(r"[A-Za-z0-9._:-]{1,128}", fullmatch=True)
+member_ids = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1,
+                     max_size=128)  # fmt: skip
+T0 = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
+
+
+def _refs(node: Any) -> list[str]:
+    """Every ``reference`` string anywhere in a resource."""
+    if isinstance(node, dict):
+        own = [node["reference"]] if isinstance(node.get("reference"), str) else []
+        return own + [r for v in node.values() for r in _refs(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in _refs(v)]
+    return []
+
+
+def _check_bundle(b: dict[str, Any]) -> None:
+    assert "total" not in b
+    urls = [e["fullUrl"] for e in b["entry"]]
+    assert len(set(urls)) == len(urls)  # bdl-7
+    for e in b["entry"]:
+        res = e["resource"]
+        assert FHIR_ID.fullmatch(res["id"]), res["id"]
+        assert URN_UUID.fullmatch(e["fullUrl"]) and e["fullUrl"].endswith(res["id"])
+        for ref in _refs(res):
+            assert ref in urls, ref  # every reference resolves inside the Bundle
+
+
+@st.composite
+def _exports(draw: st.DrawFn) -> tuple[str, dict[str, list[dict[str, Any]]]]:
+    member = draw(member_ids)
+    devs = draw(st.lists(device_ids, min_size=1, max_size=4, unique=True))
+    # Sub-second offsets: readings 0.4 s (or 1 us) apart must still get distinct ids.
+    offs = draw(st.lists(st.integers(0, 10_000_000), min_size=1, max_size=12, unique=True))
+    readings: dict[str, list[dict[str, Any]]] = {"bp": [], "glucose": [], "activity": []}
+    for i, us in enumerate(offs):
+        t = T0 + timedelta(microseconds=us)
+        common = {"device_id": devs[i % len(devs)], "utc_offset_min": 480, "source": "device"}
+        readings["bp"].append(
+            {**common, "measured_at": t, "systolic": 120, "diastolic": 80, "validated": i % 2}
+        )
+        readings["glucose"].append(
+            {**common, "measured_at": t, "value": 5.5, "unit": "mmol/L", "censored": None,
+             "method": "cgm", "meal_context": None}
+        )  # fmt: skip
+        readings["activity"].append(
+            {**common, "start_at": t, "duration_s": 60 + i, "steps": 10, "active_minutes": 0}
+        )
+    return member, readings
+
+
+@settings(max_examples=150, deadline=None)
+@given(_exports())
+def test_every_id_and_reference_is_valid_and_unique_for_any_accepted_ids(
+    export: tuple[str, dict[str, list[dict[str, Any]]]],
+) -> None:
+    member, readings = export
+    b = fhir.bundle(member, readings, T0, lang="zh")
+    _check_bundle(b)
+    n = sum(len(v) for v in readings.values())
+    assert sum(e["resource"]["resourceType"] == "Observation" for e in b["entry"]) == n
+
+
+def test_ids_are_stable_between_exports_and_distinct_per_key() -> None:
+    a = fhir.resource_id("Device", "a|1:b")
+    assert a == fhir.resource_id("Device", "a|1:b")
+    # Length-prefixed parts: a separator inside an id cannot make two keys collide.
+    assert fhir.resource_id("Observation", "bp", "x|1:y", "z") != fhir.resource_id(
+        "Observation", "bp", "x", "y|1:z"
+    )
+    assert fhir.resource_id("Patient", "m1") != fhir.resource_id("Device", "m1")
+
+
+def test_hostile_ids_sub_second_readings_and_a_cuffless_device_export_cleanly(
+    client: TestClient, world: World, conn: psycopg.Connection[Any]
+) -> None:
+    """The reported cases: ``_``/``:`` and 100-character device ids, a member id with ``:``,
+    two CGM readings 0.4 s apart, and cuffless BP readings that looked like cuff readings."""
+    member = "m_0002:b"
+    devices.upsert_member(
+        conn, member, clinic_id="c1", birth_date=date(1960, 1, 1), sex="M", conditions=[]
+    )
+    add_consent(conn, member)
+    cgm = "cgm_" + "x:" * 48  # 100 characters
+    cuffless = "watch_01:bp"
+    devices.register_device(conn, cgm, "cgm", model="G7", clinic_id="c1")
+    devices.register_device(
+        conn, cuffless, "bp_cuffless", model="Wrist X", validated=False, clinic_id="c1"
+    )
+    t = world.now - timedelta(hours=5)
+    for d in (cgm, cuffless):
+        devices.bind_device(conn, d, member, t - timedelta(days=1))
+    for dt in (0.0, 0.4):
+        conn.execute(
+            "INSERT INTO glucose_readings (device_id, measured_at, member_id, utc_offset_min,"
+            " value, unit, method) VALUES (%s, %s, %s, 480, 101, 'mg/dL', 'cgm')",
+            (cgm, t + timedelta(seconds=dt), member),
+        )
+    conn.execute(
+        "INSERT INTO bp_readings (device_id, measured_at, member_id, utc_offset_min, systolic,"
+        " diastolic, validated) VALUES (%s, %s, %s, 480, 150, 95, false)",
+        (cuffless, t, member),
+    )
+    resp = client.get(
+        "/clinic/patients/m_0002:b/observations.fhir?lang=zh", headers=world.auth("clinic")
+    )
+    assert resp.status_code == 200
+    b = resp.json()
+    _check_bundle(b)
+    res = {e["fullUrl"]: e["resource"] for e in b["entry"]}
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for r in res.values():
+        by_type.setdefault(r["resourceType"], []).append(r)
+        assert r["language"] == "zh-CN" and r["text"]["status"] == "generated"
+        assert r["text"]["div"].startswith('<div xmlns="http://www.w3.org/1999/xhtml">')
+    assert len(by_type["Observation"]) == 3 and len(by_type["Device"]) == 2
+    (pat,) = by_type["Patient"]
+    assert pat["identifier"][0]["value"] == member
+    devs = {d["identifier"][0]["value"]: d for d in by_type["Device"]}
+    assert devs[cuffless]["modelNumber"] == "Wrist X"
+    assert devs[cuffless]["property"][0]["valueCode"][0]["coding"][0]["code"] == "N"
+    assert devs[cgm]["property"][0]["valueCode"][0]["coding"][0]["code"] == "Y"
+    (bp,) = [o for o in by_type["Observation"] if o["code"]["coding"][0]["code"] == "85354-9"]
+    assert bp["meta"]["tag"] == [{"system": fhir.QUALITY_SYSTEM, "code": "not-validated-device"}]
+    assert "未经临床验证" in bp["note"][0]["text"] and "未经临床验证" in bp["text"]["div"]
+    assert res[bp["device"]["reference"]] is devs[cuffless]
+    glucose = [o for o in by_type["Observation"] if o["code"]["coding"][0]["code"] == "99504-3"]
+    assert len({g["id"] for g in glucose}) == 2
+    assert all("meta" not in g or "tag" not in g["meta"] for g in glucose)
+    assert {g["effectiveDateTime"][-6:] for g in glucose} == {"+08:00"}
+    local = datetime.fromisoformat(bp["effectiveDateTime"])
+    assert local == t and local.utcoffset() == timedelta(hours=8)
+
+
+def test_the_narrative_escapes_what_it_shows() -> None:
+    div = fhir.narrative("<b>&")["div"]
+    assert "<b>" not in div and "&lt;b&gt;&amp;" in div
