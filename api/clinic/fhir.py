@@ -292,6 +292,165 @@ def steps_observation(ctx: _Ctx, r: dict[str, Any]) -> dict[str, Any]:
     return ctx.finish(obs, _t("steps", ctx.lang, n=r["steps"], s=_iso(s), e=_iso(e)))
 
 
+# --- HL7 CGM IG 1.0.0 summary (http://hl7.org/fhir/uv/cgm, profiles.fsh) -----------------
+
+CGM_SUMMARY_SYSTEM = "http://hl7.org/fhir/uv/cgm/CodeSystem/cgm-summary-codes-temporary"
+# Wellrate's own codes for the event counts the guide has no code for.
+CGM_METRIC_SYSTEM = "urn:wellrate:cgm-metric"
+# (indicator key, LOINC, display, UCUM unit, display unit, IG profile id); the LOINC codes
+# are the CGM IG 1.0.0's (its CodeableConcept instances *WithLoinc).
+_CGM_MEMBERS: tuple[tuple[str, str, str, str, str, str], ...] = (
+    ("mean_mgdl", "97507-8", "Average glucose [Mass/volume] in Interstitial fluid",
+     "mg/dL", "mg/dl", "cgm-summary-mean-glucose-mass-per-volume"),
+    ("gmi", "97506-0", "Glucose management indicator", "%", "%", "cgm-summary-gmi"),
+    ("cv", "104638-2", "Coefficient of variation of glucose", "%", "%",
+     "cgm-summary-coefficient-of-variation"),
+    ("days_worn", "104636-6", "Continuous glucose monitoring duration of use", "d", "days",
+     "cgm-summary-days-of-wear"),
+    ("active_pct", "104637-4", "Continuous glucose monitoring sensor wear time active", "%",
+     "%", "cgm-summary-sensor-active-percentage"),
+)  # fmt: skip
+TIMES_IN_RANGES = ("106793-3", "Continuous glucose monitoring time in ranges panel")
+# (band, LOINC, display): Battelino 2019 bands; the percentages are cumulative in the
+# indicators (tbr70 includes tbr54, tar180 includes tar250), so low and high are differences.
+_TIR_BANDS = (
+    ("very_low", "104642-4", "Time in very low range (<54 mg/dL)"),
+    ("low", "104641-6", "Time in low range (54-69 mg/dL)"),
+    ("target", "97510-2", "Time in target range (70-180 mg/dL)"),
+    ("high", "104640-8", "Time in high range (181-250 mg/dL)"),
+    ("very_high", "104639-0", "Time in very high range (>250 mg/dL)"),
+)
+# Optional event counts (absent in older score rows): key -> (code, en, zh).
+_CGM_EVENTS = {
+    "hypo_l1_events": ("hypo-l1-events", "level 1 hypoglycaemia events (<70 mg/dL)",
+                       "1级低血糖事件（<70 mg/dL）"),
+    "hypo_l2_events": ("hypo-l2-events", "level 2 hypoglycaemia events (<54 mg/dL)",
+                       "2级低血糖事件（<54 mg/dL）"),
+    "hypo_extended_events": ("hypo-extended-events",
+                             "extended hypoglycaemia events (>120 min <70 mg/dL)",
+                             "持续低血糖事件（<70 mg/dL 超过120分钟）"),
+}  # fmt: skip
+_LABELS: dict[str, dict[Lang, str]] = {
+    "mean_mgdl": {"en": "mean glucose", "zh": "平均血糖"},
+    "gmi": {"en": "GMI", "zh": "血糖管理指标（GMI）"},
+    "cv": {"en": "glucose CV", "zh": "血糖变异系数"},
+    "days_worn": {"en": "days of wear", "zh": "佩戴天数"},
+    "active_pct": {"en": "sensor active", "zh": "传感器有效时间"},
+    "very_low": {"en": "very low (<54 mg/dL)", "zh": "极低（<54 mg/dL）"},
+    "low": {"en": "low (54-69 mg/dL)", "zh": "低（54-69 mg/dL）"},
+    "target": {"en": "in range (70-180 mg/dL)", "zh": "目标范围（70-180 mg/dL）"},
+    "high": {"en": "high (181-250 mg/dL)", "zh": "高（181-250 mg/dL）"},
+    "very_high": {"en": "very high (>250 mg/dL)", "zh": "极高（>250 mg/dL）"},
+}
+_SUMMARY_TEXT: dict[Lang, str] = {
+    "en": "CGM summary {s} to {e}: {items}",
+    "zh": "动态血糖总结 {s} 至 {e}：{items}",
+}
+
+
+def _bands(cgm: dict[str, Any]) -> dict[str, float] | None:
+    keys = ("tbr54", "tbr70", "tir", "tar180", "tar250")
+    if any(cgm.get(k) is None for k in keys):
+        return None
+    v = {k: float(cgm[k]) for k in keys}
+    return {
+        "very_low": v["tbr54"],
+        "low": v["tbr70"] - v["tbr54"],
+        "target": v["tir"],
+        "high": v["tar180"] - v["tar250"],
+        "very_high": v["tar250"],
+    }
+
+
+def cgm_summary(
+    patient_ref: dict[str, str], member_id: str, w: dict[str, Any], lang: Lang
+) -> list[dict[str, Any]]:
+    """One score window's CGM summary as the CGM IG's Observations: the summary panel
+    (code cgm-summary, ``hasMember``) and its members (mean glucose, times in ranges, GMI,
+    CV, days of wear, sensor active %, and the optional hypoglycaemia event counts).
+
+    A member whose indicator is missing is left out (never invented); the panel claims the
+    CGMSummaryObservation profile only when every member the profile requires is there.
+    """
+    cgm: dict[str, Any] = {**(w["cgm"] or {}), "days_worn": w["days_worn"]}
+    per = period(w["window_start"], w["window_end"])
+    key = (member_id, w["window_start"].isoformat(), w["window_end"].isoformat())
+
+    def obs(code: tuple[str, str, str], profile: str | None, text: str) -> dict[str, Any]:
+        res: dict[str, Any] = {
+            "resourceType": "Observation",
+            "id": resource_id("Observation", "cgm-summary", code[1], *key),
+            "language": _LANG_TAG[lang],
+        }
+        if profile:
+            res["meta"] = {"profile": [CGM_IG + profile]}
+        res["text"] = narrative(text)
+        res.update(
+            status="final",
+            category=_category("laboratory"),
+            code={"coding": [{"system": code[0], "code": code[1], "display": code[2]}]},
+            subject=dict(patient_ref),
+            effectivePeriod=dict(per),
+        )
+        return res
+
+    members: list[dict[str, Any]] = []
+    shown: list[str] = []
+    required = 0
+    for ind, loinc, display, ucum, unit, profile in _CGM_MEMBERS:
+        if cgm.get(ind) is None:
+            continue
+        value = round(float(cgm[ind]), 2)
+        label = f"{_LABELS[ind][lang]} {value:g} {unit}"
+        o = obs((LOINC, loinc, display), profile, label)
+        o["valueQuantity"] = {"value": value, "unit": unit, "system": UCUM, "code": ucum}
+        members.append(o)
+        shown.append(label)
+        required += 1
+    bands = _bands(cgm)
+    if bands is not None:
+        tir = obs((LOINC, *TIMES_IN_RANGES), "cgm-summary-times-in-ranges", "")
+        tir["component"] = [
+            {
+                "code": {"coding": [{"system": LOINC, "code": code, "display": display}]},
+                "valueQuantity": {
+                    "value": round(bands[band], 2),
+                    "unit": "%",
+                    "system": UCUM,
+                    "code": "%",
+                },
+            }
+            for band, code, display in _TIR_BANDS
+        ]
+        text = "; ".join(
+            f"{_LABELS[band][lang]} {round(bands[band], 2):g} %" for band, _, _ in _TIR_BANDS
+        )
+        tir["text"] = narrative(text)
+        members.append(tir)
+        shown.append(text)
+        required += 1
+    for ind, (code, en, zh) in _CGM_EVENTS.items():
+        if cgm.get(ind) is None:
+            continue
+        display = en if lang == "en" else zh
+        o = obs((CGM_METRIC_SYSTEM, code, en), None, f"{display}: {int(cgm[ind])}")
+        o["valueQuantity"] = {
+            "value": int(cgm[ind]), "unit": "events", "system": UCUM, "code": "{events}"
+        }  # fmt: skip
+        members.append(o)
+        shown.append(f"{display} {int(cgm[ind])}")
+    if not members:
+        return []
+    text = _SUMMARY_TEXT[lang].format(s=per["start"], e=per["end"], items="; ".join(shown))
+    # The profile's hasMember slices: timesInRanges, gmi, cv, daysOfWear and
+    # sensorActivePercentage 1..1 and a mean glucose (hasMember 6..*).
+    complete = required == len(_CGM_MEMBERS) + 1
+    panel_profile = "cgm-summary" if complete else None
+    panel = obs((CGM_SUMMARY_SYSTEM, "cgm-summary", "CGM Summary Report"), panel_profile, text)
+    panel["hasMember"] = [{"reference": full_url(m["id"])} for m in members]
+    return [panel, *members]
+
+
 def _device_ids(readings: dict[str, list[dict[str, Any]]]) -> list[str]:
     seen: dict[str, None] = {}
     for rows in readings.values():
@@ -306,12 +465,15 @@ def bundle(
     now: datetime,
     *,
     devices: dict[str, dict[str, Any]] | None = None,
+    summaries: list[dict[str, Any]] | None = None,
     lang: Lang = "en",
 ) -> dict[str, Any]:
     """A ``collection`` Bundle: the Patient, the Devices the readings came from, then the
     Observations. No ``total`` (FHIR bdl-1: only searchset and history Bundles carry it).
 
-    ``devices`` maps a device id to its registry row (device_type, model, validated).
+    ``devices`` maps a device id to its registry row (device_type, model, validated);
+    ``summaries`` are CGM score windows (window_start, window_end, cgm indicators,
+    days_worn), each exported as the CGM IG's summary Observations.
     """
     devices = devices or {}
     ctx = _Ctx(member_id, devices, lang)
@@ -320,6 +482,8 @@ def bundle(
     resources += [bp_observation(ctx, r) for r in readings["bp"]]
     resources += [glucose_observation(ctx, r) for r in readings["glucose"]]
     resources += [steps_observation(ctx, r) for r in readings["activity"]]
+    for w in summaries or []:
+        resources += cgm_summary(ctx.patient_ref, member_id, w, lang)
     return {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),

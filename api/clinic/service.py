@@ -103,5 +103,8 @@ def export_readings(
     if fmt == "fhir":
         ids = sorted({r["device_id"] for rows in data.values() for r in rows})
         devices = repo.devices(tx.conn, ids)
-        return fhir.bundle(member_id, data, datetime.now(UTC), devices=devices, lang=lang)
+        summaries = repo.cgm_summaries(tx.conn, member_id, start, end)
+        return fhir.bundle(
+            member_id, data, datetime.now(UTC), devices=devices, summaries=summaries, lang=lang
+        )
     return fhir.to_csv(data)

@@ -159,3 +159,105 @@ def test_hostile_ids_sub_second_readings_and_a_cuffless_device_export_cleanly(
 def test_the_narrative_escapes_what_it_shows() -> None:
     div = fhir.narrative("<b>&")["div"]
     assert "<b>" not in div and "&lt;b&gt;&amp;" in div
+
+
+CGM_FULL = {
+    "sufficient": True,
+    "tir": 62.0,
+    "tbr70": 5.5,
+    "tbr54": 1.25,
+    "tar180": 32.5,
+    "tar250": 10.0,
+    "mean_mgdl": 162.4,
+    "gmi": 7.19,
+    "cv": 38.2,
+    "active_pct": 91.0,
+}
+
+
+def _cgm_score(conn: psycopg.Connection[Any], start: date, end: date, cgm: dict[str, Any]) -> None:
+    conn.execute(
+        "INSERT INTO scores (member_id, window_start, window_end, algorithm_version,"
+        " components, indicators) VALUES ('m1', %s, %s, 'test-cgm', '{}', %s)",
+        (start, end, psycopg.types.json.Jsonb({"cgm": cgm})),
+    )
+
+
+def test_cgm_summary_follows_the_cgm_ig_with_its_loinc_codes(
+    client: TestClient, world: World, conn: psycopg.Connection[Any]
+) -> None:
+    today = world.now.date()
+    start, end = today - timedelta(days=13), today + timedelta(days=1)
+    events = {"hypo_l1_events": 3, "hypo_l2_events": 1, "hypo_extended_events": 0}
+    _cgm_score(conn, start, end, {**CGM_FULL, **events})
+    # An insufficient window is not summarised.
+    _cgm_score(conn, start - timedelta(days=14), start, {"sufficient": False, "tir": None})
+    b = client.get("/clinic/patients/m1/observations.fhir", headers=world.auth("clinic")).json()
+    _check_bundle(b)
+    res = {e["fullUrl"]: e["resource"] for e in b["entry"]}
+    (panel,) = [
+        r
+        for r in res.values()
+        if r.get("code", {}).get("coding", [{}])[0].get("code") == "cgm-summary"
+    ]
+    assert panel["code"]["coding"][0]["system"] == fhir.CGM_SUMMARY_SYSTEM
+    assert panel["meta"]["profile"] == [fhir.CGM_IG + "cgm-summary"]
+    assert panel["effectivePeriod"] == {
+        "start": start.isoformat(),
+        "end": (end - timedelta(days=1)).isoformat(),
+    }
+    members = {
+        m["code"]["coding"][0]["code"]: m for m in (res[h["reference"]] for h in panel["hasMember"])
+    }
+    loinc = {"97507-8", "106793-3", "97506-0", "104638-2", "104636-6", "104637-4"}
+    assert loinc <= set(members)
+    assert {"hypo-l1-events", "hypo-l2-events", "hypo-extended-events"} <= set(members)
+    assert members["hypo-l1-events"]["valueQuantity"]["value"] == 3
+    mean = members["97507-8"]["valueQuantity"]
+    assert (mean["value"], mean["unit"], mean["code"]) == (162.4, "mg/dl", "mg/dL")
+    assert members["97506-0"]["valueQuantity"]["value"] == 7.19
+    bands = {
+        c["code"]["coding"][0]["code"]: c["valueQuantity"]["value"]
+        for c in members["106793-3"]["component"]
+    }
+    assert bands == {
+        "104642-4": 1.25,
+        "104641-6": 4.25,
+        "97510-2": 62.0,
+        "104640-8": 22.5,
+        "104639-0": 10.0,
+    }
+    assert abs(sum(bands.values()) - 100.0) < 1e-9
+    # Days of wear: member-local days in the window with a CGM reading, counted here anew.
+    rows = conn.execute(
+        "SELECT measured_at, utc_offset_min FROM glucose_readings"
+        " WHERE member_id = 'm1' AND method = 'cgm'"
+    ).fetchall()
+    local_days = {(t + timedelta(minutes=off)).astimezone(UTC).date() for t, off in rows}
+    expected = len({d for d in local_days if start <= d < end})
+    assert expected > 0
+    wear = members["104636-6"]["valueQuantity"]
+    assert (wear["value"], wear["code"]) == (expected, "d")
+
+
+def test_a_summary_without_event_counts_or_bands_claims_no_profile(
+    client: TestClient, world: World, conn: psycopg.Connection[Any]
+) -> None:
+    """Older score rows lack the event counts; a row missing a required member is exported
+    with what it has and no profile claim."""
+    today = world.now.date()
+    partial = {k: v for k, v in CGM_FULL.items() if k != "tar250"}
+    _cgm_score(conn, today - timedelta(days=13), today + timedelta(days=1), partial)
+    b = client.get(
+        "/clinic/patients/m1/observations.fhir?lang=zh", headers=world.auth("clinic")
+    ).json()
+    _check_bundle(b)
+    res = {e["fullUrl"]: e["resource"] for e in b["entry"]}
+    (panel,) = [
+        r
+        for r in res.values()
+        if r.get("code", {}).get("coding", [{}])[0].get("code") == "cgm-summary"
+    ]
+    assert "meta" not in panel and "动态血糖总结" in panel["text"]["div"]
+    codes = {res[h["reference"]]["code"]["coding"][0]["code"] for h in panel["hasMember"]}
+    assert "106793-3" not in codes and "hypo-l1-events" not in codes and "97507-8" in codes
