@@ -20,6 +20,8 @@ from __future__ import annotations
 import csv
 import html
 import io
+import re
+import urllib.parse
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, Literal
@@ -36,6 +38,10 @@ _YES_NO = "http://terminology.hl7.org/CodeSystem/v2-0136"
 # Wellrate's own naming systems: the pseudonymous member id and the device id (absolute URIs,
 # as Identifier.system requires), a device property and a data-quality tag.
 MEMBER_SYSTEM = "urn:wellrate:member"
+# The same member id percent-encoded (RFC 3986), for an id that is not a valid FHIR string
+# (the API accepts any 1-128 characters; FHIR strings exclude control characters and any
+# whitespace but space, tab, CR and LF).
+MEMBER_SYSTEM_ENCODED = "urn:wellrate:member:percent-encoded"
 DEVICE_SYSTEM = "urn:wellrate:device"
 PROPERTY_SYSTEM = "urn:wellrate:device-property"
 QUALITY_SYSTEM = "urn:wellrate:data-quality"
@@ -101,6 +107,29 @@ def resource_id(resource_type: str, *key: str) -> str:
     return str(uuid.uuid5(NAMESPACE, name))
 
 
+# FHIR R4 string (http://hl7.org/fhir/R4/datatypes.html#string): regex [ \r\n\t\S]+, and
+# "SHOULD not contain Unicode character points below 32, except for u0009, u000D and u000A".
+_FHIR_STRING = re.compile(r"[ \r\n\t\S]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def is_fhir_string(value: str) -> bool:
+    return bool(_FHIR_STRING.fullmatch(value)) and not _CONTROL.search(value)
+
+
+def safe_text(value: str) -> str:
+    """``value`` when it is a valid FHIR string (and XHTML text), else percent-encoded."""
+    return value if is_fhir_string(value) else urllib.parse.quote(value, safe="")
+
+
+def member_identifier(member_id: str) -> dict[str, str]:
+    """The member id as an Identifier; percent-encoded under its own system when it is not a
+    valid FHIR string, so the value is never altered silently."""
+    if is_fhir_string(member_id):
+        return {"system": MEMBER_SYSTEM, "value": member_id}
+    return {"system": MEMBER_SYSTEM_ENCODED, "value": urllib.parse.quote(member_id, safe="")}
+
+
 def full_url(rid: str) -> str:
     return f"urn:uuid:{rid}"
 
@@ -148,8 +177,8 @@ def patient(member_id: str, lang: Lang) -> dict[str, Any]:
         "resourceType": "Patient",
         "id": resource_id("Patient", member_id),
         "language": _LANG_TAG[lang],
-        "text": narrative(_t("patient", lang, id=member_id)),
-        "identifier": [{"system": MEMBER_SYSTEM, "value": member_id}],
+        "text": narrative(_t("patient", lang, id=safe_text(member_id))),
+        "identifier": [member_identifier(member_id)],
     }
 
 
@@ -164,7 +193,7 @@ def device(device_id: str, info: dict[str, Any] | None, lang: Lang) -> dict[str,
     if info is None:  # a clinic-entered reading's source, not in the registry
         res["text"] = narrative(_t("unknown", lang))
         return res
-    model = info.get("model") or info["device_type"]
+    model = safe_text(info.get("model") or info["device_type"])
     status = "validated" if info["validated"] else "not_validated"
     res["text"] = narrative(
         _t("device", lang, type=info["device_type"], model=model, validated=_t(status, lang))
@@ -173,7 +202,7 @@ def device(device_id: str, info: dict[str, Any] | None, lang: Lang) -> dict[str,
     if info["device_type"] == "cgm":  # CGM IG CGMDevice: a user-friendly name is required
         res["deviceName"].append({"name": model, "type": "user-friendly-name"})
     if info.get("model"):
-        res["modelNumber"] = info["model"]
+        res["modelNumber"] = model
     res["type"] = {"text": info["device_type"]}
     res["property"] = [
         {

@@ -261,3 +261,14 @@ def test_a_summary_without_event_counts_or_bands_claims_no_profile(
     assert "meta" not in panel and "动态血糖总结" in panel["text"]["div"]
     codes = {res[h["reference"]]["code"]["coding"][0]["code"] for h in panel["hasMember"]}
     assert "106793-3" not in codes and "hypo-l1-events" not in codes and "97507-8" in codes
+
+
+def test_a_member_id_that_is_no_fhir_string_is_percent_encoded_not_altered() -> None:
+    """The API accepts any 1-128 characters; FHIR strings do not (control characters, and
+    whitespace other than space, tab, CR, LF)."""
+    assert fhir.member_identifier("m_0002:b") == {"system": fhir.MEMBER_SYSTEM, "value": "m_0002:b"}
+    for odd, encoded in (("\xa0", "%C2%A0"), ("a\x00b", "a%00b")):
+        ident = fhir.member_identifier(odd)
+        assert ident == {"system": fhir.MEMBER_SYSTEM_ENCODED, "value": encoded}
+        div = fhir.patient(odd, "en")["text"]["div"]
+        assert odd not in div and encoded in div
