@@ -76,7 +76,7 @@ DISPLAY_UNITS = {"mg/dL": "mg/dl", "mmol/L": "mmol/l", "mmHg": "mmHg", "steps": 
 
 _TEXT: dict[str, dict[Lang, str]] = {
     "patient": {"en": "Wellrate member {id} (pseudonymous)", "zh": "Wellrate 会员 {id}（化名）"},
-    "device": {"en": "{type} {model}, {validated}", "zh": "{type} {model}，{validated}"},
+    "device": {"en": "{name}, {validated}", "zh": "{name}，{validated}"},
     "validated": {"en": "clinically validated", "zh": "经临床验证"},
     "not_validated": {"en": "not clinically validated", "zh": "未经临床验证"},
     "unknown": {"en": "validation status unknown", "zh": "验证状态未知"},
@@ -195,9 +195,8 @@ def device(device_id: str, info: dict[str, Any] | None, lang: Lang) -> dict[str,
         return res
     model = safe_text(info.get("model") or info["device_type"])
     status = "validated" if info["validated"] else "not_validated"
-    res["text"] = narrative(
-        _t("device", lang, type=info["device_type"], model=model, validated=_t(status, lang))
-    )
+    shown = model if model == info["device_type"] else f"{info['device_type']} {model}"
+    res["text"] = narrative(_t("device", lang, name=shown, validated=_t(status, lang)))
     res["deviceName"] = [{"name": model, "type": "model-name"}]
     if info["device_type"] == "cgm":  # CGM IG CGMDevice: a user-friendly name is required
         res["deviceName"].append({"name": model, "type": "user-friendly-name"})

@@ -51,6 +51,22 @@ def _check_bundle(b: dict[str, Any]) -> None:
 
 
 @st.composite
+def _summaries(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """CGM score windows (distinct starts), with or without the optional event counts."""
+    starts = draw(st.lists(st.integers(0, 400), max_size=3, unique=True))
+    events = draw(st.booleans())
+    return [
+        {
+            "window_start": date(2025, 1, 1) + timedelta(days=s),
+            "window_end": date(2025, 1, 1) + timedelta(days=s + 14),
+            "cgm": {**CGM_FULL, **({"hypo_l1_events": 1} if events else {})},
+            "days_worn": 14,
+        }
+        for s in starts
+    ]
+
+
+@st.composite
 def _exports(draw: st.DrawFn) -> tuple[str, dict[str, list[dict[str, Any]]]]:
     member = draw(member_ids)
     devs = draw(st.lists(device_ids, min_size=1, max_size=4, unique=True))
@@ -74,15 +90,20 @@ def _exports(draw: st.DrawFn) -> tuple[str, dict[str, list[dict[str, Any]]]]:
 
 
 @settings(max_examples=150, deadline=None)
-@given(_exports())
+@given(_exports(), _summaries())
 def test_every_id_and_reference_is_valid_and_unique_for_any_accepted_ids(
-    export: tuple[str, dict[str, list[dict[str, Any]]]],
+    export: tuple[str, dict[str, list[dict[str, Any]]]], summaries: list[dict[str, Any]]
 ) -> None:
     member, readings = export
-    b = fhir.bundle(member, readings, T0, lang="zh")
+    b = fhir.bundle(member, readings, T0, summaries=summaries, lang="zh")
     _check_bundle(b)
     n = sum(len(v) for v in readings.values())
-    assert sum(e["resource"]["resourceType"] == "Observation" for e in b["entry"]) == n
+    panels = [e for e in b["entry"] if e["resource"].get("code", {}).get("coding", [{}])[0].get(
+        "code") == "cgm-summary"]  # fmt: skip
+    assert len(panels) == len(summaries)
+    per_window = [1 + 6 + ("hypo_l1_events" in w["cgm"]) for w in summaries]  # panel, members
+    observations = sum(e["resource"]["resourceType"] == "Observation" for e in b["entry"])
+    assert observations == n + sum(per_window)
 
 
 def test_ids_are_stable_between_exports_and_distinct_per_key() -> None:
