@@ -30,12 +30,35 @@ def _errors(bundle: dict[str, Any]) -> list[str]:
             fhir_validator().iter_errors(bundle)]  # fmt: skip
 
 
+def _walk(node: Any, path: str = "") -> list[tuple[str, Any]]:
+    """Every (path, value) of a JSON document."""
+    out = [(path, node)]
+    if isinstance(node, dict):
+        out += [p for k, v in node.items() for p in _walk(v, f"{path}/{k}")]
+    elif isinstance(node, list):
+        out += [p for i, v in enumerate(node) for p in _walk(v, f"{path}/{i}")]
+    return out
+
+
 def _invariants(b: dict[str, Any]) -> None:
-    """bdl-1, bdl-7, txt-1/txt-2, obs-6, obs-7, vs-2/vs-3 (the subset that applies)."""
+    """bdl-1, bdl-5, bdl-7, ele-1, per-1, qty-3, txt-1/txt-2, obs-6, obs-7, vs-2/vs-3 (the
+    invariants that apply to what the export contains)."""
     assert b["type"] == "collection" and "total" not in b  # bdl-1
     urls = [e["fullUrl"] for e in b["entry"]]
     assert len(urls) == len(set(urls))  # bdl-7
+    for path, value in _walk(b):
+        # ele-1: every element has a value or children (no null, "", [] or {})
+        assert value not in (None, "", [], {}), path
+        if isinstance(value, dict) and {"start", "end"} <= value.keys():
+            start, end = value["start"], value["end"]
+            if len(start) > 10 and len(end) > 10:  # instants: compare as instants
+                assert datetime.fromisoformat(start) <= datetime.fromisoformat(end), path
+            else:
+                assert start[:10] <= end[:10], path  # per-1
+        if isinstance(value, dict) and "code" in value and "value" in value:
+            assert "system" in value, path  # qty-3
     for e in b["entry"]:
+        assert "resource" in e  # bdl-5
         r = e["resource"]
         assert XHTML_DIV.fullmatch(r["text"]["div"])  # txt-1, txt-2
         if r["resourceType"] != "Observation":
