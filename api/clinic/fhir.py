@@ -416,7 +416,9 @@ def cgm_summary(
         res.update(
             status="final",
             category=_category("laboratory"),
-            code={"coding": [{"system": code[0], "code": code[1], "display": code[2]}]},
+            # The description goes in text, not Coding.display: a display must be the code
+            # system's own (a validator checks it against LOINC), the text is ours.
+            code={"coding": [{"system": code[0], "code": code[1]}], "text": code[2]},
             subject=dict(patient_ref),
             effectivePeriod=dict(per),
         )
@@ -440,7 +442,7 @@ def cgm_summary(
         tir = obs((LOINC, *TIMES_IN_RANGES), "cgm-summary-times-in-ranges", "")
         tir["component"] = [
             {
-                "code": {"coding": [{"system": LOINC, "code": code, "display": display}]},
+                "code": {"coding": [{"system": LOINC, "code": code}], "text": display},
                 "valueQuantity": {
                     "value": round(bands[band], 2),
                     "unit": "%",
