@@ -323,6 +323,10 @@ def steps_observation(ctx: _Ctx, r: dict[str, Any]) -> dict[str, Any]:
 # --- HL7 CGM IG 1.0.0 summary (http://hl7.org/fhir/uv/cgm, profiles.fsh) -----------------
 
 CGM_SUMMARY_SYSTEM = "http://hl7.org/fhir/uv/cgm/CodeSystem/cgm-summary-codes-temporary"
+# The IG's ConceptMap CGMSummaryToLoinc: cgm-summary is equivalent to LOINC 104643-2.
+CGM_SUMMARY_LOINC = "104643-2"
+# HL7 v2 table 0074 (diagnostic service section): LAB, the category of the report.
+_V2_0074 = "http://terminology.hl7.org/CodeSystem/v2-0074"
 # Wellrate's own codes for the event counts the guide has no code for.
 CGM_METRIC_SYSTEM = "urn:wellrate:cgm-metric"
 # (indicator key, LOINC, display, UCUM unit, display unit, IG profile id); the LOINC codes
@@ -393,9 +397,10 @@ def _bands(cgm: dict[str, Any]) -> dict[str, float] | None:
 def cgm_summary(
     patient_ref: dict[str, str], member_id: str, w: dict[str, Any], lang: Lang
 ) -> list[dict[str, Any]]:
-    """One score window's CGM summary as the CGM IG's Observations: the summary panel
-    (code cgm-summary, ``hasMember``) and its members (mean glucose, times in ranges, GMI,
-    CV, days of wear, sensor active %, and the optional hypoglycaemia event counts).
+    """One score window's CGM summary as the CGM IG's resources: a DiagnosticReport whose
+    result is the summary panel (code cgm-summary, ``hasMember``), and the panel's members
+    (mean glucose, times in ranges, GMI, CV, days of wear, sensor active %, and the optional
+    hypoglycaemia event counts).
 
     A member whose indicator is missing is left out (never invented); the panel claims the
     CGMSummaryObservation profile only when every member the profile requires is there.
@@ -478,7 +483,27 @@ def cgm_summary(
     panel_profile = "cgm-summary" if complete else None
     panel = obs((CGM_SUMMARY_SYSTEM, "cgm-summary", "CGM Summary Report"), panel_profile, text)
     panel["hasMember"] = [{"reference": full_url(m["id"])} for m in members]
-    return [panel, *members]
+    report: dict[str, Any] = {
+        "resourceType": "DiagnosticReport",
+        "id": resource_id("DiagnosticReport", "cgm-summary", *key),
+        "language": _LANG_TAG[lang],
+        "text": narrative(text),
+        "status": "final",
+        "category": [{"coding": [{"system": _V2_0074, "code": "LAB"}]}],
+        # The CGM IG's temporary code and the LOINC code its concept map gives for it.
+        "code": {
+            "coding": [
+                {"system": CGM_SUMMARY_SYSTEM, "code": "cgm-summary"},
+                {"system": LOINC, "code": CGM_SUMMARY_LOINC},
+            ],
+            "text": "CGM summary report",
+        },
+        "subject": dict(patient_ref),
+        "effectivePeriod": dict(per),
+        "result": [{"reference": full_url(panel["id"])}],
+        "conclusion": text,
+    }
+    return [report, panel, *members]
 
 
 def _device_ids(readings: dict[str, list[dict[str, Any]]]) -> list[str]:

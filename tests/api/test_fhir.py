@@ -98,9 +98,9 @@ def test_every_id_and_reference_is_valid_and_unique_for_any_accepted_ids(
     b = fhir.bundle(member, readings, T0, summaries=summaries, lang="zh")
     _check_bundle(b)
     n = sum(len(v) for v in readings.values())
-    panels = [e for e in b["entry"] if e["resource"].get("code", {}).get("coding", [{}])[0].get(
-        "code") == "cgm-summary"]  # fmt: skip
-    assert len(panels) == len(summaries)
+    reports = [e["resource"] for e in b["entry"]
+               if e["resource"]["resourceType"] == "DiagnosticReport"]  # fmt: skip
+    assert len(reports) == len(summaries)
     per_window = [1 + 6 + ("hypo_l1_events" in w["cgm"]) for w in summaries]  # panel, members
     observations = sum(e["resource"]["resourceType"] == "Observation" for e in b["entry"])
     assert observations == n + sum(per_window)
@@ -216,11 +216,11 @@ def test_cgm_summary_follows_the_cgm_ig_with_its_loinc_codes(
     b = client.get("/clinic/patients/m1/observations.fhir", headers=world.auth("clinic")).json()
     _check_bundle(b)
     res = {e["fullUrl"]: e["resource"] for e in b["entry"]}
-    (panel,) = [
-        r
-        for r in res.values()
-        if r.get("code", {}).get("coding", [{}])[0].get("code") == "cgm-summary"
-    ]
+    (report,) = [r for r in res.values() if r["resourceType"] == "DiagnosticReport"]
+    assert [c["code"] for c in report["code"]["coding"]] == ["cgm-summary", "104643-2"]
+    (panel,) = [res[r["reference"]] for r in report["result"]]
+    assert panel["code"]["coding"][0]["code"] == "cgm-summary"
+    assert report["effectivePeriod"] == panel["effectivePeriod"]
     assert panel["code"]["coding"][0]["system"] == fhir.CGM_SUMMARY_SYSTEM
     assert panel["meta"]["profile"] == [fhir.CGM_IG + "cgm-summary"]
     assert panel["effectivePeriod"] == {
@@ -274,11 +274,8 @@ def test_a_summary_without_event_counts_or_bands_claims_no_profile(
     ).json()
     _check_bundle(b)
     res = {e["fullUrl"]: e["resource"] for e in b["entry"]}
-    (panel,) = [
-        r
-        for r in res.values()
-        if r.get("code", {}).get("coding", [{}])[0].get("code") == "cgm-summary"
-    ]
+    (report,) = [r for r in res.values() if r["resourceType"] == "DiagnosticReport"]
+    (panel,) = [res[r["reference"]] for r in report["result"]]
     assert "meta" not in panel and "动态血糖总结" in panel["text"]["div"]
     codes = {res[h["reference"]]["code"]["coding"][0]["code"] for h in panel["hasMember"]}
     assert "106793-3" not in codes and "hypo-l1-events" not in codes and "97507-8" in codes

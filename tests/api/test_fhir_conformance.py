@@ -119,7 +119,7 @@ def test_a_full_export_validates_against_the_r4_schema_and_invariants(
         assert _errors(b) == []
         _invariants(b)
         kinds = {e["resource"]["resourceType"] for e in b["entry"]}
-        assert kinds == {"Patient", "Device", "Observation"}
+        assert kinds == {"Patient", "Device", "Observation", "DiagnosticReport"}
     # The schema is not a rubber stamp: a Bundle.total of the wrong type, an unknown element
     # and an id outside [A-Za-z0-9-.]{1,64} are reported.
     bad = {**b, "total": "many", "entries": []}
