@@ -107,6 +107,10 @@ DURATION_S: Final[dict[str, float]] = {
     "Mo": 30.436875 * 86400.0,
     "yr": 365.2425 * 86400.0,
 }
+# No reading interval is longer than a year; anything longer is refused before any date
+# arithmetic (a duration of 1e300 years would overflow it). The kinds apply their own,
+# tighter bounds (activity: 24 h).
+MAX_INTERVAL_S: Final = 366 * 86400.0
 # Wellrate's extension to blood-glucose (the schema allows additional properties): a reading
 # beyond the meter's range carries its limit as the (numeric) value and this flag.
 CENSORED_KEY: Final = "censored"
@@ -219,6 +223,8 @@ def interval(
     iv, has = _interval_shape(frame, ipath)
     if "duration" in has:
         seconds = duration_s(iv["duration"], f"{ipath}/duration")
+        if not -MAX_INTERVAL_S <= seconds <= MAX_INTERVAL_S:  # also keeps timedelta finite
+            raise Reject("implausible_value", f"{ipath}/duration", f"{seconds:g} s interval")
     if "start_date_time" in has:
         start, off = timestamp(
             iv["start_date_time"], f"{ipath}/start_date_time", received_at, limits

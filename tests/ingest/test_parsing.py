@@ -236,6 +236,10 @@ REJECTED: list[tuple[str, str, Any, str, str | None]] = [
      {**STEPS_OMH, "effective_time_frame": {"time_interval": {
          "start_date_time": T, "duration": {"value": 1, "unit": "fortnight"}}}},
      "unknown_unit", "/effective_time_frame/time_interval/duration/unit"),
+    ("omh steps end plus an absurd duration", "activity",
+     {**STEPS_OMH, "effective_time_frame": {"time_interval": {
+         "end_date_time": T, "duration": {"value": 1e300, "unit": "yr"}}}},
+     "implausible_value", "/effective_time_frame/time_interval/duration"),
     ("omh glucose specimen not in the schema", "glucose", {**GLU_OMH, "specimen_source": "fluid"},
      "invalid_value", "/specimen_source"),
     *[(f"omh glucose in {s}", "glucose", {**GLU_OMH, "specimen_source": s},
