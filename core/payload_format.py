@@ -42,7 +42,11 @@ MEAL_CONTEXTS: Final = (
     "before_meal",
     "after_meal",
     "before_sleep",
+    "2_hours_postprandial",
 )
+# Accepted and stored, but neither fasting nor postprandial (Open mHealth "with meal",
+# "with food"): the scoring rules classify only MEAL_CONTEXTS.
+UNCLASSIFIED_MEAL_CONTEXTS: Final = ("with_meal", "with_food")
 
 
 class CompactBP(TypedDict):

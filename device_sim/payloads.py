@@ -42,6 +42,11 @@ class DeviceReadings:
     items: list[dict[str, Any]]
 
 
+# The limits a simulated meter reports "LO"/"HI" beyond, per unit: the ends of the range
+# ingest accepts (docs/ingest.md, "Dead letters": 20-600 mg/dL, 1.1-33.3 mmol/L).
+CENSOR_LIMITS: dict[str, tuple[float, float]] = {"mg/dL": (20.0, 600.0), "mmol/L": (1.1, 33.3)}
+
+
 def compact_to_omh(kind: Kind, item: dict[str, Any], device_id: str) -> dict[str, Any]:
     """The same reading as an Open mHealth data point with header."""
     name, version = {
@@ -59,12 +64,21 @@ def compact_to_omh(kind: Kind, item: dict[str, Any], device_id: str) -> dict[str
             "measurement_location": "left upper arm",
         }
     elif kind == "glucose":
+        value = item["v"]
         body = {
-            "blood_glucose": {"value": item["v"], "unit": item["u"]},
+            "blood_glucose": {"value": value, "unit": item["u"]},
             "effective_time_frame": {"date_time": item["t"]},
             "specimen_source": "interstitial fluid" if item["m"] == "cgm" else "capillary blood",
         }
-        if "meal" in item:
+        if value in ("LO", "HI"):
+            # The schema requires a number: the meter's limit, flagged as censored (the
+            # additional property Wellrate reads; docs/asyncapi.yaml).
+            low, high = CENSOR_LIMITS[item["u"]]
+            body["blood_glucose"]["value"] = low if value == "LO" else high
+            body["censored"] = value
+        if item.get("meal") == "before_sleep":  # a relationship to sleep, not to a meal
+            body["temporal_relationship_to_sleep"] = "before sleeping"
+        elif "meal" in item:
             body["temporal_relationship_to_meal"] = item["meal"].replace("_", " ")
     else:
         body = {
@@ -79,8 +93,14 @@ def compact_to_omh(kind: Kind, item: dict[str, Any], device_id: str) -> dict[str
     header = {
         # Unique per reading and stable across resends (uuid5 cost half the generation time).
         "id": f"{device_id}/{kind}/{item['t']}",
+        # Required by header-1.2; the reading's time keeps a resend byte-identical.
+        "creation_date_time": item["t"],
         "schema_id": {"namespace": "omh", "name": name, "version": version},
-        "source_creation_date_time": item["t"],
+        "acquisition_provenance": {
+            "source_name": "wellrate-device-sim",
+            "source_creation_date_time": item["t"],
+            "modality": "sensed",
+        },
     }
     return {"header": header, "body": body}
 

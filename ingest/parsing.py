@@ -23,6 +23,7 @@ from ingest.kinds.activity import ActivityReading
 from ingest.kinds.bp import BPReading
 from ingest.kinds.common import Limits, Reject, Rejection
 from ingest.kinds.glucose import GlucoseReading
+from ingest.kinds.omh import header as omh_header
 from ingest.readings import (
     FAST_PATHS,
     OMH_SCHEMAS,
@@ -145,6 +146,13 @@ def _parse_item(
             raise Reject(
                 "kind_mismatch", f"{path}/header/schema_id/name", f"{name} on a {kind} topic"
             )
+        if schema.get("namespace") != "omh":
+            raise Reject(
+                "unsupported_schema",
+                f"{path}/header/schema_id/namespace",
+                f"namespace {str(schema.get('namespace'))[:20]!r}; expected omh",
+            )
+        omh_header(header, f"{path}/header")
         return parse_omh_body(body, f"{path}/body", device_id, kind, received_at, limits)
     found = infer_kind(item)
     if found is None:

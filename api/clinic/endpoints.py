@@ -82,10 +82,14 @@ def export_fhir(
     clinic: Clinic,
     start: AwareDatetime | None = None,
     end: AwareDatetime | None = None,
+    lang: Annotated[
+        Literal["en", "zh"], Query(description="language of the resources' narratives")
+    ] = "en",
 ) -> Response:
-    """Readings in [start, end) (default: last 30 days) as a FHIR R4 collection Bundle."""
+    """Readings in [start, end) (default: last 30 days) as a FHIR R4 collection Bundle with
+    the Patient (pseudonymous) and the Devices, narratives in ``lang``."""
     s, e = _window(start, end)
-    body = service.export_readings(tx, clinic, member_id, s, e, "fhir")
+    body = service.export_readings(tx, clinic, member_id, s, e, "fhir", lang)
     return JSONResponse(body, media_type=FHIR_JSON)
 
 

@@ -191,6 +191,53 @@ def readings(
         return {kind: cur.execute(sql, params).fetchall() for kind, sql in _READINGS.items()}
 
 
+def devices(conn: Conn, device_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Registry rows (type, model, validation status) of the devices an export names."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            "SELECT device_id, device_type, model, validated FROM devices"
+            " WHERE device_id = ANY(%s)",
+            (device_ids,),
+        ).fetchall()
+    return {r["device_id"]: r for r in rows}
+
+
+# The CGM summary windows of an export: per score window overlapping [start, end) and lying
+# inside clinic-care consent, the newest computation's CGM indicators and the days of wear
+# (member-local days with a CGM reading in the window, the CGM IG's "days of wear").
+_CGM_SUMMARIES = f"""
+SELECT w.window_start, w.window_end, w.computed_at, w.cgm,
+       (SELECT count(DISTINCT (g.measured_at AT TIME ZONE 'UTC'
+                               + g.utc_offset_min * interval '1 minute')::date)
+          FROM glucose_readings g
+         WHERE g.member_id = %(member_id)s AND g.method = 'cgm'
+           AND g.measured_at >= w.window_start - interval '1 day'
+           AND g.measured_at < w.window_end + interval '1 day'
+           AND (g.measured_at AT TIME ZONE 'UTC' + g.utc_offset_min * interval '1 minute')::date
+               >= w.window_start
+           AND (g.measured_at AT TIME ZONE 'UTC' + g.utc_offset_min * interval '1 minute')::date
+               < w.window_end
+           AND g.measured_at <@ {_CARE}) AS days_worn
+  FROM (SELECT DISTINCT ON (window_start, window_end) window_start, window_end, computed_at,
+               indicators->'cgm' AS cgm
+          FROM scores
+         WHERE member_id = %(member_id)s AND window_start < %(end)s AND window_end > %(start)s
+         ORDER BY window_start, window_end, computed_at DESC) w
+ WHERE (w.cgm->>'sufficient')::boolean IS TRUE
+   AND tstzrange(w.window_start, w.window_end) <@ {_CARE}
+ ORDER BY w.window_start, w.window_end
+"""  # noqa: S608
+
+
+def cgm_summaries(
+    conn: Conn, member_id: str, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """Sufficient CGM score windows overlapping [start, end), with their days of wear."""
+    params = {"member_id": member_id, "start": start, "end": end}
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(_CGM_SUMMARIES, params).fetchall()
+
+
 # --- dashboard views (api/clinic/views.py) ------------------------------------------------
 
 WorklistSort = Literal["alerts", "name", "last_reading", "composite", "status"]

@@ -77,7 +77,13 @@ def acknowledge(tx: Tx, who: Principal, alert_id: int) -> dict[str, Any]:
 
 
 def export_readings(
-    tx: Tx, who: Principal, member_id: str, start: datetime, end: datetime, fmt: str
+    tx: Tx,
+    who: Principal,
+    member_id: str,
+    start: datetime,
+    end: datetime,
+    fmt: str,
+    lang: fhir.Lang = "en",
 ) -> dict[str, Any] | str:
     if end <= start or end - start > timedelta(days=MAX_EXPORT_DAYS):
         raise InvalidInput(
@@ -95,5 +101,10 @@ def export_readings(
     )
     data = repo.readings(tx.conn, member_id, start, end)
     if fmt == "fhir":
-        return fhir.bundle(member_id, data, datetime.now(UTC))
+        ids = sorted({r["device_id"] for rows in data.values() for r in rows})
+        devices = repo.devices(tx.conn, ids)
+        summaries = repo.cgm_summaries(tx.conn, member_id, start, end)
+        return fhir.bundle(
+            member_id, data, datetime.now(UTC), devices=devices, summaries=summaries, lang=lang
+        )
     return fhir.to_csv(data)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from ingest.kinds import omh as omh_schema
 from ingest.kinds.common import (
     PULSE_BPM,
     Limits,
@@ -20,6 +21,7 @@ from ingest.kinds.common import (
     in_range,
     number,
     timestamp,
+    unit_value,
     whole,
 )
 
@@ -30,7 +32,6 @@ MAX_STEPS_PER_MIN: Final = 300
 # An interval lasts 1 s to 24 h (the same rules): a day's summary is the longest record.
 MAX_ACTIVITY_INTERVAL_S: Final = 24 * 3600
 HEART_RATE_BPM: Final = PULSE_BPM
-_DURATION_S: Final = {"ms": 0.001, "sec": 1, "s": 1, "min": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(slots=True)  # not frozen: hot path, frozen __init__ is ~3x slower; never mutated
@@ -92,45 +93,24 @@ def compact(
     return reading
 
 
-def _omh_interval(
-    body: dict[str, Any], path: str, received_at: datetime, limits: Limits
-) -> tuple[datetime, int, float]:
-    """(start, its UTC offset, seconds) of an Open mHealth ``time_interval``."""
-    frame = get(body, "effective_time_frame", path)
-    ipath = f"{path}/effective_time_frame/time_interval"
-    interval = frame.get("time_interval") if isinstance(frame, dict) else None
-    if not isinstance(interval, dict):
-        raise Reject("missing_field", ipath, "step-count needs a time_interval")
-    if "start_date_time" in interval and "end_date_time" in interval:
-        start, off = timestamp(
-            interval["start_date_time"], f"{ipath}/start_date_time", received_at, limits
-        )
-        end, _ = timestamp(interval["end_date_time"], f"{ipath}/end_date_time", received_at, limits)
-        return start, off, (end - start).total_seconds()
-    dur = interval.get("duration")
-    if not isinstance(dur, dict) or "start_date_time" not in interval:
-        raise Reject("missing_field", ipath, "need start_date_time with end_date_time or duration")
-    start, off = timestamp(
-        interval["start_date_time"], f"{ipath}/start_date_time", received_at, limits
-    )
-    factor = _DURATION_S.get(str(dur.get("unit")))
-    if factor is None:
-        raise Reject("unknown_unit", f"{ipath}/duration/unit", f"{str(dur.get('unit'))[:10]!r}")
-    return start, off, number(dur.get("value"), f"{ipath}/duration/value") * factor
-
-
 def omh(
     body: dict[str, Any], path: str, dev: str, received_at: datetime, limits: Limits
 ) -> ActivityReading:
-    """An Open mHealth ``step-count`` 3.0 body (its time frame must be an interval)."""
-    raw_steps = get(body, "step_count", path)
-    spath = f"{path}/step_count"
-    if isinstance(raw_steps, dict):
-        if raw_steps.get("unit") not in (None, "steps"):
-            raise Reject("unknown_unit", f"{spath}/unit", f"{str(raw_steps.get('unit'))[:20]!r}")
-        raw_steps, spath = raw_steps.get("value"), f"{spath}/value"
-    steps = whole(raw_steps, spath)
-    start, off, dur = _omh_interval(body, path, received_at, limits)
+    """An Open mHealth ``step-count`` 3.0 body: ``{value, unit: "steps"}`` over a time
+    interval (start and end, start and duration, or end and duration)."""
+    raw_steps, unit = unit_value(body, "step_count", path)
+    if unit != "steps":
+        raise Reject("unknown_unit", f"{path}/step_count/unit", f"{str(unit)[:20]!r}; steps")
+    steps = whole(raw_steps, f"{path}/step_count/value")
+    omh_schema.not_aggregate(body, path)
+    frame = omh_schema.time_frame(body, path)
+    if "time_interval" not in frame:
+        raise Reject(
+            "missing_field",
+            f"{path}/effective_time_frame/time_interval",
+            "step-count needs a time_interval",
+        )
+    start, off, dur = omh_schema.interval(frame, path, received_at, limits)
     reading = _reading(dev, start, off, dur, steps, {}, path)
     _not_future_end(reading, f"{path}/effective_time_frame", received_at, limits)
     return reading

@@ -18,10 +18,17 @@ from ingest.kinds.common import (
     fast_time,
     get,
     in_range,
-    omh_point_time,
     timestamp,
     unit_value,
     whole,
+)
+from ingest.kinds.omh import (
+    ACTIVITY_RELATIONSHIPS,
+    BODY_LOCATIONS,
+    BODY_POSTURES,
+    enum,
+    not_aggregate,
+    point_time,
 )
 
 # Decision (the ingest bad-input rules, docs/ingest.md "Dead letters"): systolic outside
@@ -72,14 +79,19 @@ def compact(
 def omh(
     body: dict[str, Any], path: str, dev: str, received_at: datetime, limits: Limits
 ) -> BPReading:
-    """An Open mHealth ``blood-pressure`` 4.0 body."""
+    """An Open mHealth ``blood-pressure`` 4.0 body; posture, location and the relationship
+    to physical activity are checked against their schemas and not stored."""
     sys_v, sys_u = unit_value(body, "systolic_blood_pressure", path)
     dia_v, dia_u = unit_value(body, "diastolic_blood_pressure", path)
     for unit, key in ((sys_u, "systolic_blood_pressure"), (dia_u, "diastolic_blood_pressure")):
         if unit != "mmHg":
             raise Reject("unknown_unit", f"{path}/{key}/unit", f"{str(unit)[:20]!r}; expected mmHg")
+    enum(body, "body_posture", BODY_POSTURES, path)
+    enum(body, "measurement_location", BODY_LOCATIONS, path)
+    enum(body, "temporal_relationship_to_physical_activity", ACTIVITY_RELATIONSHIPS, path)
+    not_aggregate(body, path)
     tpath = f"{path}/effective_time_frame/date_time"
-    ts, off = timestamp(omh_point_time(body, path), tpath, received_at, limits)
+    ts, off = timestamp(point_time(body, path), tpath, received_at, limits)
     paths = (
         f"{path}/systolic_blood_pressure/value",
         f"{path}/diastolic_blood_pressure/value",

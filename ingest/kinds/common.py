@@ -112,16 +112,6 @@ def unit_value(body: dict[str, Any], key: str, path: str) -> tuple[Any, Any]:
     return get(uv, "value", f"{path}/{key}"), uv.get("unit")
 
 
-def omh_point_time(body: dict[str, Any], path: str) -> Any:
-    """The ``date_time`` of an Open mHealth point measurement's ``effective_time_frame``."""
-    frame = get(body, "effective_time_frame", path)
-    if not isinstance(frame, dict) or "date_time" not in frame:
-        raise Reject(
-            "missing_field", f"{path}/effective_time_frame/date_time", "a date_time is required"
-        )
-    return frame["date_time"]
-
-
 # --- fast path ----------------------------------------------------------------------------
 # A device backlog is thousands of plain compact readings; validating each through the
 # general path (JSON-path strings built up front, one helper call per field) made parsing

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
 
-from core.payload_format import MEAL_CONTEXTS
+from core.payload_format import MEAL_CONTEXTS, UNCLASSIFIED_MEAL_CONTEXTS
 from core.units import UNIT_ALIASES, GlucoseUnit
 from ingest.kinds.common import (
     Limits,
@@ -21,9 +21,18 @@ from ingest.kinds.common import (
     get,
     in_range,
     number,
-    omh_point_time,
     timestamp,
     unit_value,
+)
+from ingest.kinds.omh import (
+    CENSORED_KEY,
+    GLUCOSE_SPECIMENS,
+    MEAL_RELATIONSHIPS,
+    SLEEP_RELATIONSHIPS,
+    SPECIMEN_SOURCES,
+    enum,
+    not_aggregate,
+    point_time,
 )
 
 # Decision (the ingest bad-input rules, docs/ingest.md "Dead letters"): glucose outside
@@ -72,7 +81,7 @@ def _meal(raw: Any, path: str) -> str | None:
     if raw is None:
         return None
     meal = str(raw).strip().lower().replace(" ", "_")
-    if meal not in MEAL_CONTEXTS:
+    if meal not in MEAL_CONTEXTS and meal not in UNCLASSIFIED_MEAL_CONTEXTS:
         raise Reject("invalid_value", path, f"meal context {str(raw)[:30]!r} is not known")
     return meal
 
@@ -94,16 +103,38 @@ def compact(
 def omh(
     body: dict[str, Any], path: str, dev: str, received_at: datetime, limits: Limits
 ) -> GlucoseReading:
-    """An Open mHealth ``blood-glucose`` 4.0 body (interstitial fluid is a CGM)."""
+    """An Open mHealth ``blood-glucose`` 4.0 body.
+
+    ``specimen_source`` "interstitial fluid" is a CGM reading, "capillary blood" (or none) a
+    fingerstick; other specimens are refused. The value is a number, as the schema requires;
+    a reading beyond the meter's range carries its limit and ``"censored": "LO"|"HI"``.
+    ``temporal_relationship_to_sleep`` "before sleeping" without a meal relationship is
+    stored as the ``before_sleep`` meal context.
+    """
     raw, raw_unit = unit_value(body, "blood_glucose", path)
     unit = _unit(raw_unit, f"{path}/blood_glucose/unit")
-    value, censored = _value(raw, unit, f"{path}/blood_glucose/value")
+    vpath = f"{path}/blood_glucose/value"
+    flag = body.get(CENSORED_KEY)
+    if flag is not None and flag not in CENSORED:
+        raise Reject("invalid_value", f"{path}/{CENSORED_KEY}", "censored is LO or HI")
+    number(raw, vpath)  # a number, as the schema requires, even for a censored reading
+    value, censored = (None, flag) if flag is not None else _value(raw, unit, vpath)
+    specimen = enum(body, "specimen_source", SPECIMEN_SOURCES, path) or "capillary blood"
+    if specimen not in GLUCOSE_SPECIMENS:
+        raise Reject(
+            "unsupported_specimen",
+            f"{path}/specimen_source",
+            f"glucose in {specimen} is not blood or interstitial fluid glucose",
+        )
+    meal_rel = enum(body, "temporal_relationship_to_meal", MEAL_RELATIONSHIPS, path)
+    sleep_rel = enum(body, "temporal_relationship_to_sleep", SLEEP_RELATIONSHIPS, path)
+    not_aggregate(body, path)
     tpath = f"{path}/effective_time_frame/date_time"
-    ts, off = timestamp(omh_point_time(body, path), tpath, received_at, limits)
-    specimen = str(body.get("specimen_source", "")).lower()
-    method = "cgm" if specimen == "interstitial fluid" else "smbg"
-    meal = _meal(body.get("temporal_relationship_to_meal"), f"{path}/temporal_relationship_to_meal")
-    return GlucoseReading(dev, ts, off, value, unit, censored, method, meal)
+    ts, off = timestamp(point_time(body, path), tpath, received_at, limits)
+    meal = _meal(meal_rel, f"{path}/temporal_relationship_to_meal")
+    if meal is None and sleep_rel == "before sleeping":
+        meal = "before_sleep"
+    return GlucoseReading(dev, ts, off, value, unit, censored, GLUCOSE_SPECIMENS[specimen], meal)
 
 
 _FAST_KEYS: Final = frozenset(("t", "v", "u", "m"))

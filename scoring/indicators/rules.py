@@ -113,14 +113,23 @@ AGP_HI_MGDL: Final = 400.0
 #   CDS 2020 guideline and ADA 2025 set one preprandial target (4.4-7.0 mmol/L; ADA
 #   80-130 mg/dL) for fasting and before-meal checks alike;
 # * non-fasting ("postprandial" in the stored contract): the after-meal contexts,
-#   "not_fasting" and "before_sleep" (a bedtime check is 2-4 h after dinner, a non-fasting
-#   value; CDS sets one non-fasting target < 10.0 mmol/L for any non-fasting check);
+#   "2_hours_postprandial", "not_fasting" and "before_sleep" (a bedtime check is 2-4 h after
+#   dinner, a non-fasting value; CDS sets one non-fasting target < 10.0 mmol/L for any
+#   non-fasting check);
 # * no context: counted in ``n_readings`` and hypoglycaemia, not in either target share.
 FASTING_CONTEXTS: Final = frozenset(
     {"fasting", "before_breakfast", "before_lunch", "before_dinner", "before_meal"}
 )
 POSTPRANDIAL_CONTEXTS: Final = frozenset(
-    {"not_fasting", "after_breakfast", "after_lunch", "after_dinner", "after_meal", "before_sleep"}
+    {
+        "not_fasting",
+        "after_breakfast",
+        "after_lunch",
+        "after_dinner",
+        "after_meal",
+        "before_sleep",
+        "2_hours_postprandial",
+    }
 )
 # Targets, Chinese Diabetes Society guideline for type 2 diabetes (2020 edition): fasting
 # 4.4-7.0 mmol/L, non-fasting < 10.0 mmol/L; both ends of the fasting range inclusive.

@@ -127,17 +127,24 @@ def test_fhir_export_is_a_valid_r4_bundle_of_observations(
     assert resp.headers["content-type"].startswith("application/fhir+json")
     bundle = resp.json()
     assert bundle["resourceType"] == "Bundle" and bundle["type"] == "collection"
+    assert "total" not in bundle  # bdl-1: only searchset/history Bundles carry a total
+    by_url = {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
+    assert len(by_url) == len(bundle["entry"])
     resources = [e["resource"] for e in bundle["entry"]]
+    observations = [r for r in resources if r["resourceType"] == "Observation"]
     n_db = sum(
         conn.execute(f"SELECT count(*) FROM {t} WHERE member_id = 'm1'").fetchone()[0]  # type: ignore[index]
         for t in ("bp_readings", "glucose_readings", "activity_readings")
     )
-    assert bundle["total"] == len(resources) == n_db
-    assert len({e["fullUrl"] for e in bundle["entry"]}) == n_db
+    assert len(observations) == n_db
+    (pat,) = [r for r in resources if r["resourceType"] == "Patient"]
+    assert pat["identifier"] == [{"system": "urn:wellrate:member", "value": "m1"}]
+    assert "name" not in pat
     by_code: dict[str, list[dict[str, Any]]] = {}
-    for r in resources:
-        assert r["resourceType"] == "Observation" and r["status"] == "final"
-        assert r["subject"] == {"reference": "Patient/m1"}
+    for r in observations:
+        assert r["status"] == "final"
+        assert by_url[r["subject"]["reference"]] is pat
+        assert by_url[r["device"]["reference"]]["resourceType"] == "Device"
         by_code.setdefault(_loinc(r), []).append(r)
     assert set(by_code) == {"85354-9", "99504-3", "105272-9", "55423-8"}
     for bp in by_code["85354-9"]:
@@ -147,14 +154,17 @@ def test_fhir_export_is_a_valid_r4_bundle_of_observations(
         for q in comps.values():
             assert q["system"] == UCUM and q["code"] == "mm[Hg]"
         assert comps["8462-4"]["value"] == 82
+        assert bp["effectiveDateTime"].endswith("+08:00")  # the device's offset, kept
     for g in by_code["99504-3"]:
-        assert g["valueQuantity"]["code"] == "mg/dL" and g["valueQuantity"]["system"] == UCUM
+        q = g["valueQuantity"]
+        assert (q["code"], q["unit"], q["system"]) == ("mg/dL", "mg/dl", UCUM)
     (lo,) = by_code["105272-9"]
     assert "valueQuantity" not in lo
     assert lo["dataAbsentReason"]["coding"][0]["code"] == "negative-infinity"
     for s in by_code["55423-8"]:
         assert s["valueQuantity"]["code"] == "{steps}"
         assert s["effectivePeriod"]["end"] > s["effectivePeriod"]["start"]
+        assert s["effectivePeriod"]["start"].endswith("+08:00")
 
 
 def test_csv_export_has_one_row_per_reading(client: TestClient, world: World) -> None:
