@@ -28,7 +28,7 @@ from scoring.indicators.bp import home_bp_table
 from scoring.indicators.cgm import cgm_indicators, cgm_many
 from scoring.indicators.grouped import medians, offsets
 from scoring.indicators.hospitalisation import hospitalisation_indicators
-from scoring.indicators.rules import CGM_DAYS, DAY_S
+from scoring.indicators.rules import CGM_DAYS, CGM_NOMINAL_INTERVAL_S, DAY_S
 from scoring.indicators.smbg import smbg_indicators
 from scoring.version import ALGORITHM_VERSION
 from scoring.window import Window, age
@@ -55,16 +55,19 @@ class _Loaded(NamedTuple):
     activity: npt.NDArray[Any]
     stays: dict[str, int]  # admissions in the window, per member
     baselines: dict[str, float | None]  # each member's first composite (improvement)
+    nominal: npt.NDArray[np.float64]  # each member's CGM nominal interval, seconds
 
 
 def _load(conn: repo.Conn, ids: list[str], w: Window) -> _Loaded:
     t0, t1 = w.utc_range()
+    nominal = repo.cgm_nominal_intervals(conn, ids, t0, t1)
     return _Loaded(
         repo.load_bp(conn, ids, t0, t1, w.d0, w.d1),
         repo.load_glucose(conn, ids, t0, t1, w.d0, w.d1, max(w.d0, w.d1 - CGM_DAYS)),
         repo.load_activity(conn, ids, t0, t1, w.d0, w.d1),
         repo.hospitalisations(conn, ids, w.start, w.end),
         repo.baselines(conn, ids, ALGORITHM_VERSION, w.start),
+        np.array([nominal.get(i, CGM_NOMINAL_INTERVAL_S) for i in ids], dtype=np.float64),
     )
 
 
@@ -112,7 +115,7 @@ def _score_rows(
         act["idx"], act["t"], act["off"], act["dur"], act["steps"], act["act"], act["vig"],
         window_days=w.days, ages=ages,
     )  # fmt: skip
-    cgm_ind, smbg_ind, cgm_cols, smbg_cols = _glucose(w, data.glucose, len(members))
+    cgm_ind, smbg_ind, cgm_cols, smbg_cols = _glucose(w, data.glucose, data.nominal)
     composite, components = composite_many(
         bp_cols, cgm_cols, smbg_cols, act_cols,
         conditions=conditions, window_days=w.days, config=cfg,
@@ -136,13 +139,14 @@ def _score_rows(
 
 
 def _glucose(
-    w: Window, glu: npt.NDArray[Any], n: int
+    w: Window, glu: npt.NDArray[Any], nominal: npt.NDArray[np.float64]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], repo.Columns, repo.Columns]:
     """CGM (last 14 days of the window) and fingerstick indicators of a chunk's members.
 
     Members without readings share the empty dicts. Returns the dicts, then their columns.
     """
-    cgm_out, cgm_at = _cgm(w, glu, n)
+    n = nominal.size
+    cgm_out, cgm_at = _cgm(w, glu, nominal)
     smbg_out, smbg_at = _smbg(glu, n)
     return (
         cgm_out,
@@ -152,7 +156,9 @@ def _glucose(
     )
 
 
-def _cgm(w: Window, glu: npt.NDArray[Any], n: int) -> tuple[list[dict[str, Any]], list[int]]:
+def _cgm(
+    w: Window, glu: npt.NDArray[Any], nominal: npt.NDArray[np.float64]
+) -> tuple[list[dict[str, Any]], list[int]]:
     """CGM indicators of every wearer at once (``cgm_many``), and who the wearers are.
 
     A member's CGM window is cut at local midnight by the median of the offsets their
@@ -160,7 +166,7 @@ def _cgm(w: Window, glu: npt.NDArray[Any], n: int) -> tuple[list[dict[str, Any]]
     (``repository.load_glucose``). Column by column with one mask: copying whole records of
     a structured array twice (CGM rows, then their last 14 days) was a fifth of the CGM time.
     """
-    c0 = max(w.d0, w.d1 - CGM_DAYS)
+    c0, n = max(w.d0, w.d1 - CGM_DAYS), nominal.size
     sel = glu["cgm"]
     ci = glu["idx"][sel].astype(np.int64)
     has = np.bincount(ci, minlength=n) > 0
@@ -177,6 +183,7 @@ def _cgm(w: Window, glu: npt.NDArray[Any], n: int) -> tuple[list[dict[str, Any]]
             glu["mmol"][sel],
             c0 * DAY_S - off * 60,
             w.d1 * DAY_S - off * 60,
+            nominal[has],
         )
         for i, doc in zip(at, docs, strict=True):
             out[i] = doc

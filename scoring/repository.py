@@ -324,6 +324,26 @@ def load_activity(
     return _column_arrays(conn, sel, {"ids": list(ids), "t0": t0, "t1": t1}, cols, (d0, d1))
 
 
+def cgm_nominal_intervals(
+    conn: Conn, ids: Sequence[str], t0: datetime, t1: datetime
+) -> dict[str, float]:
+    """Each member's CGM nominal sampling interval in seconds (``device_models``, migration
+    0060), from the CGMs bound to them at any time in [t0, t1). With several sensors the
+    shortest interval wins (the most readings expected: the conservative choice); members
+    absent here use ``rules.CGM_NOMINAL_INTERVAL_S``."""
+    rows = conn.execute(
+        "SELECT b.member_id, min(dm.nominal_interval_s)"
+        "  FROM device_bindings b"
+        "  JOIN devices d ON d.device_id = b.device_id AND d.device_type = 'cgm'"
+        "  JOIN device_models dm ON dm.model = lower(d.model)"
+        " WHERE b.member_id = ANY(%(ids)s) AND b.valid_from < %(t1)s"
+        "   AND (b.valid_to IS NULL OR b.valid_to > %(t0)s)"
+        " GROUP BY b.member_id",
+        {"ids": list(ids), "t0": t0, "t1": t1},
+    ).fetchall()
+    return {r[0]: float(r[1]) for r in rows}
+
+
 def hospitalisations(conn: Conn, ids: Sequence[str], start: date, end: date) -> dict[str, int]:
     """Admissions that started in [start, end), per member (the claims feed)."""
     rows = conn.execute(

@@ -1,3 +1,3 @@
 """Algorithm version stamped on every stored score (Tidepool-style schema version)."""
 
-ALGORITHM_VERSION: str = "0.1.0"
+ALGORITHM_VERSION: str = "0.2.0"

@@ -74,13 +74,18 @@ def pg_url() -> Iterator[str]:
     _drop_db(ADMIN_URL, name)
 
 
+# Reference data the migrations seed, kept between tests like the migration ledger.
+REFERENCE_TABLES = ("schema_migrations", "device_models")
+
+
 def _truncate_all(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         tables = [
             r[0]
             for r in conn.execute(
                 "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public'"
-                " AND tablename <> 'schema_migrations'"
+                " AND tablename <> ALL(%s)",
+                (list(REFERENCE_TABLES),),
             )
         ]
         if tables:

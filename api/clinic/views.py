@@ -27,6 +27,7 @@ from core.units import MGDL_PER_MMOLL
 from scoring import repository as scores
 from scoring.config import BpTargets
 from scoring.indicators import cgm as cgm_module
+from scoring.indicators.rules import CGM_NOMINAL_INTERVAL_S
 
 # AGP: 14 days of CGM data (International Consensus, Battelino 2019; docs/clinical.md,
 # "CGM").
@@ -235,16 +236,20 @@ def _agp(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
 AGP_STATS = ("n_readings", "active_pct", "mean_mgdl", "gmi", "cv", "sufficient")
 
 
-def _agp_stats(rows: list[tuple[Any, ...]], start: datetime, end: datetime) -> dict[str, Any]:
+def _agp_stats(
+    rows: list[tuple[Any, ...]], start: datetime, end: datetime, nominal_s: float
+) -> dict[str, Any]:
     """The AGP header over the same 14 days as the profile (docs/clinical.md, "CGM": dates,
-    % time active, mean, GMI, CV), by the scoring definitions; None where data are too few.
+    % time active against the sensor's nominal interval, mean, GMI, CV), by the scoring
+    definitions; None where data are too few.
     """
     if not rows:
         return dict.fromkeys(AGP_STATS)
     t, v, mmol, _ = _cgm_arrays(rows)
     ind = cgm_module.cgm_indicators(
-        t, v, mmol, window_start_s=int(start.timestamp()), window_end_s=int(end.timestamp())
-    )
+        t, v, mmol, window_start_s=int(start.timestamp()), window_end_s=int(end.timestamp()),
+        nominal_s=nominal_s,
+    )  # fmt: skip
     return {k: ind.get(k) for k in AGP_STATS}
 
 
@@ -300,7 +305,14 @@ def glucose_view(tx: Tx, who: Principal, member_id: str, days: int) -> dict[str,
         "agp_end": now,
         "agp_readings": len(cgm_rows),
         "tir": tir_bar(cgm_ind),
-        "agp_stats": _agp_stats(cgm_rows, agp_start, now),
+        "agp_stats": _agp_stats(
+            cgm_rows,
+            agp_start,
+            now,
+            scores.cgm_nominal_intervals(tx.conn, [member_id], agp_start, now).get(
+                member_id, CGM_NOMINAL_INTERVAL_S
+            ),
+        ),
         "score_window": (
             {"start": score["window_start"], "end": score["window_end"]} if score else None
         ),

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from core.units import MGDL_PER_MMOLL
-from scoring.indicators.grouped import BLOCK_ROWS, div, in_blocks, medians, nullable, offsets, sums
+from scoring.indicators.grouped import BLOCK_ROWS, div, in_blocks, nullable, offsets, sums
 from scoring.indicators.rules import (
     AGP_HI_MGDL,
     AGP_LO_MGDL,
@@ -32,8 +32,9 @@ from scoring.indicators.rules import (
     BGI_B,
     BGI_C,
     BGI_R,
-    CGM_FALLBACK_INTERVAL_S,
+    CGM_NOMINAL_INTERVAL_S,
     DAY_S,
+    EXTENDED_HYPO_S,
     GMI_INTERCEPT,
     GMI_SLOPE,
     GRI_WEIGHTS,
@@ -43,6 +44,7 @@ from scoring.indicators.rules import (
     event_masks,
     glucose_bands,
     glucose_events,
+    hypo_l2_mask,
 )
 
 
@@ -86,6 +88,9 @@ CGM_KEYS: tuple[str, ...] = (
     "lbgi",
     "hbgi",
     "hypo_events",
+    "hypo_l1_events",
+    "hypo_l2_events",
+    "hypo_extended_events",
     "hyper_events",
     "sufficient",
 )
@@ -122,13 +127,6 @@ def _dedupe(
         avg = np.add.reduceat(conv, first) / np.diff(np.append(first, ts.size))
     keep = ~np.isnan(avg)
     return ts[first][keep], avg[keep], ms[first][keep], idx[order[first][keep]]
-
-
-def _interval_s(t: npt.NDArray[np.int64]) -> float:
-    """Median sampling interval in seconds (deduplicated, sorted times)."""
-    if t.size < 2:
-        return float(CGM_FALLBACK_INTERVAL_S)
-    return float(np.median(np.diff(t)))
 
 
 def _to_mgdl(g: npt.NDArray[np.float64], mmol: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
@@ -174,6 +172,7 @@ def cgm_indicators(
     *,
     window_start_s: int,
     window_end_s: int,
+    nominal_s: float = CGM_NOMINAL_INTERVAL_S,
 ) -> dict[str, Any]:
     """Stored-contract ``cgm`` for one member over ``[window_start_s, window_end_s)``.
 
@@ -184,16 +183,19 @@ def cgm_indicators(
 
     Parameters
     ----------
-    t : epoch seconds, ascending (duplicates are averaged, docs/clinical.md "CGM").
+    t : epoch seconds in any order: sorted here, duplicates averaged (docs/clinical.md
+        "CGM"); NaN values are absent readings and dropped.
     value : glucose in the unit the device reported; censored LO = -inf, HI = +inf.
     is_mmol : per reading, True for mmol/L.
     window_start_s, window_end_s : the window, epoch seconds, end exclusive.
+    nominal_s : the sensor model's nominal sampling interval (``device_models``), seconds.
 
     Notes
     -----
     * ``n_readings`` counts distinct timestamps after averaging duplicates.
-    * ``active_pct`` = 100 x (readings inside the window) / (window length / median
-      sampling interval), capped at 100; gaps count as missing.
+    * ``active_pct`` = 100 x (readings inside the window) / (window length / the sensor's
+      nominal interval), capped at 100; gaps count as missing, and sparse data cannot
+      vouch for itself (one reading a day is 0.3 % active on a 5-minute sensor).
     * Bands (``tir`` ... ``titr``) are percentages of readings, each classified in its own
       unit (:func:`time_in_ranges`); LO/HI count in the extreme bands.
     * Mean, sample SD (n - 1), CV, GMI, LBGI and HBGI use the uncensored readings converted
@@ -201,8 +203,10 @@ def cgm_indicators(
       unknown), which understates risk a little when they occur.
     * GRI uses the band percentages (VLow = tbr54, Low = tbr70 - tbr54, High = tar180 -
       tar250, VHigh = tar250), so LO/HI do count there.
-    * Events: :func:`scoring.indicators.rules.glucose_events`, level-1 thresholds in the
-      reading's own unit.
+    * Events: :func:`scoring.indicators.rules.glucose_events`, thresholds in the reading's
+      own unit: ``hypo_l1_events`` (< 70 mg/dL; ``hypo_events`` is the same count, kept
+      for older readers), ``hypo_l2_events`` (< 54), ``hypo_extended_events`` (> 120
+      minutes < 70), ``hyper_events`` (> 180).
 
     Examples
     --------
@@ -218,7 +222,7 @@ def cgm_indicators(
     """
     ts, g, mmol, _ = _dedupe(t, value, is_mmol)
     n = int(ts.size)
-    dt = _interval_s(ts)
+    dt = float(nominal_s)
     span = int(window_end_s) - int(window_start_s)
     inside = int(np.count_nonzero((ts >= window_start_s) & (ts < window_end_s)))
     active = min(100.0, 100.0 * inside * dt / span) if span > 0 else 0.0
@@ -235,7 +239,9 @@ def cgm_indicators(
     gri = min(100.0, w[0] * vlow + w[1] * low + w[2] * vhigh + w[3] * high)
     out["gri"], out["gri_zone"] = gri, gri_zone(gri)
     hypo, hyper = event_masks(g, mmol)
-    out["hypo_events"] = count_events(ts, hypo, dt)
+    out["hypo_events"] = out["hypo_l1_events"] = count_events(ts, hypo, dt)
+    out["hypo_l2_events"] = count_events(ts, hypo_l2_mask(g, mmol), dt)
+    out["hypo_extended_events"] = count_events(ts, hypo, dt, min_s=EXTENDED_HYPO_S, longer=True)
     out["hyper_events"] = count_events(ts, hyper, dt)
     out["sufficient"] = True
     return out
@@ -255,17 +261,14 @@ def _needs_repair(
 
 
 def _active_many(
-    member: npt.NDArray[np.int64],
     t: npt.NDArray[np.int64],
     at: npt.NDArray[np.intp],
     window_start_s: npt.NDArray[np.int64],
     window_end_s: npt.NDArray[np.int64],
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Each member's median sampling interval (:func:`_interval_s`) and active percent."""
-    m, n = at.size - 1, np.diff(at)
-    same = member[1:] == member[:-1]
-    dt = medians(member[1:][same], (t[1:] - t[:-1])[same], m)
-    dt = np.where(n > 1, dt, float(CGM_FALLBACK_INTERVAL_S))
+    dt: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """Each member's active percent against their sensor's nominal interval ``dt``."""
+    n = np.diff(at)
     span = window_end_s - window_start_s
     inside = sums((t >= np.repeat(window_start_s, n)) & (t < np.repeat(window_end_s, n)), at)
     active = np.where(
@@ -273,7 +276,7 @@ def _active_many(
         np.minimum(100.0, 100.0 * inside.astype(np.float64) * dt / np.maximum(span, 1)),
         0.0,
     )
-    return dt, active
+    return active
 
 
 def _glycaemia_many(
@@ -322,10 +325,12 @@ def cgm_many(
     is_mmol: npt.NDArray[np.bool_],
     window_start_s: npt.NDArray[np.int64],
     window_end_s: npt.NDArray[np.int64],
+    nominal_s: npt.NDArray[np.float64] | None = None,
     *,
     block_rows: int = BLOCK_ROWS,
 ) -> list[dict[str, Any]]:
-    """:func:`cgm_indicators` for members 0..M-1 (windows per member).
+    """:func:`cgm_indicators` for members 0..M-1 (windows and nominal intervals per member;
+    no ``nominal_s``: every sensor is a 5-minute one).
 
     Readings must be sorted by (member, time). Members whose readings need the reference's
     repairs (duplicate timestamps to average, NaN values to drop) are rare and go through
@@ -333,10 +338,15 @@ def cgm_many(
     was most of the time of a chunk of CGM wearers.
     """
     m = int(window_start_s.size)
+    nom = (
+        np.full(m, float(CGM_NOMINAL_INTERVAL_S))
+        if nominal_s is None
+        else np.asarray(nominal_s, dtype=np.float64)
+    )
     if idx.size > block_rows and m > 1:
         blocks = in_blocks(idx, m, block_rows, lambda r, k, a: cgm_many(
             idx[r] - a, t[r], value[r], is_mmol[r], window_start_s[k], window_end_s[k],
-            block_rows=block_rows,
+            nom[k], block_rows=block_rows,
         ))  # fmt: skip
         return [doc for block in blocks for doc in block]
     i64 = idx.astype(np.int64)
@@ -346,6 +356,7 @@ def cgm_many(
         int(k): cgm_indicators(
             t[i64 == k], value[i64 == k], is_mmol[i64 == k],
             window_start_s=int(window_start_s[k]), window_end_s=int(window_end_s[k]),
+            nominal_s=float(nom[k]),
         )
         for k in np.flatnonzero(repair)
     }  # fmt: skip
@@ -354,17 +365,34 @@ def cgm_many(
         i64, t, value, is_mmol = i64[keep], t[keep], value[keep], is_mmol[keep]
     at = offsets(i64, m)
     n = np.diff(at)
-    dt, active = _active_many(i64, t, at, window_start_s, window_end_s)
+    active = _active_many(t, at, window_start_s, window_end_s, nom)
     ok = cgm_sufficient(window_end_s - window_start_s, active, n)
     # Bands, each reading against the edges of its own unit (counts, then % of readings).
     bands = glucose_bands(value, is_mmol)
     pct = {k: 100.0 * div(sums(b, at).astype(np.float64), n) for k, b in bands.items()}
-    below, above = event_masks(value, is_mmol)
-    events = glucose_events(t, below, dt, i64, m), glucose_events(t, above, dt, i64, m)
+    events = _events_many(i64, t, value, is_mmol, nom, m)
     out = _cgm_docs(ok, n, active, pct, _glycaemia_many(i64, value, is_mmol, m), events)
     for k, doc in fixed.items():
         out[k] = doc
     return out
+
+
+def _events_many(
+    member: npt.NDArray[np.int64],
+    t: npt.NDArray[np.int64],
+    value: npt.NDArray[np.float64],
+    is_mmol: npt.NDArray[np.bool_],
+    nominal_s: npt.NDArray[np.float64],
+    m: int,
+) -> tuple[npt.NDArray[np.int64], ...]:
+    """Level-1, level-2 and extended hypoglycaemia and hyperglycaemia events per member."""
+    below, above = event_masks(value, is_mmol)
+    return (
+        glucose_events(t, below, nominal_s, member, m),
+        glucose_events(t, hypo_l2_mask(value, is_mmol), nominal_s, member, m),
+        glucose_events(t, below, nominal_s, member, m, min_s=EXTENDED_HYPO_S, longer=True),
+        glucose_events(t, above, nominal_s, member, m),
+    )
 
 
 def _cgm_docs(
@@ -373,7 +401,7 @@ def _cgm_docs(
     active: npt.NDArray[np.float64],
     pct: dict[str, npt.NDArray[np.float64]],
     glyc: dict[str, npt.NDArray[Any]],
-    events: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+    events: tuple[npt.NDArray[np.int64], ...],
 ) -> list[dict[str, Any]]:
     """The stored dicts: None where the window is insufficient or a number is undefined."""
     nf, mean, sd = glyc["n"], glyc["mean"], glyc["sd"]
@@ -392,7 +420,10 @@ def _cgm_docs(
         "lbgi": nullable(glyc["lbgi"], has_mg),
         "hbgi": nullable(glyc["hbgi"], has_mg),
         "hypo_events": nullable(events[0], ok),
-        "hyper_events": nullable(events[1], ok),
+        "hypo_l1_events": nullable(events[0], ok),
+        "hypo_l2_events": nullable(events[1], ok),
+        "hypo_extended_events": nullable(events[2], ok),
+        "hyper_events": nullable(events[3], ok),
         "sufficient": ok.tolist(),
     }
     rows = zip(*(cols[k] for k in CGM_KEYS), strict=True)

@@ -57,15 +57,25 @@ BANDS: Final = ("tbr54", "tbr70", "titr", "tir", "tar180", "tar250")
 CGM_DAYS: Final = 14
 CGM_MIN_WINDOW_S: Final = CGM_DAYS * DAY_S
 CGM_MIN_ACTIVE_PCT: Final = 70.0
-# Used only when fewer than two readings leave no sampling interval to measure: 5 minutes,
-# the shortest common CGM interval (consensus 2019 assumes 5-15 min), so the estimate of
-# active time is the conservative (lowest) one.
-CGM_FALLBACK_INTERVAL_S: Final = 300
+# Active percent and every duration use the sensor's NOMINAL sampling interval, from the
+# device-model registry (migration 0060, ``device_models``), never the member's own median
+# interval: with that, one reading a day "expected" one a day and reported 100 % active.
+# A model the registry does not know counts as 5 minutes, the shortest common CGM interval
+# (consensus 2019 assumes 5-15 min), which expects the most readings: the conservative
+# choice. A reading stands for at most one nominal interval in any duration.
+CGM_NOMINAL_INTERVAL_S: Final = 300
 # Consensus targets (Battelino 2019): time in range > 70 % (> 50 % for older / high-risk
-# adults), time below 70 mg/dL < 4 %.
+# adults); time below 70 mg/dL < 4 % (< 1 % for older / high-risk adults); time below
+# 54 mg/dL < 1 %. Glucose is controlled only when all three hold: over-treatment that buys
+# time in range with hypoglycaemia is not control (docs/clinical.md, "Glucose control").
 TIR_TARGET_PCT: Final = 70.0
 TIR_TARGET_OLDER_PCT: Final = 50.0
 TBR70_LIMIT_PCT: Final = 4.0
+TBR70_LIMIT_OLDER_PCT: Final = 1.0
+TBR54_LIMIT_PCT: Final = 1.0
+# Decision: "older / high-risk" for the CGM targets is age >= 65 on the window's last day
+# (the consensus names no age; 65 is the ADA 2025 "older adults" section's threshold).
+CGM_OLDER_AGE: Final = 65
 # Events (Battelino et al., Lancet Diabetes Endocrinol 2023, CGM metrics for clinical
 # trials): >= 15 consecutive minutes beyond the threshold starts an event, >= 15
 # consecutive minutes back inside ends it. Level-1 thresholds, compared in the reading's
@@ -73,6 +83,15 @@ TBR70_LIMIT_PCT: Final = 4.0
 # episode_calculation defaults lv1_hypo = 70, lv1_hyper = 180).
 EVENT_MIN_S: Final = 15 * 60
 EVENT_END_S: Final = 15 * 60
+# Extended hypoglycaemia (Battelino 2023): > 120 consecutive minutes below 70 mg/dL /
+# 3.9 mmol/L, ending after >= 15 minutes at or above it. Level-2 events: >= 15 minutes
+# below 54 mg/dL / 3.0 mmol/L. A single reading is never an event, whatever the interval.
+EXTENDED_HYPO_S: Final = 120 * 60
+EVENT_MIN_READINGS: Final = 2
+# "Consecutive" minutes: a reading more than 1.5 nominal intervals after the previous one
+# (one reading or more missing) breaks the consecutive stretch an event needs to start.
+# Decision: 1.5 tolerates the seconds of jitter real sensors show and nothing more.
+CONSECUTIVE_TOLERANCE: Final = 1.5
 EVENT_HYPO_MGDL, EVENT_HYPO_MMOL = HYPO_L1_MGDL, HYPO_L1_MMOL
 EVENT_HYPER_MGDL, EVENT_HYPER_MMOL = HYPER_L1_MGDL, HYPER_L1_MMOL
 # Decision: no interpolation across gaps longer than 45 minutes (iglu's inter_gap
@@ -282,6 +301,34 @@ def event_masks(
     return hypo, hyper
 
 
+def hypo_l2_mask(
+    g: npt.NDArray[np.float64], is_mmol: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.bool_]:
+    """Readings below the level-2 threshold, < 54 mg/dL / < 3.0 mmol/L, in their own unit."""
+    out: npt.NDArray[np.bool_] = g < np.where(is_mmol, HYPO_L2_MMOL, HYPO_L2_MGDL)
+    return out
+
+
+def cgm_targets(tir: Any, tbr70: Any, tbr54: Any, older: Any) -> dict[str, Any]:
+    """Which consensus CGM targets are met: ``tir``, ``tbr70``, ``tbr54`` (Battelino 2019).
+
+    One member (numbers) or many (arrays, element-wise). Time in range meets its target at
+    the target itself (70 %, 50 % when older: the project's reading of "> 70 %" since
+    the first release); time below range must stay strictly under its limit (4 %, 1 % when
+    older; 1 % below 54). Glucose is controlled only when all three are met.
+
+    >>> t = cgm_targets(86.0, 5.7, 2.1, False)
+    >>> bool(t["tir"]), bool(t["tbr70"]), bool(t["tbr54"])
+    (True, False, False)
+    """
+    older = np.asarray(older, dtype=np.bool_)
+    return {
+        "tir": np.asarray(tir) >= np.where(older, TIR_TARGET_OLDER_PCT, TIR_TARGET_PCT),
+        "tbr70": np.asarray(tbr70) < np.where(older, TBR70_LIMIT_OLDER_PCT, TBR70_LIMIT_PCT),
+        "tbr54": np.asarray(tbr54) < TBR54_LIMIT_PCT,
+    }
+
+
 # --- Glucose runs, events and alerts ---------------------------------------------------------
 
 
@@ -323,37 +370,49 @@ def glucose_runs(
 def glucose_events(
     t: npt.NDArray[np.int64],
     beyond: npt.NDArray[np.bool_],
-    dt_s: float | npt.NDArray[np.float64],
+    nominal_s: float | npt.NDArray[np.float64],
     member: npt.NDArray[np.int64] | None = None,
     members: int = 1,
+    *,
+    min_s: float = EVENT_MIN_S,
+    longer: bool = False,
 ) -> npt.NDArray[np.int64]:
     """Events per member: >= 15 min beyond a threshold, ended by >= 15 min back inside.
 
     Why this shape: Battelino 2023 defines an event by consecutive minutes, and a CGM
-    reading stands for one sampling interval, so a run of readings lasts
-    ``t_last - t_first + dt`` (three 5-minute readings are 15 minutes, as in iglu). A
-    beyond-run of >= 15 minutes starts an event unless one is already open; only an
-    inside-run of >= 15 minutes closes it, so a 10-minute blip back into range does not
-    split an event. A gap > 45 minutes (:func:`glucose_runs`) closes an open event.
+    reading stands for at most one NOMINAL sampling interval of its sensor
+    (docs/clinical.md, "CGM"): a run lasts the sum over its readings of the time to the
+    next reading, each capped at the nominal interval (three 5-minute readings are 15
+    minutes, as in iglu; two readings 40 minutes apart are 10, not 45: the gap between
+    them is missing data, not time spent low). A beyond-run starts an event, unless one is
+    already open, when it holds a consecutive stretch (no gap over 1.5 nominal intervals)
+    of at least two readings lasting >= ``min_s`` (``> min_s`` with ``longer``: extended
+    hypoglycaemia); so a single reading is never an event; only an inside-run
+    of >= 15 minutes closes it, so a 10-minute blip back into range does not split an
+    event. A gap > 45 minutes (:func:`glucose_runs`) closes an open event.
 
-    ``dt_s`` is the sampling interval: one number for one member, else one per member
-    (``member`` numbers each reading's member, 0..members-1, sorted).
+    ``nominal_s`` is the sensor's nominal interval: one number for one member, else one
+    per member (``member`` numbers each reading's member, 0..members-1, sorted).
 
     >>> t = np.arange(12, dtype=np.int64) * 300
     >>> low = np.array([1, 1, 1, 0, 0, 1, 1, 1, 0, 0, 0, 0], dtype=bool)
     >>> glucose_events(t, low, 300.0).tolist()  # the 10-minute return does not end it
     [1]
+    >>> glucose_events(np.array([0, 2400, 4800]), np.array([1, 1, 1], dtype=bool), 300.0)
+    array([0])
+    >>> glucose_events(np.array([0, 900]), np.array([1, 1], dtype=bool), 900.0)  # 15-min sensor
+    array([1])
     """
     b = np.asarray(beyond, dtype=np.bool_)
     if t.size == 0 or not b.any():
         return np.zeros(members, dtype=np.int64)
     runs = glucose_runs(t, b, member)
     run_member = None if member is None else member[runs.first]
-    dt = dt_s if run_member is None else np.asarray(dt_s)[run_member]
-    dur = (t[runs.last] - t[runs.first]).astype(np.float64) + dt
+    dur, stretch_s = _run_durations(t, runs, nominal_s, member)
     state = runs.beyond
     closes = np.cumsum(~state & (dur >= EVENT_END_S))
-    q = np.flatnonzero(state & (dur >= EVENT_MIN_S))
+    long_enough = stretch_s > min_s if longer else stretch_s >= min_s
+    q = np.flatnonzero(state & long_enough)
     new = np.ones(q.size, dtype=np.bool_)
     new[1:] = (runs.stretch[q][1:] != runs.stretch[q][:-1]) | (closes[q][1:] != closes[q][:-1])
     if run_member is None:
@@ -362,14 +421,51 @@ def glucose_events(
     return out
 
 
-def count_events(t: npt.NDArray[np.int64], beyond: npt.NDArray[np.bool_], dt_s: float) -> int:
+def _run_durations(
+    t: npt.NDArray[np.int64],
+    runs: Runs,
+    nominal_s: float | npt.NDArray[np.float64],
+    member: npt.NDArray[np.int64] | None,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Each run's duration, and its longest consecutive stretch of two or more readings.
+
+    A reading counts for the time to the next one, at most one nominal interval; a stretch
+    ends where the next reading comes more than 1.5 nominal intervals later.
+    """
+    nom = np.asarray(nominal_s, dtype=np.float64)
+    per_reading = np.broadcast_to(nom, t.shape) if member is None else nom[member]
+    step = np.full(t.size, np.inf)
+    step[:-1] = t[1:] - t[:-1]
+    if member is not None:
+        step[:-1][member[1:] != member[:-1]] = np.inf
+    credit = np.concatenate(([0.0], np.cumsum(np.minimum(step, per_reading))))
+    dur = credit[runs.last + 1] - credit[runs.first]
+    sub = np.zeros(t.size, dtype=np.bool_)
+    sub[runs.first] = True
+    sub[1:] |= step[:-1] > CONSECUTIVE_TOLERANCE * per_reading[:-1]
+    sub_first = np.flatnonzero(sub)
+    sub_last = np.append(sub_first[1:], t.size) - 1
+    sub_dur = credit[sub_last + 1] - credit[sub_first]
+    sub_dur[sub_last - sub_first + 1 < EVENT_MIN_READINGS] = 0.0
+    stretch = np.maximum.reduceat(sub_dur, np.searchsorted(sub_first, runs.first))
+    return dur, stretch
+
+
+def count_events(
+    t: npt.NDArray[np.int64],
+    beyond: npt.NDArray[np.bool_],
+    nominal_s: float,
+    *,
+    min_s: float = EVENT_MIN_S,
+    longer: bool = False,
+) -> int:
     """:func:`glucose_events` of one member's readings (sorted, deduplicated times).
 
     >>> t = np.arange(6, dtype=np.int64) * 300
     >>> count_events(t, np.array([1, 1, 0, 0, 0, 0], dtype=bool), 300.0)  # 10 minutes
     0
     """
-    return int(glucose_events(t, beyond, dt_s)[0])
+    return int(glucose_events(t, beyond, nominal_s, min_s=min_s, longer=longer)[0])
 
 
 def level2_alert_rows(

@@ -381,3 +381,31 @@ def test_stored_composites_equal_the_per_member_composite(
     assert by_id["o1"][3]["bp"]["target_sys"] == 145.0  # relaxed target at 85
     assert by_id["d1"][2]["glucose"]["sufficient"] is True
     assert by_id["d2"][1] is None  # no data at all: insufficient, not zero
+
+
+def test_cgm_active_percent_uses_the_registered_models_nominal_interval(
+    conn: psycopg.Connection[Any], db_url: str, settings: Settings
+) -> None:
+    """Readings every 15 minutes for 14 days: 100 % active from a FreeStyle Libre 2 (a
+    15-minute sensor in the device-model registry), a third from an unknown model (counted
+    as a 5-minute sensor), whatever the member's own sampling interval is."""
+    from tests.factories import bind
+
+    start = _local(W1 - timedelta(days=14), 0)
+    for mid, dev, model in (("l1", "libre", "FreeStyle Libre 2"), ("u1", "other", "X-1")):
+        add_member(conn, mid, conditions=("diabetes",))
+        add_device(conn, dev, "cgm")
+        conn.execute("UPDATE devices SET model = %s WHERE device_id = %s", (model, dev))
+        bind(conn, dev, mid, start - timedelta(days=30))
+        with conn.cursor().copy(
+            "COPY glucose_readings (device_id, measured_at, member_id, utc_offset_min, value,"
+            " unit, method) FROM STDIN"
+        ) as cp:
+            for k in range(14 * 96):
+                cp.write_row(
+                    (dev, start + timedelta(minutes=15 * k), mid, 480, 110, "mg/dL", "cgm")
+                )
+    score_window(db_url, settings, W0, W1)
+    got = dict(conn.execute("SELECT member_id, indicators->'cgm' FROM scores").fetchall())
+    assert got["l1"]["active_pct"] == 100.0 and got["l1"]["sufficient"] is True
+    assert abs(got["u1"]["active_pct"] - 100 / 3) < 1e-9 and got["u1"]["sufficient"] is False

@@ -82,7 +82,8 @@ def test_returns_exactly_the_contract_keys() -> None:
     keys = [
         "n_readings", "active_pct", "tir", "tbr70", "tbr54", "tar180", "tar250", "titr",
         "mean_mgdl", "sd_mgdl", "cv", "gmi", "gri", "gri_zone", "lbgi", "hbgi",
-        "hypo_events", "hyper_events", "sufficient",
+        "hypo_events", "hypo_l1_events", "hypo_l2_events", "hypo_extended_events",
+        "hyper_events", "sufficient",
     ]  # fmt: skip
     assert list(run(*trace(flat())).keys()) == keys
     assert list(run(*trace([])).keys()) == keys
@@ -218,12 +219,31 @@ def test_insufficient_short_window_or_low_activity() -> None:
         assert (r["tir"] is None) is not ok
 
 
-def test_active_pct_uses_median_interval_and_caps() -> None:
+def test_active_pct_uses_the_nominal_interval_and_caps() -> None:
     t, v, m = trace(flat(2 * N14))  # 28 days of data passed for a 14-day window
-    t15 = np.arange(14 * 96, dtype=np.int64) * 900  # a 15-minute sensor, full coverage
-    r = cgm.cgm_indicators(t15, flat(t15.size), np.zeros(t15.size, bool), **W14)
-    assert r["active_pct"] == 100.0 and r["sufficient"] is True
     assert run(t, v, m)["active_pct"] == 100.0
+    t15 = np.arange(14 * 96, dtype=np.int64) * 900  # a 15-minute sensor, full coverage
+    r = cgm.cgm_indicators(t15, flat(t15.size), np.zeros(t15.size, bool), **W14, nominal_s=900)
+    assert r["active_pct"] == 100.0 and r["sufficient"] is True
+    # The same readings from a 5-minute sensor are a third of what it should have sent.
+    r = cgm.cgm_indicators(t15, flat(t15.size), np.zeros(t15.size, bool), **W14)
+    assert r["active_pct"] == pytest.approx(100 / 3) and r["sufficient"] is False
+
+
+def test_sparse_data_does_not_vouch_for_itself() -> None:
+    """One reading a day for 14 days is 14 of 4,032 expected readings, not 100 % active;
+    a 5-minute sensor that missed every other reading is 50 % active (both insufficient)."""
+    daily = np.arange(14, dtype=np.int64) * DAY
+    r = cgm.cgm_indicators(daily, flat(14), np.zeros(14, bool), **W14)
+    assert r["active_pct"] == pytest.approx(100 * 14 / N14) and r["sufficient"] is False
+    t, v, m = trace(flat(N14))
+    r = run(t[::2], v[::2], m[::2])
+    assert r["active_pct"] == pytest.approx(50.0) and r["sufficient"] is False
+    many = cgm.cgm_many(
+        np.zeros(14, np.int32), daily, flat(14), np.zeros(14, bool),
+        np.array([0]), np.array([14 * DAY]),
+    )[0]  # fmt: skip
+    assert many["active_pct"] == pytest.approx(100 * 14 / N14) and many["sufficient"] is False
 
 
 def _with(values: dict[int, float], n: int = N14, base: float = 100.0) -> np.ndarray:
@@ -518,3 +538,49 @@ def test_cgm_many_book_has_sufficient_and_eventful_members() -> None:
             seen["hypo"] += bool(d["hypo_events"])
             seen["hyper"] += bool(d["hyper_events"])
     assert all(v > 0 for v in seen.values()), seen
+
+
+def test_a_single_low_reading_is_never_an_event() -> None:
+    """One low reading among normal ones was a 15-minute event when the member's median
+    interval was 15 minutes; now it stands for one nominal interval, and one reading never
+    makes an event on its own, even from a 15-minute sensor."""
+    t15 = np.arange(14 * 96, dtype=np.int64) * 900
+    v = flat(t15.size)
+    v[500] = 50.0
+    r = cgm.cgm_indicators(t15, v, np.zeros(t15.size, bool), **W14, nominal_s=900)
+    assert r["sufficient"] is True
+    assert (r["hypo_l1_events"], r["hypo_l2_events"], r["hypo_extended_events"]) == (0, 0, 0)
+    v[501] = 50.0  # two consecutive 15-minute readings: 30 minutes below 54
+    r = cgm.cgm_indicators(t15, v, np.zeros(t15.size, bool), **W14, nominal_s=900)
+    assert (r["hypo_l1_events"], r["hypo_l2_events"]) == (1, 1)
+
+
+def test_lows_with_missing_readings_between_are_not_consecutive_minutes() -> None:
+    """Three lows 20 minutes apart (3 of every 4 readings missing) are 15 minutes of
+    readings but not 15 consecutive minutes: no event."""
+    t, v, m = trace(_with({100: 60.0, 104: 60.0, 108: 60.0}))
+    keep = np.ones(t.size, dtype=bool)
+    keep[[101, 102, 103, 105, 106, 107]] = False
+    assert run(t[keep], v[keep], m[keep])["hypo_events"] == 0
+
+
+@pytest.mark.parametrize(
+    ("values", "l1", "l2", "extended"),
+    [
+        ({i: 60.0 for i in range(100, 103)}, 1, 0, 0),  # 15 min at 60: level 1 only
+        ({i: 50.0 for i in range(100, 103)}, 1, 1, 0),  # 15 min at 50: both levels
+        ({i: 60.0 for i in range(100, 124)}, 1, 0, 0),  # exactly 120 min: not extended
+        ({i: 60.0 for i in range(100, 125)}, 1, 0, 1),  # 125 min: extended
+        ({**{i: 60.0 for i in range(100, 103)}, **{i: 50.0 for i in range(110, 113)}}, 2, 1, 0),
+    ],
+)
+def test_level_1_level_2_and_extended_hypoglycaemia(
+    values: dict[int, float], l1: int, l2: int, extended: int
+) -> None:
+    t, v, m = trace(_with(values))
+    r = run(t, v, m)
+    got = (r["hypo_l1_events"], r["hypo_l2_events"], r["hypo_extended_events"])
+    assert got == (l1, l2, extended) and r["hypo_events"] == l1
+    many = cgm.cgm_many(np.zeros(t.size, np.int32), t, v, m, np.array([0]), np.array([14 * DAY]))
+    keys = ("hypo_events", "hypo_l1_events", "hypo_l2_events", "hypo_extended_events")
+    assert [many[0][k] for k in keys] == [r[k] for k in keys]

@@ -52,22 +52,34 @@ def _book(seed: int, members: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     return tuple(np.concatenate(x) for x in (idx, t, low, cgm))  # type: ignore[return-value]
 
 
-def _loop_events(t: list[int], beyond: list[bool], dt: float) -> int:
-    """The event rule read aloud: runs, then a state machine over them."""
-    runs: list[tuple[bool, float, bool]] = []  # (beyond, minutes, after a gap)
+def _loop_events(t: list[int], beyond: list[bool], dt: float, min_s: float = 900.0) -> int:
+    """The event rule read aloud: runs, then a state machine over them.
+
+    Each reading stands for the time to the next one, at most one nominal interval ``dt``;
+    a run starts an event only with a consecutive stretch (no gap over 1.5 intervals) of
+    two or more readings lasting ``min_s``.
+    """
+    runs: list[tuple[bool, float, float, bool]] = []  # (beyond, total, best stretch, gap)
     for i, b in enumerate(beyond):
         gap = i > 0 and t[i] - t[i - 1] > rules.MAX_GAP_S
+        step = t[i + 1] - t[i] if i + 1 < len(t) else float("inf")
+        credit = min(step, dt)
         if i == 0 or gap or b != beyond[i - 1]:
-            runs.append((b, 0.0, gap))
-            start = t[i]
-        runs[-1] = (b, t[i] - start + dt, runs[-1][2])
+            runs.append((b, 0.0, 0.0, gap))
+            stretch, n = 0.0, 0
+        stretch, n = stretch + credit, n + 1
+        total = runs[-1][1] + credit
+        best = max(runs[-1][2], stretch if n >= 2 else 0.0)
+        runs[-1] = (b, total, best, runs[-1][3])
+        if step > 1.5 * dt:  # the next reading starts a new consecutive stretch
+            stretch, n = 0.0, 0
     events, open_ = 0, False
-    for b, dur, gap in runs:
+    for b, total, best, gap in runs:
         if gap:
             open_ = False
-        if b and dur >= rules.EVENT_MIN_S and not open_:
+        if b and best >= min_s and not open_:
             events, open_ = events + 1, True
-        elif not b and dur >= rules.EVENT_END_S:
+        elif not b and total >= rules.EVENT_END_S:
             open_ = False
     return events
 
