@@ -1,4 +1,5 @@
-"""A chunk's clinical alerts: grade-3 blood pressure and level-2 hypoglycaemia readings.
+"""A chunk's clinical alerts: grade-3 blood pressure and level-2 hypoglycaemia readings,
+and windows that missed a hypoglycaemia target.
 
 Why apart from the scores: alerts are per reading, for clinics to act on now; scores are
 per window. The rules (thresholds, runs) are ``scoring.indicators.rules``; here they become
@@ -16,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from scoring.indicators.rules import level2_alert_rows, severe_mask
-from scoring.repository import AlertOut
+from scoring.repository import AlertOut, ScoreOut
 
 
 def _utc(ts: int) -> datetime:
@@ -70,4 +71,30 @@ def hypo_alerts(ids: Sequence[str], g: npt.NDArray[Any]) -> list[AlertOut]:
                 },
             )
         )
+    return out
+
+
+def control_alerts(rows: Sequence[ScoreOut], observed_at: datetime) -> list[AlertOut]:
+    """A warning for each diabetic member whose window missed a hypoglycaemia target.
+
+    Why besides the per-reading level-2 alerts: time below range of 5 % is a pattern the
+    clinic should review (over-treatment), even when no single reading was below 54; the
+    alert carries the reason the control block gives. One per member and window end.
+    """
+    out = []
+    for row in rows:
+        d = (row.indicators.get("control") or {}).get("diabetes")
+        if d and d.get("hypo_target_missed"):
+            cgm = row.indicators.get("cgm") or {}
+            detail = {
+                "source": d["source"],
+                "reason_en": d["reason_en"],
+                "reason_zh": d["reason_zh"],
+                "tbr70": cgm.get("tbr70"),
+                "tbr54": cgm.get("tbr54"),
+                "hypo_l2_events": cgm.get("hypo_l2_events"),
+            }
+            out.append(
+                AlertOut(row.member_id, "hypo_targets_missed", "warning", observed_at, detail)
+            )
     return out

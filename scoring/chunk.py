@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -20,9 +21,10 @@ import numpy.typing as npt
 
 from core.payload_format import MEAL_CONTEXTS
 from scoring import repository as repo
-from scoring.alerts import bp_alerts, hypo_alerts
+from scoring.alerts import bp_alerts, control_alerts, hypo_alerts
 from scoring.composite import composite_many
 from scoring.config import ScoringConfig
+from scoring.control import control_block
 from scoring.indicators.activity import activity_table
 from scoring.indicators.bp import home_bp_table
 from scoring.indicators.cgm import cgm_indicators, cgm_many
@@ -35,7 +37,7 @@ from scoring.window import Window, age
 
 # The indicator columns the composite reads from the CGM and fingerstick dicts (numbers as
 # float64 with NaN for None, whole counts as int64, the GRI zone letter as an object).
-_CGM_FLOAT = ("active_pct", "tir", "tbr70", "gri")
+_CGM_FLOAT = ("active_pct", "tir", "tbr70", "tbr54", "gri")
 _SMBG_FLOAT = ("pct_fasting_in_target", "pct_postprandial_in_target", "hypo_l2")
 
 _NO_T = np.zeros(0, dtype=np.int64)
@@ -81,6 +83,7 @@ def score_chunk(
     loaded = time.perf_counter()
     rows = _score_rows(data, members, w, cfg)
     alerts = hypo_alerts(ids, data.glucose) + bp_alerts(ids, data.bp)
+    alerts += control_alerts(rows, datetime.combine(w.end, datetime.min.time(), UTC))
     computed = time.perf_counter()
     repo.upsert_scores(conn, w.start, w.end, ALGORITHM_VERSION, rows)
     scored = sum(r.composite is not None for r in rows)
@@ -131,6 +134,7 @@ def _score_rows(
             "activity": act_ind[i],
             "hospitalisation": hospitalisation_indicators(stays, w.days) if stays else no_stay,
         }
+        ind["control"] = control_block(m.conditions, int(ages[i]), ind)
         c = composite[i]
         b = data.baselines.get(m.member_id)
         imp = None if c is None or b is None else round(c - b, 2)

@@ -31,6 +31,7 @@ from scoring.indicators.rules import (
     TBR70_LIMIT_PCT,
     TIR_TARGET_PCT,
     WHO_MIN_PER_WEEK,
+    cgm_targets,
 )
 from scoring.reasons import (
     NO_ACTIVITY,
@@ -58,6 +59,11 @@ BP_LEVEL_WEIGHT: float = 0.7  # the rest is the share of readings in target
 # safety goal. TIR, not GRI, drives the score so that a what-if on TIR ("if time in range
 # reaches 75%") moves it; GRI is reported in the reason.
 CGM_TBR_PENALTY: float = 5.0
+# Over-treatment is not control: while a consensus hypoglycaemia target is missed (time
+# below 70 mg/dL >= 4 % or below 54 >= 1 %, rules.cgm_targets), the glucose score is at most
+# 50, whatever the time in range (the TIR part is capped at 100 before the penalty, so a
+# high TIR can no longer absorb it). Decision: 50 is the score of a TIR 15 points short.
+CGM_HYPO_MISSED_CAP: float = 50.0
 # Fingerstick: share of fasting checks in target (0.6) and of post-meal checks (0.4),
 # minus 20 points per level-2 hypoglycaemia (ADA 2025: clinically significant).
 SMBG_FASTING_WEIGHT: float = 0.6
@@ -166,9 +172,13 @@ def _glucose(ind: dict[str, Any]) -> tuple[float | None, str, str]:
     tir = None if cgm is None else _num(cgm, "tir")
     if cgm is not None and tir is not None:
         tbr = _num(cgm, "tbr70") or 0.0
+        met = cgm_targets(tir, tbr, _num(cgm, "tbr54") or 0.0, False)
         score = _clamp(
-            100.0 * tir / TIR_TARGET_PCT - CGM_TBR_PENALTY * max(0.0, tbr - TBR70_LIMIT_PCT)
+            min(100.0, 100.0 * tir / TIR_TARGET_PCT)
+            - CGM_TBR_PENALTY * max(0.0, tbr - TBR70_LIMIT_PCT)
         )
+        if not (met["tbr70"] and met["tbr54"]):
+            score = min(score, CGM_HYPO_MISSED_CAP)
         return (score, *cgm_text(tir, tbr, _num(cgm, "gri"), cgm.get("gri_zone")))
     smbg = _dom(ind, "smbg")
     if smbg is not None and smbg.get("pct_fasting_in_target") is not None:
@@ -186,11 +196,14 @@ def _glucose_many(cgm: Columns, smbg: Columns) -> _Many:
     tir = cgm["tir"]
     cgm_ok = cgm["sufficient"] & ~np.isnan(tir)
     tbr = np.nan_to_num(cgm["tbr70"], nan=0.0)
+    met = cgm_targets(tir, tbr, np.nan_to_num(cgm["tbr54"], nan=0.0), False)
     s_cgm = np.clip(
-        100.0 * tir / TIR_TARGET_PCT - CGM_TBR_PENALTY * np.maximum(0.0, tbr - TBR70_LIMIT_PCT),
+        np.minimum(100.0, 100.0 * tir / TIR_TARGET_PCT)
+        - CGM_TBR_PENALTY * np.maximum(0.0, tbr - TBR70_LIMIT_PCT),
         0,
         100,
     )
+    s_cgm = np.where(met["tbr70"] & met["tbr54"], s_cgm, np.minimum(s_cgm, CGM_HYPO_MISSED_CAP))
     f, p = smbg["pct_fasting_in_target"], smbg["pct_postprandial_in_target"]
     smbg_ok = ~cgm_ok & smbg["sufficient"] & ~np.isnan(f)
     l2 = np.nan_to_num(smbg["hypo_l2"], nan=0.0)

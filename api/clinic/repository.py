@@ -16,20 +16,37 @@ from psycopg.rows import dict_row
 Conn = psycopg.Connection[Any]
 PatientFilter = Literal["all", "uncontrolled", "no_data_7d", "new_alerts"]
 
-# Control status from the latest score's indicators (docs/scoring.md):
-#  uncontrolled: home BP not controlled (bp.controlled false; docs/clinical.md, "Blood
-#    pressure") or, with sufficient CGM data, time in range below 70 % (Battelino et al.,
-#    Diabetes Care 2019: TIR > 70 % target; `tir` is a percentage);
-#  controlled: at least one of them assessed and neither uncontrolled;
-#  insufficient: nothing assessable (no score, or no sufficient BP/CGM data).
+# Control status from the latest score's control block (scoring.control; docs/scoring.md),
+# the one scoring wrote with its clinical rules (hypoglycaemia targets included):
+#  uncontrolled: any of the member's own conditions not controlled;
+#  controlled: at least one assessed and none uncontrolled;
+#  insufficient: nothing assessable (no score, or no sufficient data for any condition).
+# Rows scored before the block existed (algorithm < 0.2.0) fall back to the rule of their
+# time: home BP not controlled, or sufficient CGM with time in range below 70 %.
 _UNCONTROLLED = (
-    "((s.indicators->'bp'->>'controlled')::boolean IS FALSE"
+    "(CASE WHEN s.indicators ? 'control' THEN jsonb_path_exists(s.indicators->'control',"
+    " '$.* ? (@.status == \"not_controlled\")') ELSE"
+    " ((s.indicators->'bp'->>'controlled')::boolean IS FALSE"
     " OR ((s.indicators->'cgm'->>'sufficient')::boolean"
-    "     AND (s.indicators->'cgm'->>'tir')::double precision < 70))"
+    "     AND (s.indicators->'cgm'->>'tir')::double precision < 70)) END)"
 )
 _ASSESSED = (
-    "((s.indicators->'bp'->>'controlled') IS NOT NULL"
-    " OR (s.indicators->'cgm'->>'sufficient')::boolean IS TRUE)"
+    "(CASE WHEN s.indicators ? 'control' THEN jsonb_path_exists(s.indicators->'control',"
+    " '$.* ? (@.status != \"insufficient\")') ELSE"
+    " ((s.indicators->'bp'->>'controlled') IS NOT NULL"
+    " OR (s.indicators->'cgm'->>'sufficient')::boolean IS TRUE) END)"
+)
+# One condition's status from the block, with the same fallback for older rows.
+_HT_STATUS = (
+    "coalesce(l.indicators#>>'{control,hypertension,status}',"
+    " CASE (l.indicators->'bp'->>'controlled')::boolean WHEN true THEN 'controlled'"
+    " WHEN false THEN 'not_controlled' END)"
+)
+_DM_STATUS = (
+    "coalesce(l.indicators#>>'{control,diabetes,status}',"
+    " CASE WHEN (l.indicators->'cgm'->>'sufficient')::boolean THEN"
+    " CASE WHEN (l.indicators->'cgm'->>'tir')::double precision >= 70 THEN 'controlled'"
+    " ELSE 'not_controlled' END END)"
 )
 # Patients with no reading in the last 7 days, the window the clinic follows up on.
 NO_DATA_DAYS = 7
@@ -349,10 +366,10 @@ def control_by_window(conn: Conn, clinic_id: str, windows: int) -> list[dict[str
     """Per score window (the newest ``windows``), how many of the clinic's patients with each
     condition were assessed and controlled, using each member's newest computation.
 
-    Controlled: hypertension by ``bp.controlled``; diabetes by sufficient CGM with TIR >= 70 %
-    (Battelino 2019), the same rules as the patient list's control status.
+    Controlled: each condition's status in the score's control block (scoring.control),
+    the same rules as the patient list's control status.
     """
-    sql = """
+    sql = f"""
 WITH w AS (
     SELECT DISTINCT s.window_start, s.window_end FROM scores s
       JOIN members m ON m.member_id = s.member_id AND m.clinic_id = %(clinic_id)s
@@ -364,19 +381,18 @@ latest AS (
       JOIN members m ON m.member_id = s.member_id AND m.clinic_id = %(clinic_id)s
      ORDER BY s.member_id, s.window_start, s.window_end, s.computed_at DESC)
 SELECT w.window_start, w.window_end,
-       count(l.member_id) FILTER (WHERE (l.indicators->'bp'->>'controlled') IS NOT NULL
+       count(l.member_id) FILTER (WHERE {_HT_STATUS} IN ('controlled', 'not_controlled')
                                    AND 'hypertension' = ANY(m.conditions)) AS ht_assessed,
-       count(l.member_id) FILTER (WHERE (l.indicators->'bp'->>'controlled')::boolean
+       count(l.member_id) FILTER (WHERE {_HT_STATUS} = 'controlled'
                                    AND 'hypertension' = ANY(m.conditions)) AS ht_controlled,
-       count(l.member_id) FILTER (WHERE (l.indicators->'cgm'->>'sufficient')::boolean
+       count(l.member_id) FILTER (WHERE {_DM_STATUS} IN ('controlled', 'not_controlled')
                                    AND 'diabetes' = ANY(m.conditions)) AS dm_assessed,
-       count(l.member_id) FILTER (WHERE (l.indicators->'cgm'->>'sufficient')::boolean
-                                   AND (l.indicators->'cgm'->>'tir')::double precision >= 70
+       count(l.member_id) FILTER (WHERE {_DM_STATUS} = 'controlled'
                                    AND 'diabetes' = ANY(m.conditions)) AS dm_controlled
   FROM w LEFT JOIN latest l USING (window_start, window_end)
   LEFT JOIN members m ON m.member_id = l.member_id
  GROUP BY w.window_start, w.window_end ORDER BY w.window_end, w.window_start
-"""
+"""  # noqa: S608 - the interpolated parts are module constants
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(sql, {"clinic_id": clinic_id, "windows": windows}).fetchall()
 

@@ -51,15 +51,45 @@ def _age_on(birth: date, day: date) -> int:
 
 
 def condition_lights(conditions: list[str], ind: dict[str, Any] | None) -> dict[str, str]:
-    """Traffic light per managed condition from the newest score's indicators.
+    """Traffic light per managed condition from the newest score's control block.
 
-    ``green`` at target, ``amber`` near it, ``red`` off target, ``grey`` not assessable
-    (no score or insufficient data). Hypertension from ``bp`` (amber: above the personal
-    target but below the home threshold 135/85); diabetes from CGM TIR (amber: 50-70 %),
-    or grey for fingerstick-only members (no consensus control rule for fingerstick data).
-    Conditions without a monitored indicator (CKD, hyperlipidaemia) get no light.
+    ``green`` controlled, ``red`` not controlled, ``grey`` not assessable; ``amber`` when
+    near (BP under 135/85; half the glucose attainment). A missed hypoglycaemia target is
+    always red: over-treatment never looks like success. Older rows: ``_legacy_lights``.
     """
     ind = ind or {}
+    block = ind.get("control")
+    if not isinstance(block, dict):
+        return _legacy_lights(conditions, ind)
+    out: dict[str, str] = {}
+    for c in conditions:
+        entry = block.get(c)
+        if not isinstance(entry, dict):
+            continue
+        status = entry.get("status")
+        if status == "controlled":
+            out[c] = "green"
+        elif status != "not_controlled":
+            out[c] = "grey"
+        elif entry.get("hypo_target_missed"):
+            out[c] = "red"
+        elif c == "hypertension":
+            out[c] = "amber" if _bp_near(ind) else "red"
+        else:
+            att = entry.get("attainment")
+            out[c] = "amber" if isinstance(att, int | float) and att >= 0.5 else "red"
+    return out
+
+
+def _bp_near(ind: dict[str, Any]) -> bool:
+    """Home mean above the personal target but below the home threshold 135/85."""
+    bp = ind.get("bp") or {}
+    s, d = bp.get("home_mean_sys"), bp.get("home_mean_dia")
+    return s is not None and d is not None and s < HOME_THRESHOLD[0] and d < HOME_THRESHOLD[1]
+
+
+def _legacy_lights(conditions: list[str], ind: dict[str, Any]) -> dict[str, str]:
+    """The lights of rows without a control block: BP's flag, CGM time in range."""
     out: dict[str, str] = {}
     if "hypertension" in conditions:
         bp = ind.get("bp") or {}
@@ -67,11 +97,7 @@ def condition_lights(conditions: list[str], ind: dict[str, Any] | None) -> dict[
         if controlled is True:
             out["hypertension"] = "green"
         elif controlled is False:
-            s, d = bp.get("home_mean_sys"), bp.get("home_mean_dia")
-            near = (
-                s is not None and d is not None and s < HOME_THRESHOLD[0] and d < HOME_THRESHOLD[1]
-            )
-            out["hypertension"] = "amber" if near else "red"
+            out["hypertension"] = "amber" if _bp_near(ind) else "red"
         else:
             out["hypertension"] = "grey"
     if "diabetes" in conditions:

@@ -73,6 +73,12 @@ TIR_TARGET_OLDER_PCT: Final = 50.0
 TBR70_LIMIT_PCT: Final = 4.0
 TBR70_LIMIT_OLDER_PCT: Final = 1.0
 TBR54_LIMIT_PCT: Final = 1.0
+# Decision: attainment of glucose control rises linearly over the 30 TIR points below the
+# target (40 -> 70 %, 20 -> 50 % when older), so progress counts before the target is met.
+TIR_RAMP_PCT: Final = 30.0
+# Decision: fingerstick-only diabetes is controlled with >= 70 % of fasting checks in the CDS
+# target (4.4-7.0 mmol/L) and no level-2 low; 70 % mirrors the CGM time-in-range target.
+SMBG_CONTROLLED_PCT: Final = 70.0
 # Decision: "older / high-risk" for the CGM targets is age >= 65 on the window's last day
 # (the consensus names no age; 65 is the ADA 2025 "older adults" section's threshold).
 CGM_OLDER_AGE: Final = 65

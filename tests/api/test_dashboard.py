@@ -192,7 +192,10 @@ def _cgm_days(conn: psycopg.Connection[Any], member_id: str, now: datetime, days
 def test_glucose_view_agp_tir_bar_and_fingersticks(
     client: TestClient, world: World, conn: psycopg.Connection[Any]
 ) -> None:
-    n = _cgm_days(conn, "m1", world.now, 14)
+    n = _cgm_days(conn, "m1", world.now, 14)  # a reading every 15 minutes
+    # A 15-minute sensor in the device-model registry: the AGP header's active % and
+    # sufficiency are against its nominal interval (a 5-minute one would be a third active).
+    conn.execute("UPDATE devices SET model = 'FreeStyle Libre 2' WHERE device_id = 'cgm-m1'")
     today = datetime.now(UTC).date()
     add_score(conn, "m1", today - timedelta(days=14), today, {"cgm": FULL_CGM})
     conn.execute(
@@ -329,3 +332,39 @@ def test_dashboard_fetches_nothing_from_outside() -> None:
     for path in STATIC.iterdir():
         found |= set(re.findall(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\s\"')]*", path.read_text()))
     assert found <= allowed
+
+
+@pytest.mark.parametrize(
+    ("conditions", "indicators", "lights"),
+    [
+        # The review's over-treated member: TIR 86 %, 5.7 % below 70: red, never 达标.
+        (
+            ["diabetes"],
+            {"cgm": {"sufficient": True, "tir": 86.0, "tbr70": 5.7, "tbr54": 2.1}},
+            {"diabetes": "red"},
+        ),
+        (
+            ["diabetes"],
+            {"cgm": {"sufficient": True, "tir": 60.0, "tbr70": 1.0, "tbr54": 0.0}},
+            {"diabetes": "amber"},
+        ),
+        # Fingerstick-only diabetes is assessed (it was always grey).
+        (
+            ["diabetes"],
+            {"smbg": {"sufficient": True, "pct_fasting_in_target": 80.0, "n_fasting": 12}},
+            {"diabetes": "green"},
+        ),
+        (
+            ["hypertension", "hyperlipidaemia"],
+            {},
+            {"hypertension": "grey", "hyperlipidaemia": "grey"},
+        ),
+    ],
+)
+def test_condition_lights_follow_the_control_block(
+    conditions: list[str], indicators: dict[str, Any], lights: dict[str, str]
+) -> None:
+    from scoring.control import control_block
+
+    ind = {**indicators, "control": control_block(conditions, 60, indicators)}
+    assert condition_lights(conditions, ind) == lights

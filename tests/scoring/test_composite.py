@@ -99,16 +99,22 @@ def test_glucose_uses_tir_for_cgm_and_fingerstick_otherwise() -> None:
     r = composite_score(
         {"cgm": cgm}, conditions=("diabetes",), window_days=28, config=ScoringConfig()
     )
-    assert r.components["glucose"]["score"] == 70.0  # 100 * 56/70 - 5 * (6 - 4)
+    # 100 * 56/70 - 5 * (6 - 4) = 70, capped at 50: time below 70 mg/dL >= 4 %
+    assert r.components["glucose"]["score"] == 50.0
     assert (
         "56%" in r.components["glucose"]["reason_en"]
         and "zone B" in r.components["glucose"]["reason_en"]
     )
-    cgm.update(tir=90.0, tbr70=4.0)
+    cgm.update(tir=90.0, tbr70=3.9, tbr54=0.9)
     r = composite_score(
         {"cgm": cgm}, conditions=("diabetes",), window_days=28, config=ScoringConfig()
     )
     assert r.components["glucose"]["score"] == 100.0
+    cgm.update(tbr54=1.0)  # level-2 time at its limit: not control, whatever the TIR
+    r = composite_score(
+        {"cgm": cgm}, conditions=("diabetes",), window_days=28, config=ScoringConfig()
+    )
+    assert r.components["glucose"]["score"] == 50.0
     smbg = {
         "sufficient": True,
         "pct_fasting_in_target": 80.0,
@@ -120,6 +126,16 @@ def test_glucose_uses_tir_for_cgm_and_fingerstick_otherwise() -> None:
         {"smbg": smbg}, conditions=("diabetes",), window_days=28, config=ScoringConfig()
     )
     assert r.components["glucose"]["score"] == pytest.approx(0.6 * 80 + 0.4 * 50 - 20)
+
+
+def test_over_treatment_never_scores_as_control() -> None:
+    """The review's member: TIR 86 %, 5.7 % below 70 mg/dL, 2.1 % below 54. The TIR part
+    (122.9) used to absorb the penalty and score 100/100; now 50 at most."""
+    cgm = {"sufficient": True, "gri": 40.0, "tir": 86.0, "tbr70": 5.7, "tbr54": 2.1}
+    r = composite_score(
+        {"cgm": cgm}, conditions=("diabetes",), window_days=90, config=ScoringConfig()
+    )
+    assert r.components["glucose"]["score"] == 50.0
 
 
 def test_activity_score_and_config_override(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -171,6 +187,7 @@ def _random_member(rng: np.random.Generator) -> tuple[tuple[str, ...], dict[str,
         "sufficient": ok,
         "tir": _maybe(rng, _value(rng, 0, 100), 0.1) if ok else None,
         "tbr70": _maybe(rng, _value(rng, 0, 20)) if ok else None,
+        "tbr54": _maybe(rng, _value(rng, 0, 3)) if ok else None,
         "gri": _maybe(rng, _value(rng, 0, 100)) if ok else None,
         "gri_zone": str(rng.choice(list("ABCDE"))) if ok else None,
         "active_pct": _value(rng, 0, 100),

@@ -409,3 +409,33 @@ def test_cgm_active_percent_uses_the_registered_models_nominal_interval(
     got = dict(conn.execute("SELECT member_id, indicators->'cgm' FROM scores").fetchall())
     assert got["l1"]["active_pct"] == 100.0 and got["l1"]["sufficient"] is True
     assert abs(got["u1"]["active_pct"] - 100 / 3) < 1e-9 and got["u1"]["sufficient"] is False
+
+
+def test_repeated_level2_lows_are_stored_as_not_controlled_with_an_alert(
+    conn: psycopg.Connection[Any], db_url: str, settings: Settings
+) -> None:
+    """The review's over-treated member: TIR 94 %, an 80-minute low at 50 mg/dL each night.
+    Before, glucose scored 100/100 and the clinic showed 达标; now the stored control block
+    says not controlled with the hypoglycaemia reason, the glucose score is capped and the
+    clinic gets a window alert besides the per-run level-2 ones."""
+    add_member(conn, "ot", conditions=("diabetes",))
+    add_device(conn, "cgmO", "cgm")
+    start = _local(W1 - timedelta(days=14), 0)
+    with conn.cursor().copy(
+        "COPY glucose_readings (device_id, measured_at, member_id, utc_offset_min, value,"
+        " unit, method) FROM STDIN"
+    ) as cp:
+        for k in range(14 * 288):
+            v = 50 if 24 <= k % 288 < 40 else 120  # 02:00-03:20 local every night
+            cp.write_row(("cgmO", start + timedelta(minutes=5 * k), "ot", 480, v, "mg/dL", "cgm"))
+    score_window(db_url, settings, W0, W1)
+    row = conn.execute("SELECT indicators, components FROM scores").fetchone()
+    assert row is not None
+    ind, comps = row
+    assert ind["cgm"]["hypo_l2_events"] == 14 and ind["cgm"]["hypo_extended_events"] == 0
+    d = ind["control"]["diabetes"]
+    assert (d["status"], d["attainment"], d["hypo_target_missed"]) == ("not_controlled", 0.0, True)
+    assert "14 level-2 events" in d["reason_en"]
+    assert comps["glucose"]["score"] <= 50.0
+    kinds = dict(conn.execute("SELECT kind, count(*) FROM alerts GROUP BY 1").fetchall())
+    assert kinds == {"hypo_level2": 14, "hypo_targets_missed": 1}
