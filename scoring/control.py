@@ -99,7 +99,9 @@ def cgm_control(cgm: dict[str, Any], age: int) -> Entry:
     "Glucose control"): attainment rises over the 30 points below the TIR target and is 0
     while a hypoglycaemia target is missed."""
     older = age >= CGM_OLDER_AGE
-    tir, tbr70, tbr54 = float(cgm["tir"]), float(cgm["tbr70"]), float(cgm["tbr54"])
+    # A what-if may state only the time in range: unknown time below range counts as none.
+    tir = float(cgm["tir"])
+    tbr70, tbr54 = float(cgm.get("tbr70") or 0.0), float(cgm.get("tbr54") or 0.0)
     met = {k: bool(v) for k, v in cgm_targets(tir, tbr70, tbr54, older).items()}
     target = TIR_TARGET_OLDER_PCT if older else TIR_TARGET_PCT
     limit70 = TBR70_LIMIT_OLDER_PCT if older else TBR70_LIMIT_PCT

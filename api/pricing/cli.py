@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from api.pricing import service
-from api.pricing.rulebook import parse
+from api.pricing.rulebook import parse, rating_spread, rating_steps
 from core import db
 from core.errors import DomainError
 from core.settings import get_settings
@@ -46,6 +46,12 @@ def main(argv: Sequence[str]) -> int:
             for f in args.files:
                 r = parse(f.read_text(encoding="utf-8"), source=str(f))
                 print(f"{f}: ok ({r.product_id} {r.plan_year} version {r.version})")
+                steps = ", ".join(f"{age}: {bp / 100:+.1f}%" for age, bp in rating_steps(r.bands))
+                print(
+                    f"  rating {r.rating}, spread {rating_spread(r.bands)}x"
+                    f" (highest / lowest base){'; steps at ' + steps if steps else ''};"
+                    f" year-on-year cap {r.max_yoy_bp / 100:.0f}%"
+                )
             return 0
         url = db.require_url(settings)
         if args.cmd == "quote-book":

@@ -4,12 +4,12 @@ Each rule returns a :class:`Line` whose reason states the evidence in English an
 (the reasons a quote shows are built here; ``engine.price`` adds the cap, floor and ceiling
 lines and the smoothing reason). Fairness rules built in:
 
-* an indicator with too little data is left out of an average (never scored 0), and a
-  component with no sufficient indicator gives 0 % with a "not enough data" reason: never
-  a surcharge;
-* control may be met by progress against the member's own baseline, and improvement may be
-  met by maintaining a high composite, so people who start sick can earn as much as
-  people who start healthy;
+* only what the member controls is rewarded: ``control`` reads scoring's control block
+  for the member's own conditions, each condition without sufficient data counting 0 (no
+  discount, never a surcharge), so withholding data never pays; ``activity`` is its own
+  line; the condition loading is earned back only by control of that condition;
+* improvement may be met by maintaining a high composite, so people who start sick can
+  earn as much as people who start healthy, but only with data on every own condition;
 * only the components that need data depend on score rows; enrollment, claims and the
   condition loading do not, so losing data (or consent) costs only the former.
 """
@@ -24,16 +24,6 @@ from api.pricing.inputs import QuoteInputs, ScoreRow
 from api.pricing.money import ONE, ZERO, clamp01, dec, earn, fmt_bp
 from api.pricing.rulebook import Rulebook
 
-# Battelino et al., Diabetes Care 2019: TIR target > 70 %, > 50 % for older/high-risk
-# (docs/clinical.md, "CGM").
-TIR_TARGET, TIR_TARGET_OLDER, OLDER_AGE = Decimal(70), Decimal(50), 65
-TIR_RAMP = Decimal(30)  # attainment rises linearly over the 30 points below the target
-# ADA 2025: fasting in target; 70 % of fasting readings in range counts as full attainment
-# (docs/clinical.md, "Fingerstick glucose").
-SMBG_FULL_PCT = Decimal(70)
-# Paluch et al., Lancet Public Health 2022: 7,000 steps at 60 and over, 8,000 below
-# (docs/clinical.md, "Activity").
-STEPS_OLDER, STEPS_YOUNGER = 7000, 8000
 ZH_COND = {
     "hypertension": "高血压",
     "diabetes": "糖尿病",
@@ -104,76 +94,79 @@ def _dom(row: ScoreRow | None, name: str) -> dict[str, Any] | None:
     return d if isinstance(d, dict) and d.get("sufficient") else None
 
 
-Item = tuple[Decimal, str, str]  # (attainment, reason_en, reason_zh)
+def control_entries(inp: QuoteInputs, row: ScoreRow | None) -> dict[str, dict[str, Any]]:
+    """Scoring's control block for each of the member's own conditions; a row without one
+    (scored before it existed) or a condition missing from it counts as insufficient."""
+    block = (row.indicators.get("control") if row is not None else None) or {}
+    return {
+        c: block.get(c) or {"status": "insufficient", "attainment": None} for c in inp.conditions
+    }
 
 
-def _control_items(inp: QuoteInputs, row: ScoreRow | None) -> list[Item]:
-    """One item for each sufficient indicator that applies to the member, in this order."""
-    found = [
-        _bp_item(_dom(row, "bp")) if "hypertension" in inp.conditions else None,
-        _glucose_item(inp, row) if "diabetes" in inp.conditions else None,
-        _activity_item(inp, _dom(row, "activity")),
-    ]
-    return [item for item in found if item is not None]
+def _attainment(entry: dict[str, Any]) -> Decimal:
+    """A condition's attainment: 0 when insufficient (no discount, never a surcharge)."""
+    att = entry.get("attainment")
+    return ZERO if att is None or entry.get("status") == "insufficient" else clamp01(dec(att))
 
 
-def _bp_item(bp: dict[str, Any] | None) -> Item | None:
-    """Home BP: the share of assessed months controlled, else controlled or not."""
-    if bp is None:
+def control(rb: Rulebook, inp: QuoteInputs) -> tuple[Line, Decimal]:
+    """Control of the member's OWN conditions, from scoring's control block.
+
+    The attainment is the mean over every condition the member has, each insufficient one
+    counting 0: sending no data for a condition can never raise it, so withholding data
+    never pays (it averaged only the sufficient ones before). Activity is not control (its
+    own line, :func:`activity`); neither is progress in the composite, which activity moves.
+    A member with no chronic condition has nothing to control and earns the component in
+    full: the product wants its healthy members to stay (seed: adverse selection).
+    """
+    entries = control_entries(inp, _latest(inp))
+    if not entries:
+        bp = -earn(rb.control.max_bp, ONE)
+        return Line(
+            "control", bp,
+            f"no chronic condition under management: {fmt_bp(bp)}",
+            f"无需管理的慢性病：{fmt_bp(bp)}", attainment="1",
+        ), ONE  # fmt: skip
+    atts = {c: _attainment(e) for c, e in entries.items()}
+    att = sum(atts.values(), ZERO) / len(atts)
+    en = "; ".join(
+        f"{c}: {e.get('reason_en') or 'not enough data'} ({atts[c] * 100:.0f}%)"
+        for c, e in entries.items()
+    )
+    zh = "；".join(
+        f"{ZH_COND.get(c, c)}：{e.get('reason_zh') or '数据不足'}（{atts[c] * 100:.0f}%）"
+        for c, e in entries.items()
+    )
+    if any(e.get("status") == "insufficient" for e in entries.values()):
+        en += " (a condition without enough data earns nothing for it, never a surcharge)"
+        zh += "（数据不足的病症不计折扣，也不加费）"
+    bp = -earn(rb.control.max_bp, att)
+    line = Line("control", bp, f"{en}: {fmt_bp(bp)}", f"{zh}：{fmt_bp(bp)}", attainment=str(att))
+    return line, att
+
+
+def activity(rb: Rulebook, inp: QuoteInputs) -> Line | None:
+    """Activity, its own component: full when the WHO guideline is met, else credited from
+    a baseline (``from_steps``, 0) to ``full_steps`` (full), not linearly from zero."""
+    if rb.activity.max_bp == 0:
         return None
-    assessed, ctl = bp.get("months_assessed"), bp.get("months_controlled")
-    if isinstance(assessed, int) and assessed > 0 and isinstance(ctl, int):
-        return (
-            clamp01(Decimal(ctl) / assessed),
-            f"home BP controlled in {ctl} of {assessed} months",
-            f"居家血压{assessed}个月中{ctl}个月达标",
-        )
-    if bp.get("controlled") is not None:
-        ok = bool(bp.get("controlled"))
-        return (
-            ONE if ok else ZERO,
-            "home BP controlled" if ok else "home BP above target",
-            "居家血压达标" if ok else "居家血压未达标",
-        )
-    return None
-
-
-def _glucose_item(inp: QuoteInputs, row: ScoreRow | None) -> Item | None:
-    """CGM time in range when there is CGM data, else fasting fingersticks in target."""
-    cgm, smbg = _dom(row, "cgm"), _dom(row, "smbg")
-    if cgm is not None and cgm.get("tir") is not None:
-        target = TIR_TARGET_OLDER if inp.age >= OLDER_AGE else TIR_TARGET
-        tir = dec(cgm["tir"])
-        return (
-            clamp01((tir - (target - TIR_RAMP)) / TIR_RAMP),
-            f"glucose time in range {tir:.0f}% (target {target}%)",
-            f"血糖目标范围内时间{tir:.0f}%（目标{target}%）",
-        )
-    if smbg is not None and smbg.get("pct_fasting_in_target") is not None:
-        pct = dec(smbg["pct_fasting_in_target"])
-        return (
-            clamp01(pct / SMBG_FULL_PCT),
-            f"fasting glucose in target in {pct:.0f}% of checks",
-            f"空腹血糖达标率{pct:.0f}%",
-        )
-    return None
-
-
-def _activity_item(inp: QuoteInputs, act: dict[str, Any] | None) -> Item | None:
-    """Meeting the WHO guideline is full attainment; else median steps against the target."""
-    if act is None:
-        return None
-    step_target = STEPS_OLDER if inp.age >= 60 else STEPS_YOUNGER
+    act = _dom(_latest(inp), "activity")
+    if act is None or (not act.get("meets_who") and act.get("median_steps") is None):
+        return Line(
+            "activity", 0,
+            "not enough activity data: no change (never counted as bad)",
+            "运动数据不足：不调整（不视为不达标）",
+        )  # fmt: skip
     if act.get("meets_who"):
-        return (ONE, "meets the WHO activity guideline", "达到世卫组织身体活动建议")
-    if act.get("median_steps") is not None:
+        att, en, zh = ONE, "meets the WHO activity guideline", "达到世卫组织身体活动建议"
+    else:
         steps = dec(act["median_steps"])
-        return (
-            clamp01(steps / step_target),
-            f"{steps:.0f} steps a day (target {step_target})",
-            f"每日{steps:.0f}步（目标{step_target}步）",
-        )
-    return None
+        lo, hi = rb.activity_from_steps, rb.activity_full_steps
+        att = clamp01((steps - lo) / (hi - lo))
+        en = f"{steps:.0f} steps a day (credited from {lo} to {hi})"
+        zh = f"每日{steps:.0f}步（{lo}步起计，{hi}步满分）"
+    bp = -earn(rb.activity.max_bp, att)
+    return Line("activity", bp, f"{en}: {fmt_bp(bp)}", f"{zh}：{fmt_bp(bp)}", attainment=str(att))
 
 
 def _progress(rb: Rulebook, row: ScoreRow | None) -> Decimal | None:
@@ -182,35 +175,21 @@ def _progress(rb: Rulebook, row: ScoreRow | None) -> Decimal | None:
     return clamp01(dec(row.improvement) / rb.improvement_full_points)
 
 
-def control(rb: Rulebook, inp: QuoteInputs) -> tuple[Line, Decimal]:
-    row = _latest(inp)
-    items = _control_items(inp, row)
-    if not items:
-        return (
-            Line(
-                "control",
-                0,
-                "not enough data to assess control: no change (never counted as bad)",
-                "数据不足，无法评估控制情况：不调整（不视为不达标）",
-            ),
-            ZERO,
-        )
-    att = sum((a for a, _, _ in items), ZERO) / len(items)
-    en = "; ".join(e for _, e, _ in items)
-    zh = "；".join(z for _, _, z in items)
-    prog = _progress(rb, row)
-    if rb.control_progress_counts and prog is not None and prog > att:
-        att = prog
-        en += f"; counted by progress against own baseline (+{dec(row.improvement or 0):.1f})"  # type: ignore[union-attr]
-        zh += "；按相对自身基线的改善计"
-    bp = -earn(rb.control.max_bp, att)
-    return Line(
-        "control", bp, f"{en}: {fmt_bp(bp)}", f"{zh}：{fmt_bp(bp)}", attainment=str(att)
-    ), att
-
-
 def improvement(rb: Rulebook, inp: QuoteInputs) -> Line:
+    """The composite against the member's own baseline (or kept high). Only when every own
+    condition was assessed: a composite without a condition's data leaves that component out
+    and renormalises, so withholding bad data would raise it."""
     row = _latest(inp)
+    entries = control_entries(inp, row)
+    missing = [c for c, e in entries.items() if e.get("status") == "insufficient"]
+    if row is not None and missing:
+        zh_missing = "、".join(ZH_COND.get(c, c) for c in missing)
+        return Line(
+            "improvement", 0,
+            "needs enough data on every condition you have"
+            f" (missing: {', '.join(missing)}): no change",
+            f"需要您每种慢性病都有足够数据（缺少：{zh_missing}）：不调整",
+        )  # fmt: skip
     if row is None or row.composite is None:
         return Line(
             "improvement",
@@ -257,7 +236,10 @@ def ladder(rb: Rulebook, inp: QuoteInputs) -> Line:
     )
 
 
-def loading(rb: Rulebook, inp: QuoteInputs, control_att: Decimal) -> list[Line]:
+def loading(rb: Rulebook, inp: QuoteInputs) -> list[Line]:
+    """The loading for pre-existing conditions, and its earn-back: each condition's share
+    only from the control of THAT condition (CKD by blood pressure; hyperlipidaemia by an
+    LDL-C result on target, once clinics upload it), never from activity or another one."""
     conds = [c for c in sorted(inp.conditions) if rb.loading_bp.get(c)]
     if not conds:
         return []
@@ -271,14 +253,23 @@ def loading(rb: Rulebook, inp: QuoteInputs, control_att: Decimal) -> list[Line]:
             data_dependent=False,
         )
     ]
-    back = earn(total, rb.loading_earn_back_share * control_att)
+    entries = control_entries(inp, _latest(inp))
+    raw = sum(rb.loading_bp[c] for c in conds)
+    back, parts_en, parts_zh = 0, [], []
+    for c in conds:
+        share = Decimal(rb.loading_bp[c]) * total / raw  # the cap spread over the conditions
+        att = _attainment(entries[c])
+        back += earn(int(share.to_integral_value()), rb.loading_earn_back_share * att)
+        parts_en.append(f"{c} {att * 100:.0f}%")
+        parts_zh.append(f"{ZH_COND.get(c, c)}{att * 100:.0f}%")
     lines.append(
         Line(
             "risk_earn_back",
             -back,
-            f"risk loading earned back by health management: {fmt_bp(-back)}",
-            f"通过健康管理抵减风险加费：{fmt_bp(-back)}",
-            attainment=str(control_att),
+            f"risk loading earned back by control of each condition ({', '.join(parts_en)}):"
+            f" {fmt_bp(-back)}",
+            f"按各病症控制情况抵减风险加费（{'、'.join(parts_zh)}）：{fmt_bp(-back)}",
+            attainment=str(sum((_attainment(entries[c]) for c in conds), ZERO) / len(conds)),
         )
     )
     return lines

@@ -19,6 +19,7 @@ from typing import Any
 
 from api.pricing.components import (
     Line,
+    activity,
     control,
     engagement,
     improvement,
@@ -65,8 +66,10 @@ def price(rb: Rulebook, inp: QuoteInputs) -> Priced:
 def components(rb: Rulebook, inp: QuoteInputs) -> tuple[list[Line], int, int]:
     """The priced lines before the product's limits, the discount (bp, positive) after the
     rulebook's cap, and the loading (bp). A capped discount shows the cap as its own line."""
-    ctl, ctl_att = control(rb, inp)
-    discounts = [engagement(rb, inp), ctl, improvement(rb, inp), ladder(rb, inp)]
+    ctl, _ = control(rb, inp)
+    act = activity(rb, inp)
+    discounts = [engagement(rb, inp), ctl, *([act] if act else []), improvement(rb, inp)]
+    discounts.append(ladder(rb, inp))
     lines = list(discounts)
     discount = -sum(d.bp for d in discounts)
     if discount > rb.max_discount_bp:
@@ -81,7 +84,7 @@ def components(rb: Rulebook, inp: QuoteInputs) -> tuple[list[Line], int, int]:
             )
         )
         discount = rb.max_discount_bp
-    load_lines = loading(rb, inp, ctl_att)
+    load_lines = loading(rb, inp)
     lines += load_lines
     return lines, discount, sum(x.bp for x in load_lines)
 

@@ -45,6 +45,7 @@ class Rulebook:
     name_en: str
     name_zh: str
     product_version: str
+    rating: str  # "community" (one price for all) or "age" (declared age bands)
     bands: tuple[AgeBand, ...]
     budget_bp: int
     max_discount_bp: int
@@ -52,7 +53,9 @@ class Rulebook:
     engagement_full_days: int
     engagement_clinic_months_full: int
     control: Component
-    control_progress_counts: bool
+    activity: Component
+    activity_from_steps: int
+    activity_full_steps: int
     improvement: Component
     improvement_full_points: Decimal
     improvement_maintain_at: Decimal
@@ -200,8 +203,45 @@ def _bands(v: _V) -> tuple[AgeBand, ...]:
 
 
 def _component(v: _V, name: str, budget_bp: int) -> Component:
-    w = v.number(f"components.{name}.weight", Decimal(0), Decimal(1))
+    path = f"components.{name}.weight"
+    # Activity is optional (weight 0 when the table is absent); the others are required.
+    if name == "activity" and v.get(path) is None:
+        return Component(weight=Decimal(0), max_bp=0)
+    w = v.number(path, Decimal(0), Decimal(1))
     return Component(weight=w, max_bp=int((w * budget_bp).to_integral_value()))
+
+
+def rating_steps(bands: tuple[AgeBand, ...]) -> list[tuple[int, int]]:
+    """(age at which a member enters the band, step in basis points from the band below)."""
+    return [
+        (b.min_age, int((Decimal(b.base_fen) / a.base_fen - 1) * 10_000))
+        for a, b in itertools.pairwise(bands)
+        if a.base_fen > 0
+    ]
+
+
+def rating_spread(bands: tuple[AgeBand, ...]) -> Decimal:
+    """Highest base divided by lowest (1 for a community-rated product)."""
+    fen = [b.base_fen for b in bands if b.base_fen > 0]
+    return (Decimal(max(fen)) / Decimal(min(fen))).quantize(Decimal("0.01")) if fen else Decimal(1)
+
+
+def _check_rating(v: _V, rating: str, bands: tuple[AgeBand, ...], max_yoy_bp: int) -> None:
+    """Huimin Bao is community-rated unless the rulebook declares age rating (seed: "no age
+    limit, insurance with disease"; cities that priced by age met doubts about fairness),
+    and ageing into the next band must never move a member more than the year-on-year cap:
+    a cliff the cap then holds back is paid by the smoothing fund every year."""
+    if rating == "community" and len({b.base_fen for b in bands}) > 1:
+        v.fail(
+            "base.rating", 'is "community": one price for all ages; declare "age" to rate by age'
+        )
+    for age, step in rating_steps(bands):
+        if abs(step) > max_yoy_bp:
+            v.fail(
+                "base.bands",
+                f"ageing into the band from age {age} moves the base {step / 100:+.1f}% in one"
+                f" year, beyond smoothing.max_yoy_change_pct ({max_yoy_bp / 100:.0f}%)",
+            )
 
 
 def _ladder(v: _V) -> tuple[int, ...]:
@@ -233,6 +273,27 @@ def _loading(v: _V) -> dict[str, int]:
     return loading
 
 
+def _rating(v: _V) -> tuple[str, tuple[AgeBand, ...], int]:
+    """The declared rating, the age bands, the year-on-year cap; checked together."""
+    rating = v.get("base.rating") or "community"
+    if rating not in ("community", "age"):
+        v.fail("base.rating", 'must be "community" or "age"')
+    bands = _bands(v)
+    max_yoy = v.pct_bp("smoothing.max_yoy_change_pct", 1, 100)
+    _check_rating(v, str(rating), bands, max_yoy)
+    return str(rating), bands, max_yoy
+
+
+def _activity_steps(v: _V) -> tuple[int, int]:
+    """Daily steps credited from (0) and to (full); 3,000 and 7,000 when not given."""
+    act = v.get("components.activity") or {}
+    lo = v.integer("components.activity.from_steps", 0, 20_000, act.get("from_steps", 3000))
+    hi = v.integer("components.activity.full_steps", 1, 30_000, act.get("full_steps", 7000))
+    if hi <= lo:
+        v.fail("components.activity.full_steps", "must be above from_steps")
+    return lo, hi
+
+
 def parse(text: str, *, source: str = "<rulebook>") -> Rulebook:
     """Validate a rulebook's TOML text; raise :class:`RulebookInvalid` naming every field."""
     try:
@@ -243,12 +304,13 @@ def parse(text: str, *, source: str = "<rulebook>") -> Rulebook:
         ) from exc
     v = _V(data)
     budget = v.pct_bp("discounts.budget_pct")
-    comps = {n: _component(v, n, budget) for n in ("engagement", "control", "improvement")}
+    comps = {
+        n: _component(v, n, budget) for n in ("engagement", "control", "activity", "improvement")
+    }
     if sum((c.weight for c in comps.values()), Decimal(0)) > 1:
         v.fail("components", "weights must sum to at most 1")
-    ladder = _ladder(v)
-    loading = _loading(v)
-    spread = v.integer("smoothing.spread_years", 3, 5)
+    rating, bands, max_yoy = _rating(v)
+    from_steps, full_steps = _activity_steps(v)
     rb = Rulebook(
         product_id=v.text("product_id"),
         plan_year=v.integer("plan_year", 2000, 2100),
@@ -257,14 +319,17 @@ def parse(text: str, *, source: str = "<rulebook>") -> Rulebook:
         name_en=v.text("name_en"),
         name_zh=v.text("name_zh"),
         product_version=v.text("base.product_version"),
-        bands=_bands(v),
+        rating=rating,
+        bands=bands,
         budget_bp=budget,
         max_discount_bp=v.pct_bp("discounts.max_total_pct"),
         engagement=comps["engagement"],
         engagement_full_days=v.integer("components.engagement.full_at_days", 1, 366),
         engagement_clinic_months_full=v.integer("components.engagement.clinic_months_full", 1, 12),
         control=comps["control"],
-        control_progress_counts=v.boolean("components.control.progress_counts"),
+        activity=comps["activity"],
+        activity_from_steps=from_steps,
+        activity_full_steps=full_steps,
         improvement=comps["improvement"],
         improvement_full_points=v.number(
             "components.improvement.full_at_points", Decimal(1), Decimal(100)
@@ -272,16 +337,16 @@ def parse(text: str, *, source: str = "<rulebook>") -> Rulebook:
         improvement_maintain_at=v.number(
             "components.improvement.maintain_at", Decimal(0), Decimal(100)
         ),
-        ladder_bp=ladder,
+        ladder_bp=_ladder(v),
         ladder_claim_resets=v.boolean("ladder.claim_resets"),
         loading_max_bp=v.pct_bp("loading.max_total_pct"),
         loading_earn_back_share=v.number("loading.earn_back_max_share", Decimal(0), Decimal(1)),
-        loading_bp=loading,
+        loading_bp=_loading(v),
         floor_bp_of_base=v.pct_bp("limits.floor_pct_of_base", 0, 100),
         floor_fen=v.yuan_fen("limits.floor_yuan"),
         ceiling_bp_of_base=v.pct_bp("limits.ceiling_pct_of_base", 100, 300),
-        max_yoy_bp=v.pct_bp("smoothing.max_yoy_change_pct", 1, 100),
-        spread_years=spread,
+        max_yoy_bp=max_yoy,
+        spread_years=v.integer("smoothing.spread_years", 3, 5),
     )
     if v.errors:
         lines = "; ".join(f"{e['field']}: {e['message']}" for e in v.errors)

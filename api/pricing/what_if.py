@@ -14,6 +14,7 @@ from api.pricing.inputs import QuoteInputs, ScoreRow
 from core.settings import get_settings
 from scoring.composite import composite_score
 from scoring.config import load_config
+from scoring.control import control_block
 
 _PCT = {"tir", "tbr70", "tbr54", "tar180", "tar250", "titr", "pct_in_target", "active_pct"}
 _DOMAINS = {"bp", "cgm", "smbg", "activity"}
@@ -75,6 +76,9 @@ def _rescored(inp: QuoteInputs, latest: ScoreRow | None, ind: dict[str, Any]) ->
             "the overrides leave indicators scoring cannot use",
             errors=[{"field": "what_if", "message": type(exc).__name__}],
         ) from exc
+    # The control block is scoring's too: redone from the overridden indicators, so "if my
+    # time in range reached 75 %" is judged with the same hypoglycaemia targets.
+    ind["control"] = control_block(tuple(inp.conditions), inp.age, ind)
     composite = latest.composite if latest else None
     improvement = latest.improvement if latest else None
     new = res.composite

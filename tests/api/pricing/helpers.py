@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -9,7 +10,8 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from api.pricing.inputs import QuoteInputs, ScoreRow
-from api.pricing.rulebook import Rulebook, packaged_text, parse
+from api.pricing.rulebook import CONDITIONS, Rulebook, packaged_text, parse
+from scoring.control import control_block
 from tests.factories import add_consent
 
 
@@ -32,7 +34,7 @@ def indicators(
         bp.update(months_controlled=months[0], months_assessed=months[1])
     return {
         "bp": bp,
-        "cgm": {"sufficient": tir is not None, "tir": tir},
+        "cgm": {"sufficient": tir is not None, "tir": tir, "tbr70": 0.0, "tbr54": 0.0},
         "activity": {
             "sufficient": steps is not None,
             "median_steps": steps,
@@ -59,6 +61,13 @@ def inputs(
     conditions: tuple[str, ...] = ("diabetes", "hypertension"),
     **kw: Any,
 ) -> QuoteInputs:
+    """Inputs for one member; score rows without a control block get the one scoring would
+    write for these conditions and age (``scoring.control``), as stored rows have."""
+    scores = tuple(
+        s if "control" in s.indicators
+        else replace(s, indicators={**s.indicators, "control": control_block(conditions, age, s.indicators)})  # noqa: E501
+        for s in scores
+    )  # fmt: skip
     return QuoteInputs(
         member_id="m1",
         product_id="demo-city",
@@ -96,7 +105,12 @@ def add_score(
     end: date = date(2027, 1, 1),
     composite: float | None = 70.0,
     improvement: float | None = 0.0,
+    age: int = 55,
 ) -> None:
+    """A stored score row; its control block is the one scoring would write (for every
+    condition: pricing reads only the member's own)."""
+    if "control" not in ind:
+        ind = {**ind, "control": control_block(CONDITIONS, age, ind)}
     conn.execute(
         "INSERT INTO scores (member_id, window_start, window_end, algorithm_version, composite,"
         " improvement, components, indicators) VALUES (%s, %s, %s, 'test-1', %s, %s, '{}', %s)",

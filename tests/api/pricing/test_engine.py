@@ -51,16 +51,18 @@ def test_reasons_state_the_evidence_in_both_languages() -> None:
     assert fmt_bp(-400) == "−4%" and fmt_bp(-125) == "−1.25%"
 
 
-def test_insufficient_is_neutral_not_bad() -> None:
+def test_insufficient_is_neutral_not_bad_and_withholding_never_pays() -> None:
     good = engine.price(RB, inputs((row(indicators(tir=80.0)),)))
     no_cgm = engine.price(RB, inputs((row(indicators(tir=None)),)))
     bad_cgm = engine.price(RB, inputs((row(indicators(tir=30.0)),)))
-    # Missing CGM data is left out of the average; a bad TIR counts against control.
-    assert line(no_cgm, "control").bp == line(good, "control").bp
+    # A condition without data earns nothing for it (it was left out of the average, so
+    # withholding a bad indicator raised it): exactly what a bad TIR earns, never less.
+    assert line(no_cgm, "control").bp == line(bad_cgm, "control").bp
     assert line(bad_cgm, "control").bp > line(good, "control").bp
+    assert no_cgm.premium_fen >= bad_cgm.premium_fen
     nothing = engine.price(RB, inputs((row(indicators(bp_controlled=None, tir=None, steps=None)),)))
     ctl = line(nothing, "control")
-    assert ctl.bp == 0 and "not enough data" in ctl.reason_en
+    assert ctl.bp == 0 and "without enough data earns nothing" in ctl.reason_en
     assert all(x.bp <= 0 for x in nothing.lines if x.code != "risk_loading")
 
 
@@ -73,21 +75,25 @@ def test_control_follows_the_members_conditions() -> None:
 
 def test_targets_are_adjusted_for_age() -> None:
     ind = indicators(bp_controlled=None, tir=55.0, steps=None)
-    young = engine.price(RB, inputs((row(ind),), age=50))
-    older = engine.price(RB, inputs((row(ind),), age=70))
+    young = engine.price(RB, inputs((row(ind),), age=50, conditions=("diabetes",)))
+    older = engine.price(RB, inputs((row(ind),), age=70, conditions=("diabetes",)))
     # Battelino 2019: TIR > 50 % for older people, > 70 % otherwise.
     assert line(older, "control").bp == -RB.control.max_bp
     assert line(young, "control").bp > line(older, "control").bp
 
 
-def test_members_who_start_sick_can_earn_as_much_as_the_healthy() -> None:
+def test_members_who_start_sick_earn_improvement_in_full_but_control_only_for_control() -> None:
+    """Progress against one's own baseline earns the improvement component in full; it no
+    longer stands in for control (activity moves the composite, and activity is not
+    control): uncontrolled BP and TIR 45 % earn what they are, 0 and a sixth."""
     sick = inputs(
         (row(indicators(bp_controlled=False, tir=45.0), composite=55.0, improvement=12.0),)
     )
-    a, b = engine.price(RB, healthy()), engine.price(RB, sick)
-    assert a.discount_bp == b.discount_bp == RB.budget_bp
+    p = engine.price(RB, sick)
+    assert line(p, "improvement").bp == -RB.improvement.max_bp
+    assert line(p, "control").bp == -earn(RB.control.max_bp, (dec(0) + dec(5) / 30) / 2)
     no_progress = replace(sick, scores=(replace(sick.scores[0], improvement=1.0),))
-    assert engine.price(RB, no_progress).discount_bp < a.discount_bp
+    assert engine.price(RB, no_progress).discount_bp < p.discount_bp
 
 
 def test_engagement_counts_sufficient_days_and_clinic_months() -> None:
