@@ -43,6 +43,7 @@ from scoring.indicators.rules import (
     MIN_PROTOCOL_DAYS_MONTH,
     MIN_PROTOCOL_DAYS_WINDOW,
     MORNING_HOURS,
+    PAIR_WINDOW_S,
     severe_mask,
 )
 
@@ -118,13 +119,60 @@ def _variability_many(
     return sd, 100.0 * sd / mean, arv
 
 
-# The stored contract ``bp``, in its order.
+# The stored contract ``bp``, in its order. ``n_readings`` counts measurements (a pair
+# taken at one sitting is one).
 BP_KEYS: tuple[str, ...] = (
     "n_readings", "valid_days", "home_mean_sys", "home_mean_dia", "target_sys", "target_dia",
     "pct_in_target", "controlled", "sd_sys", "cv_sys", "arv_sys", "sd_dia", "cv_dia",
     "arv_dia", "protocol_days", "protocol_weeks", "severe_count", "months_controlled",
-    "months_assessed", "sufficient",
+    "months_assessed", "morning_mean_sys", "morning_mean_dia", "evening_mean_sys",
+    "evening_mean_dia", "morning_above_target", "sufficient",
 )  # fmt: skip
+SESSION_KEYS = BP_KEYS[-6:-1]  # the morning/evening means and the morning flag
+
+
+def sittings(
+    member: npt.NDArray[np.int64],
+    t: npt.NDArray[np.int64],
+    off: npt.NDArray[np.int16],
+    systolic: npt.NDArray[np.float64],
+    diastolic: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[Any], ...]:
+    """Readings sorted by (member, time) with each sitting's readings (within 3 minutes of
+    the previous one, ``rules.PAIR_WINDOW_S``) averaged into one measurement, at the time
+    and offset of its first reading. Both forms of :func:`home_bp` start here.
+
+    >>> m = np.zeros(3, np.int64)
+    >>> out = sittings(m, np.array([0, 60, 7200]), np.zeros(3, np.int16),
+    ...                np.array([140.0, 130.0, 120.0]), np.array([90.0, 80.0, 70.0]))
+    >>> out[1].tolist(), out[3].tolist()
+    ([0, 7200], [135.0, 120.0])
+    """
+    start = np.ones(t.size, dtype=np.bool_)
+    start[1:] = (member[1:] != member[:-1]) | (t[1:] - t[:-1] > PAIR_WINDOW_S)
+    if start.all():
+        return member, t, off, systolic, diastolic
+    first = np.flatnonzero(start)
+    k = np.diff(np.append(first, t.size))
+    return (
+        member[first], t[first], off[first],
+        np.add.reduceat(systolic, first) / k, np.add.reduceat(diastolic, first) / k,
+    )  # fmt: skip
+
+
+def _clean(
+    t: npt.ArrayLike, offset_min: npt.ArrayLike, systolic: npt.ArrayLike, diastolic: npt.ArrayLike
+) -> tuple[npt.NDArray[Any], ...]:
+    """The reference's input, made safe: readings with a NaN value dropped, the rest sorted
+    by time (stable), then sittings averaged."""
+    tt = np.asarray(t, dtype=np.int64)
+    oo = np.asarray(offset_min, dtype=np.int16)
+    ss = np.asarray(systolic, dtype=np.float64)
+    dd = np.asarray(diastolic, dtype=np.float64)
+    keep = ~(np.isnan(ss) | np.isnan(dd))
+    order = np.argsort(tt[keep], kind="stable")
+    tt, oo, ss, dd = tt[keep][order], oo[keep][order], ss[keep][order], dd[keep][order]
+    return sittings(np.zeros(tt.size, np.int64), tt, oo, ss, dd)[1:]
 
 
 def _local_days_hours(
@@ -177,7 +225,13 @@ def home_bp(
 
     A protocol day has at least one morning and one evening reading. The window mean uses
     morning and evening readings of protocol days after the first protocol day; months are
-    member-local calendar months with >= 3 protocol days (:func:`_month_control`).
+    member-local calendar months with >= 3 protocol days (:func:`_month_control`). The
+    morning and evening means are reported apart (Chinese HBPM guideline): a morning mean
+    at or above target is ``morning_above_target`` even when the pooled mean is under it.
+
+    Input in any order, NaN values allowed: readings with a NaN are dropped, the rest are
+    sorted by time, and readings of one sitting (within 3 minutes) averaged as one
+    measurement (:func:`sittings`).
 
     Examples
     --------
@@ -190,6 +244,7 @@ def home_bp(
     >>> r["home_mean_sys"], r["controlled"], r["protocol_days"]
     (130.0, True, 8)
     """
+    t, offset_min, systolic, diastolic = _clean(t, offset_min, systolic, diastolic)
     n = int(t.size)
     ts, td = float(target[0]), float(target[1])
     out: dict[str, object] = dict.fromkeys(BP_KEYS)
@@ -222,6 +277,14 @@ def home_bp(
     ms, md = float(systolic[used].mean()), float(diastolic[used].mean())
     out["home_mean_sys"], out["home_mean_dia"] = ms, md
     out["controlled"] = bool(ms < ts and md < td)
+    for name, sel in (("morning", used & morning), ("evening", used & evening)):
+        if sel.any():
+            out[f"{name}_mean_sys"] = float(systolic[sel].mean())
+            out[f"{name}_mean_dia"] = float(diastolic[sel].mean())
+    mms, mmd = out["morning_mean_sys"], out["morning_mean_dia"]
+    out["morning_above_target"] = (
+        None if mms is None else bool(float(mms) >= ts or float(mmd) >= td)  # type: ignore[arg-type]
+    )
     out["sufficient"] = True
     return out
 
@@ -238,6 +301,9 @@ class _Days(NamedTuple):
     n: npt.NDArray[np.int64]  # morning and evening readings: on a protocol day, its readings
     sys_sum: npt.NDArray[np.float64]  # their sums
     dia_sum: npt.NDArray[np.float64]
+    n_morning: npt.NDArray[np.int64]  # the morning readings among them, and their sums
+    m_sys_sum: npt.NDArray[np.float64]
+    m_dia_sum: npt.NDArray[np.float64]
 
 
 def _slots(
@@ -280,6 +346,9 @@ def _day_groups(
         n_morning + n_evening,
         group_sums(np.where(slot, systolic, 0.0), inv, gat, g),
         group_sums(np.where(slot, diastolic, 0.0), inv, gat, g),
+        n_morning,
+        group_sums(np.where(morning, systolic, 0.0), inv, gat, g),
+        group_sums(np.where(morning, diastolic, 0.0), inv, gat, g),
     )
 
 
@@ -309,6 +378,25 @@ def _window_means(
     u_at = offsets(d.member[used], m)
     n_used = sums(d.n[used], u_at)
     return div(sums(d.sys_sum[used], u_at), n_used), div(sums(d.dia_sum[used], u_at), n_used)
+
+
+def _session_means(
+    d: _Days, first_pday: npt.NDArray[np.int64], m: int
+) -> dict[str, npt.NDArray[np.float64]]:
+    """Morning and evening means over the protocol days after each member's first (the
+    readings :func:`_window_means` pools), and how many of each there were."""
+    used = d.protocol & (d.day != first_pday[d.member])
+    u_at = offsets(d.member[used], m)
+    n_m = sums(d.n_morning[used], u_at)
+    n_e = sums(d.n[used] - d.n_morning[used], u_at)
+    m_s, m_d = sums(d.m_sys_sum[used], u_at), sums(d.m_dia_sum[used], u_at)
+    e_s = sums(d.sys_sum[used] - d.m_sys_sum[used], u_at)
+    e_d = sums(d.dia_sum[used] - d.m_dia_sum[used], u_at)
+    return {
+        "n_morning": n_m, "n_evening": n_e,
+        "morning_mean_sys": div(m_s, n_m), "morning_mean_dia": div(m_d, n_m),
+        "evening_mean_sys": div(e_s, n_e), "evening_mean_dia": div(e_d, n_e),
+    }  # fmt: skip
 
 
 def _month_control_many(
@@ -356,9 +444,10 @@ def home_bp_table(
             idx[r] - a, t[r], off[r], systolic[r], diastolic[r], targets[k],
             block_rows=block_rows,
         )))  # fmt: skip
-    i64 = idx.astype(np.int64)
-    systolic = systolic.astype(np.float64, copy=False)
-    diastolic = diastolic.astype(np.float64, copy=False)
+    i64, t, off, systolic, diastolic = sittings(
+        idx.astype(np.int64), t, off,
+        systolic.astype(np.float64, copy=False), diastolic.astype(np.float64, copy=False),
+    )  # fmt: skip
     ts, td = targets[:, 0], targets[:, 1]
     at = offsets(i64, m)  # each member's rows (readings come sorted by member)
     n = np.diff(at)
@@ -370,6 +459,7 @@ def home_bp_table(
     pm, pd_ = d.member[d.protocol], d.day[d.protocol]  # the protocol days, sorted
     protocol_days, protocol_weeks, first_pday = _protocol_counts(pm, pd_, m)
     mean_s, mean_d = _window_means(d, first_pday, m)
+    sessions = _session_means(d, first_pday, m)
     months_assessed, months_controlled = _month_control_many(d, pm, pd_, targets, m)
     ok = protocol_days >= MIN_PROTOCOL_DAYS_WINDOW
     cols = {
@@ -385,7 +475,31 @@ def home_bp_table(
     for name, x, shift in (("sys", systolic, 130.0), ("dia", diastolic, 80.0)):
         sd, cv, arv = _variability_many(x, shift, at, n, first)
         cols.update({f"sd_{name}": sd, f"cv_{name}": cv, f"arv_{name}": arv})
-    return _bp_table(cols, ok, months_assessed > 0)
+    docs, composite_cols = _bp_table(cols, ok, months_assessed > 0)
+    _add_sessions(docs, sessions, ok, ts, td)
+    return docs, composite_cols
+
+
+def _add_sessions(
+    docs: list[dict[str, Any]],
+    se: dict[str, npt.NDArray[np.float64]],
+    ok: npt.NDArray[np.bool_],
+    ts: npt.NDArray[np.float64],
+    td: npt.NDArray[np.float64],
+) -> None:
+    """The morning/evening keys of each stored dict, None where undefined, in key order
+    (the dicts end with ``sufficient``, re-set last)."""
+    has_m, has_e = ok & (se["n_morning"] > 0), ok & (se["n_evening"] > 0)
+    above = (se["morning_mean_sys"] >= ts) | (se["morning_mean_dia"] >= td)
+    cols = (
+        nullable(se["morning_mean_sys"], has_m), nullable(se["morning_mean_dia"], has_m),
+        nullable(se["evening_mean_sys"], has_e), nullable(se["evening_mean_dia"], has_e),
+        nullable(above, has_m),
+    )  # fmt: skip
+    for doc, *values in zip(docs, *cols, strict=True):
+        sufficient = doc.pop("sufficient")
+        doc.update(zip(SESSION_KEYS, values, strict=True))
+        doc["sufficient"] = sufficient
 
 
 def _bp_table(

@@ -202,6 +202,11 @@ HOME_TARGET_OLDER_AGE: Final = 80
 # enough for real routines, narrow enough to exclude midday and night readings.
 MORNING_HOURS: Final[tuple[int, int]] = (4, 12)
 EVENING_HOURS: Final[tuple[int, int]] = (16, 24)
+# The protocol takes 2 readings 1 minute apart at each sitting (ESH 2021; Chinese HBPM
+# guideline 2019) and averages them: a pair is one measurement, not two. Decision: readings
+# of one member within 3 minutes of the previous one are one sitting, averaged (time and
+# offset of its first reading), so a member who takes pairs is not weighted double.
+PAIR_WINDOW_S: Final = 180
 # ESH 2021 / Chinese guideline 2019: 7 days of monitoring (at least 3); discard day 1.
 # Decision: a window is assessable with >= 7 protocol days, the first one discarded.
 MIN_PROTOCOL_DAYS_WINDOW: Final = 7

@@ -152,3 +152,47 @@ def test_home_bp_table_of_an_empty_chunk() -> None:
         np.array([[135.0, 85.0]]),
     )  # fmt: skip
     assert out[0]["n_readings"] == 0 and out[0]["sufficient"] is False
+
+
+def _both(t: np.ndarray, off: np.ndarray, s: np.ndarray, d: np.ndarray) -> list[dict[str, object]]:
+    """The reference on the input as given and the columnar form on it sorted."""
+    ref = home_bp(t, off, s, d, target=(135, 85))
+    order = np.argsort(t, kind="stable")
+    docs, _ = home_bp_table(
+        np.zeros(t.size, np.int32), t[order], off[order], s[order], d[order],
+        np.array([[135.0, 85.0]]),
+    )  # fmt: skip
+    return [ref, docs[0]]
+
+
+def test_morning_hypertension_is_flagged_when_the_pooled_mean_is_under_target() -> None:
+    """Mornings at 142/84, evenings at 120/76: pooled 131/80 is under 135/85, the morning
+    mean is not (Chinese HBPM guideline: report morning and evening apart)."""
+    t, off, s = _series(8, (7, 19), [142.0, 120.0])
+    d = np.tile([84.0, 76.0], 8)
+    for r in _both(t, off, s, d):
+        assert r["controlled"] is True and r["home_mean_sys"] == 131.0
+        assert (r["morning_mean_sys"], r["evening_mean_sys"]) == (142.0, 120.0)
+        assert r["morning_above_target"] is True
+
+
+def test_a_pair_one_minute_apart_is_one_measurement() -> None:
+    """Each morning a pair (150 then 130, one minute apart) and one evening reading at 130:
+    the sitting's mean 140 weighs as much as the evening's 130, so the mean is 135 (not
+    136.7 with the pair counted twice) and 16 measurements are reported, not 24."""
+    t, _off, s = _series(8, (7, 19), [150.0, 130.0])
+    t2 = np.concatenate([t, t[::2] + 60])
+    s2 = np.concatenate([s, np.full(8, 130.0)])
+    for r in _both(t2, np.zeros(t2.size, np.int16), s2, np.full(t2.size, 80.0)):
+        assert r["n_readings"] == 16 and r["home_mean_sys"] == 135.0
+
+
+def test_unsorted_and_nan_input_is_repaired_or_refused() -> None:
+    """The review: unsorted timestamps gave an ARV of 3.33 instead of 10.0; all-NaN input
+    reported "sufficient"."""
+    t, off, s = _series(8, (7, 19), [130.0, 140.0])
+    shuffled = np.random.default_rng(1).permutation(t.size)
+    r = home_bp(t[shuffled], off[shuffled], s[shuffled], np.full(t.size, 80.0), target=(135, 85))
+    assert r["arv_sys"] == 10.0
+    nan = home_bp(t, off, np.full(t.size, np.nan), np.full(t.size, np.nan), target=(135, 85))
+    assert nan["sufficient"] is False and nan["n_readings"] == 0
