@@ -134,6 +134,14 @@ class SimMember:
     def device(self, device_type: DeviceType) -> SimDevice | None:
         return next((d for d in self.devices if d.device_type == device_type), None)
 
+    @property
+    def over_treated(self) -> bool:
+        """ASSUMPTION: one in four members on insulin or sulfonylureas is over-treated (good
+        time in range bought with frequent lows), so the demo has the case a clinic must
+        not see as success. From the member's seed: no extra random draw, so the rest of a
+        cohort is the same with or without this subgroup."""
+        return self.hypo_prone and self.seed % 4 == 0
+
 
 @dataclass(frozen=True)
 class Cohort:

@@ -40,7 +40,8 @@ CGM_HI_MGDL: Final = 400.0
 FASTING_MGDL: Final = (135.0, 25.0)  # CDS fasting target 4.4-7.0 mmol/L = 79-126 mg/dL
 MEAL_PEAK_MGDL: Final = (75.0, 20.0)
 DAWN_MGDL: Final = (18.0, 8.0)  # Monnier 2013
-HYPO_PER_DAY: Final = {"prone": 0.2, "other": 0.02}  # ASSUMED event rates
+HYPO_PER_DAY: Final = {"over_treated": 1.0, "prone": 0.2, "other": 0.02}  # ASSUMED rates
+OVER_TREATED_NADIR_MGDL: Final = (38.0, 55.0)  # ASSUMED: their lows reach level 2
 DRIFT_PER_30D: Final = {"improving": -0.02, "stable": 0.0, "worsening": 0.015}
 SENSOR_DAYS: Final = 14
 MEALS: Final = (
@@ -94,7 +95,9 @@ def trace(member: SimMember, start: date, days: int) -> DayTrace:
     g += flat.reshape(days, PER_DAY)
     drift = 1 + DRIFT_PER_30D[member.trajectory] / 30 * np.arange(days)
     g = 80 + (g - 80) * drift[:, None]
-    _hypos(g, rng, member.hypo_prone)
+    _hypos(
+        g, rng, "over_treated" if member.over_treated else "prone" if member.hypo_prone else "other"
+    )
     return DayTrace(day0=local_midnight(start), mgdl=np.clip(g, 30, 500), meal_hours=meal_hours)
 
 
@@ -104,15 +107,20 @@ def _response(hour: np.ndarray, at: np.ndarray, amp: np.ndarray, tau_h: float) -
     return out
 
 
-def _hypos(g: np.ndarray, rng: np.random.Generator, prone: bool) -> None:
+def _hypos(g: np.ndarray, rng: np.random.Generator, group: str) -> None:
     days = g.shape[0]
-    rate = HYPO_PER_DAY["prone" if prone else "other"]
+    rate = HYPO_PER_DAY[group]
     for d in np.flatnonzero(np.asarray(rng.random(days) < rate)).tolist():
         nocturnal = rng.random() < 0.6
         centre_h = rng.uniform(1.0, 4.0) if nocturnal else rng.uniform(16.0, 17.5)
         c = int(centre_h * 3600 // STEP_S)
-        nadir = rng.uniform(45, 66)
-        width = rng.uniform(4, 7)  # slots (20-35 min SD): ~40-70 min below 70 mg/dL
+        nadir = (
+            rng.uniform(*OVER_TREATED_NADIR_MGDL)
+            if group == "over_treated"
+            else rng.uniform(45, 66)
+        )
+        # slots (20-35 min SD): ~40-70 min below 70 mg/dL; over-treated lows last longer
+        width = rng.uniform(6, 9) if group == "over_treated" else rng.uniform(4, 7)
         slots = np.arange(PER_DAY)
         depth = max(0.0, float(g[d, c]) - nadir)
         g[d] -= depth * np.exp(-0.5 * ((slots - c) / width) ** 2)

@@ -167,3 +167,19 @@ def test_readings_are_deterministic(members: list[SimMember]) -> None:
     m = next(m for m in members if m.device("cgm"))
     a, b = glucose.trace(m, START, 5), glucose.trace(m, START, 5)
     assert np.array_equal(glucose.cgm_readings(m, a).mgdl, glucose.cgm_readings(m, b).mgdl)
+
+
+def test_over_treated_members_miss_the_hypoglycaemia_targets(members: list[SimMember]) -> None:
+    """The demo needs the over-treated case (good TIR bought with lows): their 14-day CGM
+    misses the consensus targets (< 4 % below 70 mg/dL, < 1 % below 54); others do not."""
+    over = [m for m in members if m.over_treated][:15]
+    prone = [m for m in members if m.hypo_prone and not m.over_treated][:15]
+    assert over and prone and all("diabetes" in m.conditions for m in over)
+
+    def tbr(m: SimMember, below: float) -> float:
+        g = glucose.cgm_readings(m, glucose.trace(m, START, 14))
+        return float(np.mean(g.mgdl < below))
+
+    assert np.median([tbr(m, 70) for m in over]) >= 0.04
+    assert np.median([tbr(m, 54) for m in over]) >= 0.01
+    assert np.median([tbr(m, 70) for m in prone]) < 0.04
