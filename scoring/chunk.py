@@ -116,7 +116,7 @@ def _score_rows(
     )  # fmt: skip
     act_ind, act_cols = activity_table(
         act["idx"], act["t"], act["off"], act["dur"], act["steps"], act["act"], act["vig"],
-        window_days=w.days, ages=ages,
+        window_days=w.days, ages=ages, device=act["dev"],
     )  # fmt: skip
     cgm_ind, smbg_ind, cgm_cols, smbg_cols = _glucose(w, data.glucose, data.nominal)
     composite, components = composite_many(

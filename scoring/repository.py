@@ -309,7 +309,8 @@ def load_activity(
 ) -> npt.NDArray[Any]:
     sel = (
         "SELECT (u.idx - 1)::int4, " + _EPOCH.format(ts="start_at") + ","
-        " r.utc_offset_min, r.duration_s, r.steps, r.active_minutes, r.vigorous_minutes"
+        " r.utc_offset_min, r.duration_s, r.steps, r.active_minutes, r.vigorous_minutes,"
+        " hashtext(r.device_id)::int8"
         + _MEMBERS_JOIN.format(table="activity_readings", ts="start_at", extra="")
     )
     cols = [
@@ -320,6 +321,7 @@ def load_activity(
         ("steps", "i4"),
         ("act", "i4"),
         ("vig", "i4"),
+        ("dev", "i8"),  # a code per device: one source per member-day (activity.one_source)
     ]
     return _column_arrays(conn, sel, {"ids": list(ids), "t0": t0, "t1": t1}, cols, (d0, d1))
 

@@ -46,6 +46,47 @@ from scoring.indicators.rules import (
 )
 
 
+def one_source(
+    member: npt.NDArray[np.int64],
+    day: npt.NDArray[np.int64],
+    device: npt.NDArray[np.int64],
+    duration_s: npt.NDArray[Any],
+) -> npt.NDArray[np.bool_]:
+    """Which records count: one device per member and local day, never a sum of overlaps.
+
+    Why: two trackers worn at once, or one device's hourly records plus its own daily
+    summary, cover the same steps; summed, two trackers of 5,000 steps made 10,000.
+    The rule (docs/clinical.md, "Activity"): within a device-day, the finest records win
+    (a >= 24 h summary is dropped when the device sent shorter records that day); across
+    devices, the one with the most wear time that day wins (ties: the lower device code),
+    and the others' records that day are left out.
+
+    >>> one_source(np.zeros(3, np.int64), np.zeros(3, np.int64), np.array([1, 1, 2]),
+    ...            np.array([3600, 86_400, 7200])).tolist()
+    [False, False, True]
+    """
+    n = member.size
+    if n == 0:
+        return np.zeros(0, dtype=np.bool_)
+    daily = duration_s >= DAY_S
+    key = np.stack([member, day, device])
+    _, dev_inv = np.unique(key, axis=1, return_inverse=True)
+    dev_inv = dev_inv.ravel()
+    fine = np.bincount(dev_inv, weights=(~daily).astype(np.float64)) > 0
+    keep = ~daily | ~fine[dev_inv]
+    cover = np.bincount(dev_inv, weights=np.where(keep, np.minimum(duration_s, DAY_S), 0.0))
+    # The best device of each (member, day): most cover, then the lowest device code.
+    order = np.lexsort((device, -cover[dev_inv], day, member))
+    md = member * SHIFT + day
+    first = np.ones(n, dtype=np.bool_)
+    first[1:] = md[order][1:] != md[order][:-1]
+    _, day_inv = np.unique(md, return_inverse=True)
+    best = np.empty(int(day_inv.max()) + 1, dtype=np.int64)
+    best[day_inv[order][first]] = device[order][first]
+    out: npt.NDArray[np.bool_] = keep & (device == best[day_inv])
+    return out
+
+
 def activity_indicators(
     start: npt.NDArray[np.int64],
     offset_min: npt.NDArray[np.int16],
@@ -56,8 +97,13 @@ def activity_indicators(
     *,
     window_days: int,
     age: int,
+    device: npt.NDArray[np.int64] | None = None,
 ) -> dict[str, object]:
     """Stored-contract ``activity`` for one member over a window of ``window_days`` days.
+
+    Records may overlap (several devices, or a device's summary beside its detail): one
+    source per local day counts (:func:`one_source`; ``device`` numbers each record's
+    device, all one device when None).
 
     ``active_min`` is moderate-or-vigorous minutes and ``vigorous_min`` the vigorous part
     of them, so moderate-equivalent minutes are ``active + vigorous`` (WHO: a vigorous
@@ -89,6 +135,10 @@ def activity_indicators(
     if start.size == 0:
         return out
     day = (start + offset_min.astype(np.int64) * 60) // DAY_S
+    dev = np.zeros(start.size, np.int64) if device is None else np.asarray(device, np.int64)
+    keep = one_source(np.zeros(start.size, np.int64), day, dev, duration_s)
+    day, duration_s, steps = day[keep], duration_s[keep], steps[keep]
+    active_min, vigorous_min = active_min[keep], vigorous_min[keep]
     _, inv = np.unique(day, return_inverse=True)
     wear = np.bincount(inv, weights=np.minimum(duration_s, DAY_S).astype(np.float64))
     day_steps = np.bincount(inv, weights=steps.astype(np.float64))
@@ -124,6 +174,7 @@ def _valid_days_many(
     steps: npt.NDArray[Any],
     active_min: npt.NDArray[Any],
     vigorous_min: npt.NDArray[Any],
+    device: npt.NDArray[Any] | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Every member's valid days, sorted by (member, day): member, steps, moderate-eq minutes.
 
@@ -131,6 +182,11 @@ def _valid_days_many(
     member's records by day.
     """
     day = (start + off.astype(np.int64) * 60) // DAY_S
+    if device is not None:
+        keep = one_source(member, day, device.astype(np.int64), duration_s)
+        if not keep.all():
+            member, day, duration_s, steps = member[keep], day[keep], duration_s[keep], steps[keep]
+            active_min, vigorous_min = active_min[keep], vigorous_min[keep]
     ukey, inv, gat = group(member * SHIFT + day)
     umember = ukey // SHIFT
     g = ukey.size
@@ -153,6 +209,7 @@ def activity_table(
     *,
     window_days: int,
     ages: npt.NDArray[np.int64],
+    device: npt.NDArray[Any] | None = None,
     block_rows: int = BLOCK_ROWS,
 ) -> Table:
     """:func:`activity_indicators` for members 0..M-1 (records sorted by member).
@@ -163,11 +220,12 @@ def activity_table(
     if idx.size > block_rows and m > 1:
         return joined(in_blocks(idx, m, block_rows, lambda r, k, a: activity_table(
             idx[r] - a, start[r], off[r], duration_s[r], steps[r], active_min[r],
-            vigorous_min[r], window_days=window_days, ages=ages[k], block_rows=block_rows,
+            vigorous_min[r], window_days=window_days, ages=ages[k],
+            device=None if device is None else device[r], block_rows=block_rows,
         )))  # fmt: skip
     targets = np.where(ages >= STEP_TARGET_OLDER_AGE, STEP_TARGET_OLDER, STEP_TARGET_YOUNGER)
     vm, vs, vmod = _valid_days_many(
-        idx.astype(np.int64), start, off, duration_s, steps, active_min, vigorous_min
+        idx.astype(np.int64), start, off, duration_s, steps, active_min, vigorous_min, device
     )
     v_at = offsets(vm, m)
     nv = np.diff(v_at)

@@ -135,3 +135,32 @@ def test_activity_table_of_an_empty_chunk() -> None:
         ages=np.array([40]),
     )  # fmt: skip
     assert a[0]["valid_days"] == 0 and a[0]["median_steps"] is None
+
+
+def test_two_trackers_or_a_summary_beside_its_detail_are_never_summed() -> None:
+    """The review: two trackers worn at once, 5,000 steps each, gave 10,000; a device's
+    hourly records plus its own daily summary counted the day twice."""
+    days = 7
+    t, off, dur, st, act, vig = _hourly(days, 12, 5000 // 12, 2, 0)
+    dev = np.zeros(t.size, np.int64)
+    two = [np.concatenate([a, a]) for a in (t, off, dur, st, act, vig)]
+    two_dev = np.concatenate([dev, dev + 1])
+    daily_t = (np.arange(days) * DAY - 480 * 60).astype(np.int64)
+    summary = [
+        np.concatenate([a, b])
+        for a, b in zip(
+            (t, off, dur, st, act, vig),
+            (daily_t, np.full(days, 480, np.int16), np.full(days, DAY), np.full(days, 4996),
+             np.full(days, 24), np.zeros(days, np.int64)),
+            strict=True,
+        )
+    ]  # fmt: skip
+    one = activity_indicators(t, off, dur, st, act, vig, window_days=days, age=50)
+    for cols, device in ((two, two_dev), (summary, np.zeros(summary[0].size, np.int64))):
+        r = activity_indicators(*cols, window_days=days, age=50, device=device)
+        order = np.argsort(cols[0], kind="stable")
+        docs, _ = activity_table(
+            np.zeros(order.size, np.int32), *(c[order] for c in cols),
+            window_days=days, ages=np.array([50]), device=device[order],
+        )  # fmt: skip
+        assert r == one and docs[0]["median_steps"] == one["median_steps"] == 4992.0
