@@ -34,6 +34,7 @@ from scoring.indicators.grouped import (
     months,
     nullable,
     offsets,
+    require_sorted,
     sorted_starts,
     sums,
 )
@@ -444,10 +445,14 @@ def home_bp_table(
             idx[r] - a, t[r], off[r], systolic[r], diastolic[r], targets[k],
             block_rows=block_rows,
         )))  # fmt: skip
-    i64, t, off, systolic, diastolic = sittings(
-        idx.astype(np.int64), t, off,
-        systolic.astype(np.float64, copy=False), diastolic.astype(np.float64, copy=False),
-    )  # fmt: skip
+    require_sorted(idx, t, "home_bp_table")
+    systolic = systolic.astype(np.float64, copy=False)
+    diastolic = diastolic.astype(np.float64, copy=False)
+    present = ~(np.isnan(systolic) | np.isnan(diastolic))  # a NaN is no reading, as in home_bp
+    if not present.all():
+        idx, t, off = idx[present], t[present], off[present]
+        systolic, diastolic = systolic[present], diastolic[present]
+    i64, t, off, systolic, diastolic = sittings(idx.astype(np.int64), t, off, systolic, diastolic)
     ts, td = targets[:, 0], targets[:, 1]
     at = offsets(i64, m)  # each member's rows (readings come sorted by member)
     n = np.diff(at)

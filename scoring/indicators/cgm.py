@@ -21,7 +21,15 @@ import numpy as np
 import numpy.typing as npt
 
 from core.units import MGDL_PER_MMOLL
-from scoring.indicators.grouped import BLOCK_ROWS, div, in_blocks, nullable, offsets, sums
+from scoring.indicators.grouped import (
+    BLOCK_ROWS,
+    div,
+    in_blocks,
+    nullable,
+    offsets,
+    require_sorted,
+    sums,
+)
 from scoring.indicators.rules import (
     AGP_HI_MGDL,
     AGP_LO_MGDL,
@@ -350,6 +358,7 @@ def cgm_many(
         ))  # fmt: skip
         return [doc for block in blocks for doc in block]
     i64 = idx.astype(np.int64)
+    require_sorted(i64, t, "cgm_many")
     value = value.astype(np.float64, copy=False)
     repair = _needs_repair(i64, t, value, m)
     fixed = {
