@@ -162,10 +162,25 @@ class ProtocolMeanOut(BaseModel):
     protocol_days: int | None
 
 
+class ControlOut(BaseModel):
+    """One own condition's control status from the newest score (scoring's control block)."""
+
+    status: str = Field(description="controlled, not_controlled or insufficient")
+    source: str | None = Field(description="home_bp, cgm, smbg, or null")
+    reason_en: str
+    reason_zh: str
+    hypo_target_missed: bool = Field(
+        default=False, description="a hypoglycaemia target was missed: show first"
+    )
+
+
 class BpViewOut(BaseModel):
     start: datetime
     end: datetime
     lights: dict[str, str]
+    control: dict[str, ControlOut] = Field(
+        default_factory=dict, description="condition -> status and reason (newest score)"
+    )
     readings: list[BpReadingOut]
     target: BpTargetOut
     protocol_means: list[ProtocolMeanOut]

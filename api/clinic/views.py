@@ -21,6 +21,7 @@ import numpy.typing as npt
 from api.audit import service as audit
 from api.auth.service import Principal
 from api.clinic import repository as repo
+from api.clinic.lights import condition_lights, control_entries
 from api.deps import Tx
 from api.tenancy import access_member
 from core.units import MGDL_PER_MMOLL
@@ -33,86 +34,12 @@ from scoring.indicators.rules import CGM_NOMINAL_INTERVAL_S
 # "CGM").
 AGP_DAYS = 14
 AGP_BIN_MINUTES = 15
-# CGM TIR targets (Battelino et al., Diabetes Care 2019): > 70 % for most adults with
-# diabetes, > 50 % for older / high-risk adults. Green at >= 70 (the list's "controlled"
-# rule), amber between 50 and 70, red below 50.
-TIR_TARGET = 70.0
-TIR_TARGET_HIGH_RISK = 50.0
-# Home BP hypertension threshold (Chinese hypertension guideline 2024: home >= 135/85).
-# A member above a stricter personal target (diabetes/CKD < 130/80) but below this
-# threshold is amber: not at target, not hypertensive by the home definition.
-HOME_THRESHOLD = (135.0, 85.0)
 SCORE_HISTORY_LIMIT = 60
 FOLLOW_UP_LIMIT = 200
 
 
 def _age_on(birth: date, day: date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
-
-
-def condition_lights(conditions: list[str], ind: dict[str, Any] | None) -> dict[str, str]:
-    """Traffic light per managed condition from the newest score's control block.
-
-    ``green`` controlled, ``red`` not controlled, ``grey`` not assessable; ``amber`` when
-    near (BP under 135/85; half the glucose attainment). A missed hypoglycaemia target is
-    always red: over-treatment never looks like success. Older rows: ``_legacy_lights``.
-    """
-    ind = ind or {}
-    block = ind.get("control")
-    if not isinstance(block, dict):
-        return _legacy_lights(conditions, ind)
-    out: dict[str, str] = {}
-    for c in conditions:
-        entry = block.get(c)
-        if not isinstance(entry, dict):
-            continue
-        status = entry.get("status")
-        if status == "controlled":
-            out[c] = "green"
-        elif status != "not_controlled":
-            out[c] = "grey"
-        elif entry.get("hypo_target_missed"):
-            out[c] = "red"
-        elif c == "hypertension":
-            out[c] = "amber" if _bp_near(ind) else "red"
-        else:
-            att = entry.get("attainment")
-            out[c] = "amber" if isinstance(att, int | float) and att >= 0.5 else "red"
-    return out
-
-
-def _bp_near(ind: dict[str, Any]) -> bool:
-    """Home mean above the personal target but below the home threshold 135/85."""
-    bp = ind.get("bp") or {}
-    s, d = bp.get("home_mean_sys"), bp.get("home_mean_dia")
-    return s is not None and d is not None and s < HOME_THRESHOLD[0] and d < HOME_THRESHOLD[1]
-
-
-def _legacy_lights(conditions: list[str], ind: dict[str, Any]) -> dict[str, str]:
-    """The lights of rows without a control block: BP's flag, CGM time in range."""
-    out: dict[str, str] = {}
-    if "hypertension" in conditions:
-        bp = ind.get("bp") or {}
-        controlled = bp.get("controlled")
-        if controlled is True:
-            out["hypertension"] = "green"
-        elif controlled is False:
-            out["hypertension"] = "amber" if _bp_near(ind) else "red"
-        else:
-            out["hypertension"] = "grey"
-    if "diabetes" in conditions:
-        cgm = ind.get("cgm") or {}
-        tir = cgm.get("tir")
-        if cgm.get("sufficient") and tir is not None:
-            if tir >= TIR_TARGET:
-                out["diabetes"] = "green"
-            elif tir >= TIR_TARGET_HIGH_RISK:
-                out["diabetes"] = "amber"
-            else:
-                out["diabetes"] = "red"
-        else:
-            out["diabetes"] = "grey"
-    return out
 
 
 def sufficiency(ind: dict[str, Any] | None) -> dict[str, bool | None]:
@@ -222,6 +149,7 @@ def bp_view(tx: Tx, who: Principal, member_id: str, days: int) -> dict[str, Any]
         "start": since,
         "end": now,
         "lights": condition_lights(summary["conditions"], newest["indicators"] if newest else None),
+        "control": control_entries(summary["conditions"], newest["indicators"] if newest else None),
         "readings": readings,
         "target": _bp_target(summary, latest_bp),
         "protocol_means": means,

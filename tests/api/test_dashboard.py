@@ -11,7 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg.types.json import Jsonb
 
-from api.clinic.views import condition_lights, tir_bar
+from api.clinic.lights import condition_lights
+from api.clinic.views import tir_bar
 from api.dashboard import STATIC
 from tests.api.conftest import World, audit_rows
 
@@ -368,3 +369,23 @@ def test_condition_lights_follow_the_control_block(
 
     ind = {**indicators, "control": control_block(conditions, 60, indicators)}
     assert condition_lights(conditions, ind) == lights
+
+
+def test_bp_view_carries_the_control_reason_with_a_missed_hypoglycaemia_target_first(
+    client: TestClient, world: World, conn: psycopg.Connection[Any]
+) -> None:
+    """The patient page's header shows each own condition's control status and reason;
+    the over-treated member is "not controlled" with the hypoglycaemia reason."""
+    from scoring.control import control_block
+
+    cgm = {"sufficient": True, "tir": 86.0, "tbr70": 5.7, "tbr54": 2.1, "hypo_l2_events": 16}
+    ind: dict[str, Any] = {"cgm": cgm}
+    ind["control"] = control_block(["diabetes", "hypertension"], 68, ind)
+    today = datetime.now(UTC).date()
+    add_score(conn, "m1", today - timedelta(days=14), today, ind)
+    body = _get(client, world, "/clinic/patients/m1/bp?days=30")
+    dm = body["control"]["diabetes"]
+    assert dm["status"] == "not_controlled" and dm["hypo_target_missed"] is True
+    assert "16 level-2 events" in dm["reason_en"] and "低血糖" in dm["reason_zh"]
+    assert body["lights"]["diabetes"] == "red"
+    assert body["control"]["hypertension"]["status"] == "insufficient"

@@ -180,7 +180,13 @@ def _seed(conn: psycopg.Connection[Any], world: World) -> dict[str, int]:
             today,
             Jsonb(components),
             Jsonb(
-                {"bp": bp, "cgm": FULL_CGM, "activity": {"sufficient": True, "step_target": 7000}}
+                _with_control(
+                    {
+                        "bp": bp,
+                        "cgm": FULL_CGM,
+                        "activity": {"sufficient": True, "step_target": 7000},
+                    }
+                )
             ),
         ),
     )
@@ -193,6 +199,15 @@ def _seed(conn: psycopg.Connection[Any], world: World) -> dict[str, int]:
     ).fetchone()
     assert n_bp is not None and n_days is not None
     return {"cgm": n_cgm, "bp": int(n_bp[0]), "step_days": int(n_days[0])}
+
+
+def _with_control(ind: dict[str, Any]) -> dict[str, Any]:
+    """The control block scoring writes, for m1 (68, hypertension and diabetes): at 68 the
+    consensus limit for time below 70 mg/dL is 1 %, so FULL_CGM's 3 % is a missed
+    hypoglycaemia target."""
+    from scoring.control import control_block
+
+    return {**ind, "control": control_block(["hypertension", "diabetes"], 68, ind)}
 
 
 def _shot(driver: Any, name: str) -> None:
@@ -302,7 +317,7 @@ def test_dashboard_in_headless_chromium(
     assert len(rows) == 50  # one server page of 62 patients
     assert rows[0].get_attribute("data-member") == "m1"  # open alerts first
     lights = rows[0].find_elements(By.CSS_SELECTOR, ".light")
-    assert [x.text for x in lights] == ["■ 高血压：未达标", "▲ 糖尿病：接近目标"]
+    assert [x.text for x in lights] == ["■ 高血压：未达标", "■ 糖尿病：未达标"]
     assert d.find_element(By.ID, "page-info").text == "第 1 / 2 页，共 62 人"
     assert _a11y(d) == []
     _shot(d, "01-patient-list")
@@ -328,6 +343,11 @@ def test_dashboard_in_headless_chromium(
     _until(d, lambda _: d.current_url.endswith("#/patient/m1"))
 
     agp = _wait(d, "svg.agp-chart")
+    # The missed hypoglycaemia target is stated first in the header, as an alert.
+    control = d.find_elements(By.CSS_SELECTOR, "#patient-control .control")
+    assert control[0].get_attribute("data-condition") == "diabetes"
+    assert "control-hypo" in (control[0].get_attribute("class") or "")
+    assert control[0].get_attribute("role") == "alert" and "低血糖" in control[0].text
     bp = d.find_element(By.CSS_SELECTOR, "svg.bp-chart")
     assert bp.get_attribute("data-points") == str(n["bp"])
     assert len(bp.find_elements(By.CSS_SELECTOR, "circle.bp-sys")) == n["bp"]

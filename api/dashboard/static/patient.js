@@ -156,10 +156,20 @@
     const p = detail.patient;
     const lights = Object.entries(bp.lights).map(([c, col]) => light(c, col));
     const others = p.conditions.filter((c) => !(c in bp.lights)).map((c) => h("span", { class: "chip", text: t(c) }));
+    // Each own condition's control status with its reason (scoring's control block): a
+    // missed hypoglycaemia target comes first and is announced, never shown as success.
+    const control = Object.entries(bp.control || {})
+      .sort(([, a], [, b]) => Number(Boolean(b.hypo_target_missed)) - Number(Boolean(a.hypo_target_missed)))
+      .map(([cond, c]) => h("p", {
+        class: `control control-${c.status}` + (c.hypo_target_missed ? " control-hypo" : ""),
+        "data-condition": cond, role: c.hypo_target_missed ? "alert" : null,
+        text: `${t(cond)}: ${state.lang === "zh" ? c.reason_zh : c.reason_en}`,
+      }));
     const header = h("div", { class: "patient-head" },
       h("p", {}, h("a", { href: "#/patients", id: "back-link", text: "← " + t("back") })),
       h("p", { class: "muted", text: `${p.member_id} · ${p.sex} · ${p.birth_date}` }),
-      h("div", { class: "lights", id: "patient-lights" }, lights, others));
+      h("div", { class: "lights", id: "patient-lights" }, lights, others),
+      control.length ? h("div", { id: "patient-control" }, control) : null);
     const hasCgm = Boolean(glucose.agp || glucose.tir || glucose.agp_readings);
     show(p.display_name || p.member_id, header,
       alertsSection(detail.alerts), scoreSection(detail.score), bpSection(bp, bpDays),
