@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from core.payload_format import MEAL_CONTEXTS
+from scoring import clinic_data
 from scoring import repository as repo
 from scoring.alerts import bp_alerts, control_alerts, hypo_alerts
 from scoring.composite import composite_many
@@ -58,11 +59,14 @@ class _Loaded(NamedTuple):
     stays: dict[str, int]  # admissions in the window, per member
     baselines: dict[str, float | None]  # each member's first composite (improvement)
     nominal: npt.NDArray[np.float64]  # each member's CGM nominal interval, seconds
+    labs: dict[str, Any]  # member -> LOINC -> results (scoring.clinic_data)
+    fills: dict[str, Any]  # member -> drug class -> dispensing fills
 
 
 def _load(conn: repo.Conn, ids: list[str], w: Window) -> _Loaded:
     t0, t1 = w.utc_range()
     nominal = repo.cgm_nominal_intervals(conn, ids, t0, t1)
+    labs, fills = clinic_data.load(conn, ids, w)
     return _Loaded(
         repo.load_bp(conn, ids, t0, t1, w.d0, w.d1),
         repo.load_glucose(conn, ids, t0, t1, w.d0, w.d1, max(w.d0, w.d1 - CGM_DAYS)),
@@ -70,6 +74,8 @@ def _load(conn: repo.Conn, ids: list[str], w: Window) -> _Loaded:
         repo.hospitalisations(conn, ids, w.start, w.end),
         repo.baselines(conn, ids, ALGORITHM_VERSION, w.start),
         np.array([nominal.get(i, CGM_NOMINAL_INTERVAL_S) for i in ids], dtype=np.float64),
+        labs,
+        fills,
     )
 
 
@@ -109,7 +115,9 @@ def _score_rows(
     ages = np.array([age(m.birth_date, w.last_day) for m in members], dtype=np.int64)
     conditions = [m.conditions for m in members]
     bp, act = data.bp, data.activity
-    ok = bp["ok"]  # validated devices only (ESH 2022); column masks, not row copies
+    # Home BP: validated devices only (ESH 2022), and not the readings taken at a clinic
+    # (office BP, with its own threshold: scoring.clinic_data). Column masks, not row copies.
+    ok = bp["ok"] & ~bp["clinic"]
     bp_ind, bp_cols = home_bp_table(
         bp["idx"][ok], bp["t"][ok], bp["off"][ok], bp["sys"][ok], bp["dia"][ok],
         cfg.bp_targets.for_members(ages, conditions),
@@ -124,6 +132,8 @@ def _score_rows(
         conditions=conditions, window_days=w.days, config=cfg,
     )  # fmt: skip
     no_stay = hospitalisation_indicators(0, w.days)  # shared, like the empty glucose dicts
+    ids = [m.member_id for m in members]
+    measured = clinic_data.indicators(ids, ages, conditions, bp, data.labs, data.fills, w)
     rows: list[repo.ScoreOut] = []
     for i, m in enumerate(members):
         stays = data.stays.get(m.member_id, 0)
@@ -134,6 +144,7 @@ def _score_rows(
             "activity": act_ind[i],
             "hospitalisation": hospitalisation_indicators(stays, w.days) if stays else no_stay,
         }
+        ind.update(measured[i])
         ind["control"] = control_block(m.conditions, int(ages[i]), ind)
         c = composite[i]
         b = data.baselines.get(m.member_id)

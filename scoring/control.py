@@ -12,7 +12,9 @@ reason. The stored shape, one entry per condition the member has (docs/scoring.m
                              "reason_en": "...", "reason_zh": "..."}, ...}
 
 Sources in order of precedence: the member's own device (home BP, CGM), then fingersticks,
-then clinic measurements (office BP, lab HbA1c) when they are uploaded. No sufficient
+then clinic measurements (office BP at two or more visits, a lab HbA1c of the last six
+months; for hyperlipidaemia an LDL-C result, else statin adherence). A clinic source earns
+control in full, so a member without a device can reach what a device user can. No sufficient
 source is ``insufficient`` with attainment None: never counted as bad, never as good.
 Over-treatment is not control: a CGM wearer who misses a hypoglycaemia target is
 ``not_controlled`` with attainment 0, whatever the time in range.
@@ -24,6 +26,7 @@ from typing import Any
 
 from scoring.indicators.rules import (
     CGM_OLDER_AGE,
+    PDC_ADHERENT,
     SMBG_CONTROLLED_PCT,
     TBR54_LIMIT_PCT,
     TBR70_LIMIT_OLDER_PCT,
@@ -67,10 +70,7 @@ def bp_control(ind: dict[str, Any]) -> Entry:
     month could be assessed on its own); a morning mean above target is not control."""
     bp = _sufficient(ind, "bp")
     if bp is None or bp.get("controlled") is None:
-        return _entry(
-            "insufficient", None, None,
-            "not enough home BP readings to assess control", "居家血压测量不足，无法评估控制情况",
-        )  # fmt: skip
+        return office_control(ind)
     assessed, ctl = bp.get("months_assessed"), bp.get("months_controlled")
     morning_high = bp.get("morning_above_target") is True
     ok = bool(bp["controlled"]) and not morning_high
@@ -92,6 +92,57 @@ def bp_control(ind: dict[str, Any]) -> Entry:
         en += "; morning mean above target (morning hypertension)"
         zh += "；晨起血压均值高于目标（晨峰高血压）"
     return _entry("controlled" if ok else "not_controlled", att, "home_bp", en, zh)
+
+
+def office_control(ind: dict[str, Any]) -> Entry:
+    """Office BP at >= 2 visits (no sufficient home BP): controlled or not, in full."""
+    office = _sufficient(ind, "office_bp")
+    if office is None:
+        return _entry(
+            "insufficient", None, None,
+            "not enough home BP readings or clinic visits to assess control",
+            "居家血压测量或门诊测量次数不足，无法评估控制情况",
+        )  # fmt: skip
+    ok = bool(office["controlled"])
+    ms, md, v = office["mean_sys"], office["mean_dia"], office["visits"]
+    ts, td = office["target_sys"], office["target_dia"]
+    word_en, word_zh = ("below", "达标") if ok else ("not below", "未达标")
+    en = f"office BP {ms:.0f}/{md:.0f} over {v} clinic visits, {word_en} {ts:.0f}/{td:.0f}"
+    zh = f"门诊血压{v}次就诊均值{ms:.0f}/{md:.0f}，目标<{ts:.0f}/{td:.0f}，{word_zh}"
+    return _entry("controlled" if ok else "not_controlled", 1.0 if ok else 0.0, "office_bp", en, zh)
+
+
+def hba1c_control(ind: dict[str, Any]) -> Entry | None:
+    """A lab HbA1c of the last 6 months against its target, or None without one."""
+    a1c = _sufficient(ind, "hba1c")
+    if a1c is None:
+        return None
+    ok = bool(a1c["controlled"])
+    value, target = a1c["value_pct"], a1c["target_pct"]
+    en = f"HbA1c {value:.1f}% (target <{target:.1f}%)"
+    zh = f"糖化血红蛋白{value:.1f}%（目标<{target:.1f}%）"
+    return _entry("controlled" if ok else "not_controlled", 1.0 if ok else 0.0, "hba1c", en, zh)
+
+
+def lipid_control(ind: dict[str, Any]) -> Entry:
+    """Hyperlipidaemia: an LDL-C result on target, else statin adherence (PDC >= 80 %)."""
+    ldl = _sufficient(ind, "ldl_c")
+    if ldl is not None:
+        ok = bool(ldl["controlled"])
+        en = f"LDL-C {ldl['value']:.1f} {ldl['unit']} (target <{ldl['target']:g})"
+        zh = f"低密度脂蛋白胆固醇{ldl['value']:.1f} {ldl['unit']}（目标<{ldl['target']:g}）"
+        return _entry("controlled" if ok else "not_controlled", 1.0 if ok else 0.0, "ldl_c", en, zh)
+    statin = ((ind.get("adherence") or {}).get("statin")) or {}
+    if statin.get("sufficient"):
+        share = float(statin["pdc"])
+        en = f"statin days covered {share * 100:.0f}% (adherent at >=80%)"
+        zh = f"他汀类药物覆盖天数{share * 100:.0f}%（≥80%为规律用药）"
+        status = "controlled" if statin["adherent"] else "not_controlled"
+        return _entry(status, share / PDC_ADHERENT, "statin_adherence", en, zh)
+    return _entry(
+        "insufficient", None, None,
+        "no LDL-C result or statin dispensing on file", "暂无低密度脂蛋白胆固醇结果或他汀配药记录",
+    )  # fmt: skip
 
 
 def cgm_control(cgm: dict[str, Any], age: int) -> Entry:
@@ -152,10 +203,10 @@ def glucose_control(ind: dict[str, Any], age: int) -> Entry:
     smbg = _sufficient(ind, "smbg")
     if smbg is not None and smbg.get("pct_fasting_in_target") is not None:
         return smbg_control(smbg)
-    return _entry(
+    return hba1c_control(ind) or _entry(
         "insufficient", None, None,
-        "not enough glucose data (CGM or fasting fingersticks) to assess control",
-        "血糖数据不足（动态血糖或空腹指尖血糖），无法评估控制情况",
+        "not enough glucose data (CGM, fasting fingersticks or a recent HbA1c) to assess control",
+        "血糖数据不足（动态血糖、空腹指尖血糖或近期糖化血红蛋白），无法评估控制情况",
     )  # fmt: skip
 
 
@@ -170,8 +221,5 @@ def control_block(
         elif c == "diabetes":
             out[c] = glucose_control(ind, age)
         elif c == "hyperlipidaemia":
-            out[c] = _entry(
-                "insufficient", None, None,
-                "no LDL-C result on file", "暂无低密度脂蛋白胆固醇检验结果",
-            )  # fmt: skip
+            out[c] = lipid_control(ind)
     return out

@@ -243,10 +243,11 @@ def load_bp(
     ``idx`` is the member's 0-based position in ``ids``."""
     sel = (
         "SELECT (u.idx - 1)::int4, " + _EPOCH.format(ts="measured_at") + ","
-        " r.utc_offset_min, r.systolic, r.diastolic, r.validated"
+        " r.utc_offset_min, r.systolic, r.diastolic, r.validated, r.source = 'clinic'"
         + _MEMBERS_JOIN.format(table="bp_readings", ts="measured_at", extra="")
     )
-    cols = [("idx", "i4"), ("t", "i8"), ("off", "i2"), ("sys", "i2"), ("dia", "i2"), ("ok", "b")]
+    cols = [("idx", "i4"), ("t", "i8"), ("off", "i2"), ("sys", "i2"), ("dia", "i2"), ("ok", "b"),
+            ("clinic", "b")]  # fmt: skip
     return _column_arrays(conn, sel, {"ids": list(ids), "t0": t0, "t1": t1}, cols, (d0, d1))
 
 
@@ -324,6 +325,45 @@ def load_activity(
         ("dev", "i8"),  # a code per device: one source per member-day (activity.one_source)
     ]
     return _column_arrays(conn, sel, {"ids": list(ids), "t0": t0, "t1": t1}, cols, (d0, d1))
+
+
+def lab_results(
+    conn: Conn, ids: Sequence[str], since: datetime, until: datetime
+) -> dict[str, dict[str, list[tuple[int, float, str]]]]:
+    """member -> LOINC -> [(epoch seconds, value, unit)] taken in [since, until) while the
+    member's clinic-care consent was in force (migration 0061)."""
+    rows = conn.execute(
+        "SELECT l.member_id, l.loinc, floor(date_part('epoch', l.taken_at))::int8, l.value,"
+        "       l.unit"
+        "  FROM lab_results l"
+        " WHERE l.member_id = ANY(%(ids)s) AND l.taken_at >= %(since)s AND l.taken_at < %(until)s"
+        "   AND l.taken_at <@ consent_span(l.member_id, 'clinic_care')",
+        {"ids": list(ids), "since": since, "until": until},
+    ).fetchall()
+    out: dict[str, dict[str, list[tuple[int, float, str]]]] = {}
+    for member, loinc, ts, value, unit in rows:
+        out.setdefault(member, {}).setdefault(loinc, []).append((int(ts), float(value), unit))
+    return out
+
+
+def dispensings(
+    conn: Conn, ids: Sequence[str], since: date, until: date
+) -> dict[str, dict[str, list[tuple[int, int]]]]:
+    """member -> drug class -> [(day since 1970, days' supply)] of fills whose supply reaches
+    into [since, until) (a fill of up to a year before the window may still cover it)."""
+    rows = conn.execute(
+        "SELECT member_id, drug_class, dispensed_on - DATE '1970-01-01', days_supply"
+        "  FROM dispensings"
+        " WHERE member_id = ANY(%(ids)s) AND dispensed_on < %(until)s"
+        "   AND dispensed_on + days_supply > %(since)s"
+        "   AND dispensed_on::timestamp AT TIME ZONE 'UTC'"
+        "       <@ consent_span(member_id, 'clinic_care')",
+        {"ids": list(ids), "since": since, "until": until},
+    ).fetchall()
+    out: dict[str, dict[str, list[tuple[int, int]]]] = {}
+    for member, cls, day, supply in rows:
+        out.setdefault(member, {}).setdefault(cls, []).append((int(day), int(supply)))
+    return out
 
 
 def cgm_nominal_intervals(

@@ -14,10 +14,13 @@ from api.clinic import service, views
 from api.clinic.schemas import (
     AcknowledgedOut,
     BpViewOut,
+    DispensingsIn,
     GlucoseViewOut,
+    LabResultsIn,
     OverviewOut,
     PatientDetailOut,
     PatientsPage,
+    UploadedOut,
     WorklistOut,
 )
 from api.deps import TxDep, require
@@ -181,3 +184,21 @@ def overview(
 ) -> dict[str, Any]:
     """Control rate per condition per score window; patients needing follow-up this week."""
     return views.overview(tx, clinic, windows)
+
+
+@router.post("/patients/{member_id}/labs", response_model=UploadedOut, status_code=201)
+def upload_labs(
+    member_id: MemberId, body: LabResultsIn, tx: TxDep, clinic: Clinic
+) -> dict[str, Any]:
+    """Lab HbA1c and LDL-C results: the no-device path to glucose and lipid control."""
+    rows = [(r.loinc, r.value, r.unit, r.taken_at) for r in body.results]
+    return service.upload_lab_results(tx, clinic, member_id, rows)
+
+
+@router.post("/patients/{member_id}/dispensings", response_model=UploadedOut, status_code=201)
+def upload_dispensings(
+    member_id: MemberId, body: DispensingsIn, tx: TxDep, clinic: Clinic
+) -> dict[str, Any]:
+    """Medication fills (antihypertensive, glucose-lowering, statin): adherence as PDC."""
+    rows = [(r.drug_class, r.dispensed_on, r.days_supply) for r in body.records]
+    return service.upload_dispensings(tx, clinic, member_id, rows)

@@ -9,9 +9,9 @@ documents scoring stored (docs/scoring.md), passed through as they are.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 Number = float | int  # as stored: a count stays an integer, a mean a float
 
@@ -267,3 +267,40 @@ class OverviewOut(BaseModel):
     control: dict[str, list[ControlWindowOut]]
     follow_up: list[FollowUpOut]
     follow_up_total: int
+
+
+class LabResultIn(BaseModel):
+    """One laboratory result: HbA1c (LOINC 4548-4, in %) or LDL-C (13457-7 calculated,
+    18262-6 direct; mmol/L or mg/dL)."""
+
+    loinc: Literal["4548-4", "13457-7", "18262-6"]
+    value: float = Field(gt=0, lt=1000)
+    unit: Literal["%", "mmol/L", "mg/dL"]
+    taken_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _unit_fits_test(self) -> LabResultIn:
+        if (self.loinc == "4548-4") != (self.unit == "%"):
+            raise ValueError("HbA1c (4548-4) is in %; LDL-C in mmol/L or mg/dL")
+        return self
+
+
+class LabResultsIn(BaseModel):
+    results: list[LabResultIn] = Field(min_length=1, max_length=500)
+
+
+class DispensingIn(BaseModel):
+    """One fill of a chronic medication: its class, the day, the days it lasts."""
+
+    drug_class: Literal["antihypertensive", "glucose_lowering", "statin"]
+    dispensed_on: date
+    days_supply: int = Field(ge=1, le=365)
+
+
+class DispensingsIn(BaseModel):
+    records: list[DispensingIn] = Field(min_length=1, max_length=500)
+
+
+class UploadedOut(BaseModel):
+    received: int
+    stored: int = Field(description="new rows; a row already stored is not stored twice")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from api.audit import service as audit
 from api.auth.service import Principal
 from api.clinic import fhir
 from api.clinic import repository as repo
+from api.clinic import upload_repository as uploads
 from api.deps import Tx
 from api.tenancy import access_member
 from core.errors import InvalidInput, NotFound
@@ -108,3 +110,21 @@ def export_readings(
             member_id, data, datetime.now(UTC), devices=devices, summaries=summaries, lang=lang
         )
     return fhir.to_csv(data)
+
+
+def upload_lab_results(
+    tx: Tx, who: Principal, member_id: str, rows: Sequence[tuple[str, float, str, datetime]]
+) -> dict[str, Any]:
+    """Lab HbA1c / LDL-C results for one of the clinic's patients (audited with the count)."""
+    access_member(tx, who, member_id, "clinic.labs.upload", {"results": len(rows)})
+    stored = uploads.insert_lab_results(tx.conn, member_id, who.tenant_id, who.name, rows)
+    return {"received": len(rows), "stored": stored}
+
+
+def upload_dispensings(
+    tx: Tx, who: Principal, member_id: str, rows: Sequence[tuple[str, date, int]]
+) -> dict[str, Any]:
+    """Medication fills for one of the clinic's patients (audited with the count)."""
+    access_member(tx, who, member_id, "clinic.dispensings.upload", {"records": len(rows)})
+    stored = uploads.insert_dispensings(tx.conn, member_id, who.tenant_id, who.name, rows)
+    return {"received": len(rows), "stored": stored}

@@ -213,6 +213,29 @@ MIN_PROTOCOL_DAYS_WINDOW: Final = 7
 # A calendar month is assessed on its own with >= 3 protocol days (ESH 2021 minimum).
 MIN_PROTOCOL_DAYS_MONTH: Final = 3
 
+# --- Clinic measurements (docs/clinical.md, "Clinic measurements") -------------------------
+# Office BP (Chinese hypertension guideline 2024): office hypertension >= 140/90 mmHg; the
+# control target below 140/90, below 130/80 with diabetes or chronic kidney disease, below
+# 150/90 at 80 and over (age wins, as for home BP). Assessed with >= 2 visits in a window.
+OFFICE_TARGET_MMHG: Final = (140.0, 90.0)
+OFFICE_TARGET_DIABETES_CKD_MMHG: Final = (130.0, 80.0)
+OFFICE_TARGET_OLDER_MMHG: Final = (150.0, 90.0)
+OFFICE_MIN_VISITS: Final = 2
+# HbA1c (LOINC 4548-4; CDS 2020): < 7.0 % for most adults; individualised for older people,
+# decision: < 8.0 % at 65 and over (ADA 2025 older adults with complex health). CDS advises
+# a test every 3-6 months, so a result of the last 6 months (183 days) is sufficient.
+HBA1C_TARGET_PCT: Final = 7.0
+HBA1C_TARGET_OLDER_PCT: Final = 8.0
+OLDER_AGE_GLYCAEMIC: Final = 65
+HBA1C_RECENT_DAYS: Final = 183
+# LDL-C (Chinese guideline for lipid management 2023): < 2.6 mmol/L (100 mg/dL) for people
+# at high risk, the usual case of a managed member; a result of the last 12 months counts.
+LDL_TARGET_MMOL: Final = 2.6
+LDL_TARGET_MGDL: Final = 100.0
+LDL_RECENT_DAYS: Final = 365
+# Medication adherence: proportion of days covered >= 80 % (Pharmacy Quality Alliance).
+PDC_ADHERENT: Final = 0.8
+
 # --- Activity (docs/clinical.md, "Activity") ------------------------------------------------
 # WHO 2020 guidelines on physical activity: adults 150-300 min/week of moderate activity
 # or 75-150 vigorous; one vigorous minute counts as two moderate minutes.

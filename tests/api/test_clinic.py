@@ -187,3 +187,35 @@ def test_export_window_is_bounded(client: TestClient, world: World, query: str) 
     resp = client.get(f"/clinic/patients/m1/observations.csv{query}", headers=world.auth("clinic"))
     assert resp.status_code == 422
     assert resp.json()["errors"][0]["field"] == "query.end"
+
+
+def test_a_clinic_uploads_lab_results_and_fills_for_its_own_patient(
+    client: TestClient, world: World, conn: psycopg.Connection[Any]
+) -> None:
+    """The no-device path: HbA1c and LDL-C results and medication fills, stored once
+    however often the same upload is repeated, audited, refused with the field when wrong."""
+    at = "2026-10-01T09:00:00+08:00"
+    labs = {"results": [
+        {"loinc": "4548-4", "value": 6.6, "unit": "%", "taken_at": at},
+        {"loinc": "13457-7", "value": 2.3, "unit": "mmol/L", "taken_at": at},
+    ]}  # fmt: skip
+    auth = world.auth("clinic")
+    first = client.post("/clinic/patients/m1/labs", json=labs, headers=auth)
+    assert first.status_code == 201 and first.json() == {"received": 2, "stored": 2}
+    again = client.post("/clinic/patients/m1/labs", json=labs, headers=auth)
+    assert again.json() == {"received": 2, "stored": 0}
+    fills = {"records": [{"drug_class": "statin", "dispensed_on": "2026-09-01", "days_supply": 90}]}
+    assert client.post("/clinic/patients/m1/dispensings", json=fills, headers=auth).json() == {
+        "received": 1, "stored": 1,
+    }  # fmt: skip
+    bad = {"results": [{**labs["results"][0], "unit": "mmol/L"}]}  # HbA1c is in %
+    resp = client.post("/clinic/patients/m1/labs", json=bad, headers=auth)
+    assert resp.status_code == 422 and resp.headers["content-type"].startswith(
+        "application/problem+json"
+    )
+    assert "results" in resp.text
+    rows = conn.execute(
+        "SELECT action, count(*) FROM audit_log WHERE action LIKE 'clinic.%%.upload'"
+        " AND outcome = 'allowed' GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert rows == [("clinic.dispensings.upload", 1), ("clinic.labs.upload", 2)]

@@ -19,6 +19,9 @@ from tests.api.conftest import World
 from tests.factories import add_consent, add_member
 
 ROLES = ("admin", "insurer", "clinic", "member")
+_LABS = {"results": [{"loinc": "4548-4", "value": 6.8, "unit": "%",
+                      "taken_at": "2026-10-01T09:00:00+08:00"}]}  # fmt: skip
+_FILLS = {"records": [{"drug_class": "statin", "dispensed_on": "2026-10-01", "days_supply": 30}]}
 PUBLIC = {("GET", "/health"), ("GET", "/ready")}
 # A session is created with HTTP Basic credentials (a password), never with a bearer token.
 BASIC_ONLY = {("POST", "/auth/sessions")}
@@ -110,6 +113,14 @@ ENDPOINTS: list[tuple[str, str, str, Any, set[str]]] = [
         {"clinic"},
     ),
     ("GET", "/clinic/worklist", "/clinic/worklist", None, {"clinic"}),
+    ("POST", "/clinic/patients/{member_id}/labs", "/clinic/patients/m1/labs", _LABS, {"clinic"}),
+    (
+        "POST",
+        "/clinic/patients/{member_id}/dispensings",
+        "/clinic/patients/m1/dispensings",
+        _FILLS,
+        {"clinic"},
+    ),
     ("GET", "/clinic/patients/{member_id}/bp", "/clinic/patients/m1/bp", None, {"clinic"}),
     (
         "GET",
@@ -292,6 +303,14 @@ _CLAIM = {"claim_id": "k-t", "admitted_on": "2026-02-01"}
 _BIND = {"valid_from": "2031-01-01T00:00:00Z"}
 
 
+def _upload_case(path: str, body: Any) -> list[Case]:
+    """A clinic upload for one patient: m1 (c1's), m2 (c2's), a made-up id."""
+    return [
+        Case("clinic", (path.format(m="m1"), body), (path.format(m="m2"), body),
+             (path.format(m="ghost"), body)),
+    ]  # fmt: skip
+
+
 def _member_case(path: str) -> list[Case]:
     """A clinic route on one patient: m1 (c1's), m2 (c2's), a made-up id."""
     return [
@@ -369,6 +388,12 @@ TENANCY: dict[tuple[str, str], list[Case]] = {
     ),
     ("GET", "/clinic/patients/{member_id}/observations.csv"): _member_case(
         "/clinic/patients/{m}/observations.csv"
+    ),
+    ("POST", "/clinic/patients/{member_id}/labs"): _upload_case(
+        "/clinic/patients/{m}/labs", _LABS
+    ),
+    ("POST", "/clinic/patients/{member_id}/dispensings"): _upload_case(
+        "/clinic/patients/{m}/dispensings", _FILLS
     ),
     ("POST", "/clinic/alerts/{alert_id}/acknowledge"): [
         Case("clinic", ("/clinic/alerts/{a1}/acknowledge", None),

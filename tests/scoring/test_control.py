@@ -66,3 +66,22 @@ def test_home_bp_months_and_morning_hypertension() -> None:
     d = control_block(("ckd",), 60, {"bp": {**bp, "morning_above_target": True}})["ckd"]
     assert d["status"] == "not_controlled" and d["attainment"] == MORNING_HIGH_ATTAINMENT
     assert "morning" in d["reason_en"]
+
+
+def test_hyperlipidaemia_by_ldl_else_statin_adherence() -> None:
+    ldl = {"sufficient": True, "value": 3.1, "unit": "mmol/L", "target": 2.6, "controlled": False}
+    d = control_block(("hyperlipidaemia",), 60, {"ldl_c": ldl})["hyperlipidaemia"]
+    assert (d["status"], d["source"], d["attainment"]) == ("not_controlled", "ldl_c", 0.0)
+    statin = {"statin": {"pdc": 0.9, "adherent": True, "sufficient": True}}
+    d = control_block(("hyperlipidaemia",), 60, {"adherence": statin})["hyperlipidaemia"]
+    assert (d["status"], d["source"], d["attainment"]) == ("controlled", "statin_adherence", 1.0)
+
+
+def test_home_data_wins_over_clinic_data() -> None:
+    bp = {"sufficient": True, "controlled": False, "months_assessed": 2, "months_controlled": 0}
+    office = {"sufficient": True, "controlled": True, "mean_sys": 120.0, "mean_dia": 70.0,
+              "visits": 2, "target_sys": 140.0, "target_dia": 90.0}  # fmt: skip
+    d = control_block(("hypertension",), 60, {"bp": bp, "office_bp": office})["hypertension"]
+    assert d["source"] == "home_bp" and d["status"] == "not_controlled"
+    d = control_block(("hypertension",), 60, {"office_bp": office})["hypertension"]
+    assert (d["source"], d["status"], d["attainment"]) == ("office_bp", "controlled", 1.0)
