@@ -190,6 +190,19 @@ def improvement(rb: Rulebook, inp: QuoteInputs) -> Line:
             f" (missing: {', '.join(missing)}): no change",
             f"需要您每种慢性病都有足够数据（缺少：{zh_missing}）：不调整",
         )  # fmt: skip
+    if (
+        row is not None
+        and entries
+        and all(e.get("status") == "controlled" for e in entries.values())
+    ):
+        # Every own condition controlled, by device or clinic data: kept, as a composite kept
+        # high is (a member without a device has no composite, and would never reach it).
+        bp = -earn(rb.improvement.max_bp, ONE)
+        return Line(
+            "improvement", bp,
+            f"every condition you have kept under control: {fmt_bp(bp)}",
+            f"您的每种慢性病均保持控制：{fmt_bp(bp)}", attainment="1",
+        )  # fmt: skip
     if row is None or row.composite is None:
         return Line(
             "improvement",

@@ -116,3 +116,23 @@ def test_no_device_and_no_clinic_contact_pays_the_base_plus_loading() -> None:
     p = engine.price(RB, replace(inputs((), conditions=HT)))
     assert all(x.bp == 0 for x in p.lines if x.data_dependent)
     assert p.premium_fen == p.base_fen + p.base_fen * RB.loading_bp["hypertension"] // 10_000
+
+
+def test_a_member_without_a_device_reaches_every_component_but_activity() -> None:
+    """Office BP at enough visits and a lab HbA1c on target earn control, improvement and
+    the loading back in full, and clinic months earn engagement: the device user's maximum,
+    less activity, which needs step data (a phone counts steps; the clinic cannot)."""
+    office = {"sufficient": True, "controlled": True, "mean_sys": 126.0, "mean_dia": 76.0,
+              "visits": 4, "target_sys": 130.0, "target_dia": 80.0}  # fmt: skip
+    a1c = {"sufficient": True, "controlled": True, "value_pct": 6.8, "target_pct": 7.0}
+    ind = {"office_bp": office, "hba1c": a1c}
+    clinic = inputs(
+        (row(ind, composite=None, improvement=None),),
+        clinic_months=RB.engagement_clinic_months_full,
+    )
+    device = inputs((row(indicators(), composite=85.0, improvement=0.0),))
+    p, q = engine.price(RB, clinic), engine.price(RB, device)
+    for code in ("engagement", "control", "improvement", "risk_earn_back"):
+        assert _line(p, code).bp == _line(q, code).bp, code
+    assert _line(p, "activity").bp == 0
+    assert p.discount_bp == q.discount_bp - RB.activity.max_bp
