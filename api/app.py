@@ -24,7 +24,7 @@ from typing import Any
 import psycopg
 from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from psycopg_pool import ConnectionPool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -255,6 +255,8 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
             "members. Send `Authorization: Bearer <token>`; errors are application/problem+json."
         ),
         lifespan=_lifespan(settings, pool_check, freeze_gc=freeze_gc),
+        docs_url=None,  # served from the package's own copy of Swagger UI (_add_docs)
+        redoc_url=None,  # ReDoc has no offline copy here; /docs covers the same document
         dependencies=[Depends(errors.refuse_nul)],  # NUL would reach psycopg: 500
     )
     app.state.settings = settings
@@ -272,6 +274,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
     app.add_middleware(SecurityHeaders)  # outside the gate: its refusals get the headers too
     metrics.install(app, settings)  # outermost: counts refused and oversized requests too
     _add_ops_routes(app)
+    _add_docs(app)
     for router in (
         auth_router,
         insurer_router,
@@ -283,6 +286,29 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> FastAPI:
     ):
         app.include_router(router)
     return app
+
+
+DOCS_ASSETS = "/docs-assets"
+
+
+def _add_docs(app: FastAPI) -> None:
+    """``/docs`` with Swagger UI served from this process (``swagger-ui-bundle-v2``), not a
+    CDN: clinics run in closed networks, where the CDN page was blank."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - docs",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )
 
 
 def _lifespan(

@@ -59,3 +59,19 @@ def test_sign_in_and_health_data_are_never_cached_and_json_is_not_sniffed(
     page = client.get("/dashboard/")
     assert page.headers["cache-control"] == "no-cache"
     assert page.headers["x-content-type-options"] == "nosniff"
+
+
+def test_docs_are_served_without_any_outside_address(client: TestClient) -> None:
+    """Clinics run in closed networks: /docs and everything it loads come from this
+    process (Swagger UI loaded from a CDN was a blank page offline)."""
+    import re
+
+    page = client.get("/docs")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets and all(a.startswith("/docs-assets/") for a in assets), assets
+    assert "://" not in page.text.replace("http://www.w3.org", "")
+    for asset in assets:
+        got = client.get(asset)
+        assert got.status_code == 200 and len(got.content) > 100, asset
+    assert client.get("/redoc").status_code == 404  # no offline copy of ReDoc: not served
