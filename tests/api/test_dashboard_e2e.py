@@ -413,6 +413,12 @@ def test_dashboard_in_headless_chromium(
     _shot(d, "04-overview")
     assert _severe(d) == []
 
+    # A patient without CGM: the sections the page leaves out leave nothing behind (a
+    # literal "null" was printed where the glucose section would be).
+    d.get(live_url + "/dashboard/#/patient/m3")
+    _wait(d, "#patient-lights")
+    assert "null" not in d.find_element(By.TAG_NAME, "main").text
+
     # Another clinic's patient: the API answers 404 and the page says it could not load.
     d.get(live_url + "/dashboard/#/patient/m2")
     err = _wait(d, "main p.error")

@@ -91,7 +91,9 @@
 
   function show(title, ...content) {
     const m = main();
-    m.replaceChildren(h("h2", { id: "page-title", tabindex: "-1", text: title }), ...content);
+    // Sections a page leaves out are null: replaceChildren would print them as "null".
+    const parts = content.flat().filter((c) => c !== null && c !== undefined && c !== false);
+    m.replaceChildren(h("h2", { id: "page-title", tabindex: "-1", text: title }), ...parts);
     document.title = `${title} · Wellrate`;
     document.getElementById("page-title").focus({ preventScroll: true });
   }
