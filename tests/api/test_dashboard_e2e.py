@@ -419,6 +419,20 @@ def test_dashboard_in_headless_chromium(
     _wait(d, "#patient-lights")
     assert "null" not in d.find_element(By.TAG_NAME, "main").text
 
+    # The session ends on the server (expiry, revocation): the next page says so on the
+    # sign-in form and, once signed in again, returns to the page the doctor was on.
+    d.execute_script(
+        "await fetch('/auth/sessions', {method: 'DELETE', headers: {Authorization:"
+        " 'Bearer ' + sessionStorage.getItem('wr_token')}});"
+    )
+    d.get(live_url + "/dashboard/#/patient/m1")
+    err = _wait(d, "#signin-error")
+    _until(d, lambda _: err.text == "Your session expired; please sign in again.")  # en by now
+    d.find_element(By.ID, "signin-name").send_keys("clinic-a")
+    d.find_element(By.ID, "signin-password").send_keys(CLINIC_A_PASSWORD + Keys.ENTER)
+    _until(d, lambda _: d.current_url.endswith("#/patient/m1"))
+    _wait(d, "#patient-lights")
+
     # Another clinic's patient: the API answers 404 and the page says it could not load.
     d.get(live_url + "/dashboard/#/patient/m2")
     err = _wait(d, "main p.error")

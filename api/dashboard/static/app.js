@@ -50,7 +50,11 @@
     applyChrome();
     const hash = location.hash || "";
     if (!token()) {
-      if (hash !== "#/signin") { location.hash = "#/signin"; return; }
+      if (hash !== "#/signin") {
+        if (hash) sessionStorage.setItem(WR.RETURN_KEY, hash);  // a deep link: back after sign-in
+        location.hash = "#/signin";
+        return;
+      }
       WR.pages.signin();
       return;
     }

@@ -58,6 +58,8 @@
     window.setTimeout(() => { s.textContent = msg; }, 30);
   }
 
+  const RETURN_KEY = "wr_return", EXPIRED_KEY = "wr_expired";
+
   function token() {
     return sessionStorage.getItem(TOKEN_KEY);
   }
@@ -66,7 +68,11 @@
     const headers = { Accept: "application/json", Authorization: "Bearer " + token() };
     const resp = await fetch(path, Object.assign({ headers: headers }, opts || {}));
     if (resp.status === 401) {
+      // The session ended (expired, revoked, signed out elsewhere): say so on the sign-in
+      // page, and come back to this page after signing in.
       sessionStorage.removeItem(TOKEN_KEY);
+      sessionStorage.setItem(EXPIRED_KEY, "1");
+      if (location.hash && location.hash !== "#/signin") sessionStorage.setItem(RETURN_KEY, location.hash);
       go("#/signin");
       throw new Error(t("expired"));
     }
@@ -113,5 +119,5 @@
     return h("span", { class: "key" }, h("span", { class: "swatch " + cls, "aria-hidden": "true", text: symbol + " " }), label);
   }
 
-  window.WR = { C, state, TOKEN_KEY, PAGE_SIZE, t, h, fmtDate, fmtDay, fmtTime, fmtGlucose, unitLabel, num, announce, token, api, go, show, section, light, key, pages: {}, render: () => {} };
+  window.WR = { C, state, TOKEN_KEY, RETURN_KEY, EXPIRED_KEY, PAGE_SIZE, t, h, fmtDate, fmtDay, fmtTime, fmtGlucose, unitLabel, num, announce, token, api, go, show, section, light, key, pages: {}, render: () => {} };
 })();

@@ -2,7 +2,7 @@
 "use strict";
 
 (function () {
-  const { C, state, TOKEN_KEY, PAGE_SIZE, t, h, fmtDate, fmtDay, fmtTime, fmtGlucose, unitLabel, num, announce, token, api, go, show, section, light, key } = window.WR;
+  const { C, state, TOKEN_KEY, RETURN_KEY, EXPIRED_KEY, PAGE_SIZE, t, h, fmtDate, fmtDay, fmtTime, fmtGlucose, unitLabel, num, announce, token, api, go, show, section, light, key } = window.WR;
 
   // ---- sign-in ---------------------------------------------------------------------------
 
@@ -42,11 +42,17 @@
         if (body.role !== "clinic") { error.textContent = t("signin_not_clinic"); return; }
         sessionStorage.setItem(TOKEN_KEY, body.token);
         pw.value = "";
-        go("#/patients");
+        const back = sessionStorage.getItem(RETURN_KEY);
+        sessionStorage.removeItem(RETURN_KEY);
+        go(back || "#/patients");
       } catch (err) {
         error.textContent = t("signin_error", { msg: err.message });
       }
     });
+    if (sessionStorage.getItem(EXPIRED_KEY)) {
+      sessionStorage.removeItem(EXPIRED_KEY);
+      error.textContent = t("expired");
+    }
     show(t("signin_title"), form);
     name.focus();
   }
