@@ -183,6 +183,9 @@ class SmoothingFundOut(BaseModel):
     debits_this_year: str
     spread_years: int
     annual_recovery: str
+    starting_capital: str = Field(description="the rulebook's starting capital (yuan)")
+    solvency_floor: str = Field(description="the lowest balance the fund may reach (yuan)")
+    must_reprice: bool = Field(description="the balance is below the solvency floor")
 
 
 class PortfolioOut(BaseModel):

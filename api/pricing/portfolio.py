@@ -51,7 +51,8 @@ def portfolio_report(conn: Conn, product_id: str, plan_year: int) -> dict[str, A
             for i, v in enumerate(vals):
                 acc[i] += v
     ledger = reports_repo.ledger_for_year(conn, product_id, plan_year)
-    balance = reports_repo.fund_balance(conn, product_id)
+    # The fund starts with the rulebook's capital; the ledger books every smoothing since.
+    balance = rb.fund_capital_fen + reports_repo.fund_balance(conn, product_id)
     return {
         "product_id": product_id,
         "plan_year": plan_year,
@@ -67,6 +68,10 @@ def portfolio_report(conn: Conn, product_id: str, plan_year: int) -> dict[str, A
             "spread_years": rb.spread_years,
             # What next years' premiums must recover (or may return) per year to clear it.
             "annual_recovery": _yuan(round(-balance / rb.spread_years)),
+            "starting_capital": _yuan(rb.fund_capital_fen),
+            "solvency_floor": _yuan(rb.fund_floor_fen),
+            # Below the floor the fund cannot carry the smoothing: the product must reprice.
+            "must_reprice": balance < rb.fund_floor_fen,
         },
         "min_cell_size": MIN_CELL,
         "by_age_band": [_cell(k, *v) for k, v in sorted(by_band.items())],

@@ -69,6 +69,8 @@ class Rulebook:
     ceiling_bp_of_base: int
     max_yoy_bp: int
     spread_years: int
+    fund_capital_fen: int = 0  # the smoothing fund's starting capital
+    fund_floor_fen: int = 0  # below this balance the product must reprice
 
     def band_for(self, age: int) -> AgeBand:
         for b in self.bands:
@@ -273,6 +275,14 @@ def _loading(v: _V) -> dict[str, int]:
     return loading
 
 
+def _optional_yuan(v: _V, table: str, key: str) -> int:
+    """An optional amount of yuan in fen, 0 when the table does not give it."""
+    section = v.data.get(table)
+    if not isinstance(section, dict) or key not in section:
+        return 0
+    return v.yuan_fen(f"{table}.{key}")
+
+
 def _rating(v: _V) -> tuple[str, tuple[AgeBand, ...], int]:
     """The declared rating, the age bands, the year-on-year cap; checked together."""
     rating = v.get("base.rating") or "community"
@@ -347,6 +357,8 @@ def parse(text: str, *, source: str = "<rulebook>") -> Rulebook:
         ceiling_bp_of_base=v.pct_bp("limits.ceiling_pct_of_base", 100, 300),
         max_yoy_bp=max_yoy,
         spread_years=v.integer("smoothing.spread_years", 3, 5),
+        fund_capital_fen=_optional_yuan(v, "smoothing", "starting_capital_yuan"),
+        fund_floor_fen=-_optional_yuan(v, "smoothing", "solvency_floor_deficit_yuan"),
     )
     if v.errors:
         lines = "; ".join(f"{e['field']}: {e['message']}" for e in v.errors)

@@ -133,7 +133,17 @@ def test_smoothing_across_plan_years_balances_the_ledger(conn: Conn) -> None:
     again = conn.execute("SELECT sum(amount_fen), count(*) FROM smoothing_ledger").fetchone()
     assert again == (booked, 3)
     report = service.portfolio_report(conn, "demo-city", 2029)
-    assert report["smoothing_fund"]["balance"] == f"{booked // 100}.{booked % 100:02d}"
+    fund = report["smoothing_fund"]
+    balance = 5_000_000 + booked  # the rulebook's starting capital, 50,000 yuan, plus the ledger
+    assert fund["balance"] == f"{balance // 100}.{balance % 100:02d}"
+    assert fund["starting_capital"] == "50000.00" and fund["solvency_floor"] == "-50000.00"
+    assert fund["must_reprice"] is False
+    # A deficit beyond the floor: the report says the product must reprice.
+    conn.execute(
+        "INSERT INTO smoothing_ledger (product_id, plan_year, member_id, amount_fen, quote_id)"
+        " SELECT product_id, 2030, member_id, -20000000, quote_id FROM smoothing_ledger LIMIT 1"
+    )
+    assert service.portfolio_report(conn, "demo-city", 2029)["smoothing_fund"]["must_reprice"]
 
 
 def test_what_if_recomputes_and_is_never_stored(conn: Conn) -> None:
