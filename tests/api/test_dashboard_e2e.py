@@ -11,6 +11,7 @@ missing (``.ci/run`` installs the Debian packages).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import threading
@@ -343,6 +344,9 @@ def test_dashboard_in_headless_chromium(
     _until(d, lambda _: d.current_url.endswith("#/patient/m1"))
 
     agp = _wait(d, "svg.agp-chart")
+    # Sex and age in words, not a code and a birth date.
+    who = d.find_element(By.ID, "patient-who").text
+    assert re.fullmatch(r"m1 · (女|男) · \d+ 岁", who), who
     # The missed hypoglycaemia target is stated first in the header, as an alert.
     control = d.find_elements(By.CSS_SELECTOR, "#patient-control .control")
     assert control[0].get_attribute("data-condition") == "diabetes"

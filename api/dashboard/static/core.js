@@ -69,7 +69,10 @@
     const resp = await fetch(path, Object.assign({ headers: headers }, opts || {}));
     if (resp.status === 401) {
       // The session ended (expired, revoked, signed out elsewhere): say so on the sign-in
-      // page, and come back to this page after signing in.
+      // page, and come back to this page after signing in. A page's other requests fail
+      // the same way; only the first one goes to the sign-in page (drawing it again would
+      // wipe the message).
+      if (!token()) throw new Error(t("expired"));
       sessionStorage.removeItem(TOKEN_KEY);
       sessionStorage.setItem(EXPIRED_KEY, "1");
       if (location.hash && location.hash !== "#/signin") sessionStorage.setItem(RETURN_KEY, location.hash);

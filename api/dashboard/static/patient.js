@@ -137,6 +137,14 @@
     return section("steps", title, h("div", { class: "chart-wrap" }, svg));
   }
 
+  // Age in whole years today, in words ("68 岁"): what a doctor reads, not a birth date.
+  function ageOf(birth) {
+    if (!birth) return null;
+    const b = new Date(birth + "T00:00:00"), now = new Date();
+    const years = now.getFullYear() - b.getFullYear() - (now < new Date(now.getFullYear(), b.getMonth(), b.getDate()) ? 1 : 0);
+    return t("age_years", { n: years });
+  }
+
   async function patientView(memberId) {
     show(memberId, h("p", { text: t("loading") }));
     const id = encodeURIComponent(memberId);
@@ -167,7 +175,7 @@
       }));
     const header = h("div", { class: "patient-head" },
       h("p", {}, h("a", { href: "#/patients", id: "back-link", text: "← " + t("back") })),
-      h("p", { class: "muted", text: `${p.member_id} · ${p.sex} · ${p.birth_date}` }),
+      h("p", { class: "muted", id: "patient-who", text: [p.member_id, p.sex ? t("sex_" + p.sex) : null, ageOf(p.birth_date)].filter(Boolean).join(" · ") }),
       h("div", { class: "lights", id: "patient-lights" }, lights, others),
       control.length ? h("div", { id: "patient-control" }, control) : null);
     const hasCgm = Boolean(glucose.agp || glucose.tir || glucose.agp_readings);
