@@ -226,7 +226,7 @@ OFFICE_MIN_VISITS: Final = 2
 # a test every 3-6 months, so a result of the last 6 months (183 days) is sufficient.
 HBA1C_TARGET_PCT: Final = 7.0
 HBA1C_TARGET_OLDER_PCT: Final = 8.0
-OLDER_AGE_GLYCAEMIC: Final = 65
+OLDER_AGE_GLYCAEMIC: Final = CGM_OLDER_AGE  # one older-adult age for every glucose target
 HBA1C_RECENT_DAYS: Final = 183
 # LDL-C (Chinese guideline for lipid management 2023): < 2.6 mmol/L (100 mg/dL) for people
 # at high risk, the usual case of a managed member; a result of the last 12 months counts.
