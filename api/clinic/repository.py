@@ -58,6 +58,9 @@ NO_DATA_DAYS = 7
 # every chunk (docs/timescaledb.md, "Time bounds").
 LAST_DATA_DAYS = 90
 RECENT_GLUCOSE_DAYS = 14
+# OFFSET 0 keeps the consent span one value per member: inlined, consent_span() ran again
+# for every reading the last-data lookups touched (~27 us each; bench/score_bench.py found
+# the same in scoring's reads).
 # PIPL consent (migration 0052; api.consent): a clinic is served only readings taken while
 # the member's clinic-care consent was in force. The span is computed once per member (a
 # LATERAL, or a scalar subquery that PostgreSQL runs once per statement), not per reading.
@@ -82,7 +85,7 @@ SELECT m.member_id, m.display_name, m.birth_date, m.sex, m.conditions,
               count(*) FILTER (WHERE al.severity = 'critical') AS critical_alerts,
               max(al.created_at) AS newest_alert_at
          FROM alerts al WHERE al.member_id = m.member_id AND al.acknowledged_at IS NULL) a ON true
-  CROSS JOIN LATERAL (SELECT {_CARE_SPAN} AS span) cs
+  CROSS JOIN LATERAL (SELECT {_CARE_SPAN} AS span OFFSET 0) cs
   LEFT JOIN LATERAL (
        SELECT greatest(
          (SELECT max(measured_at) FROM bp_readings b WHERE b.member_id = m.member_id
