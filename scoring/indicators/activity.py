@@ -69,6 +69,14 @@ def one_source(
     if n == 0:
         return np.zeros(0, dtype=np.bool_)
     daily = duration_s >= DAY_S
+    md = member * SHIFT + day
+    # The usual case, in one pass: records grouped by (member, day), one device and one kind
+    # of record in each group. Then every record counts (the sort below cost 0.15 s a chunk).
+    same = md[1:] == md[:-1]
+    if (md[1:] >= md[:-1]).all() and not (
+        same & ((device[1:] != device[:-1]) | (daily[1:] != daily[:-1]))
+    ).any():
+        return np.ones(n, dtype=np.bool_)
     key = np.stack([member, day, device])
     _, dev_inv = np.unique(key, axis=1, return_inverse=True)
     dev_inv = dev_inv.ravel()
@@ -77,7 +85,6 @@ def one_source(
     cover = np.bincount(dev_inv, weights=np.where(keep, np.minimum(duration_s, DAY_S), 0.0))
     # The best device of each (member, day): most cover, then the lowest device code.
     order = np.lexsort((device, -cover[dev_inv], day, member))
-    md = member * SHIFT + day
     first = np.ones(n, dtype=np.bool_)
     first[1:] = md[order][1:] != md[order][:-1]
     _, day_inv = np.unique(md, return_inverse=True)
