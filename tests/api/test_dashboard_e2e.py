@@ -438,6 +438,23 @@ def test_dashboard_in_headless_chromium(
     assert "Patient m3" in follow and "Patient m1" in follow
     assert _a11y(d) == []
     _shot(d, "04-overview")
+    # A phone (390 px): the English overview and a patient page fit the screen's width.
+    d.set_window_size(390, 844)
+    widths = d.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1]
+    d.save_screenshot(str(ARTIFACTS / "04-overview-390.png"))
+    d.get(live_url + "/dashboard/#/patient/m1")
+    _wait(d, "svg.agp-chart")
+    widths2 = d.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths2[0] <= widths2[1]
+    d.save_screenshot(str(ARTIFACTS / "02-patient-390.png"))
+    d.set_window_size(1280, 1800)
+    d.get(live_url + "/dashboard/#/overview")
+    _wait(d, "#follow-table")
     assert _severe(d) == []
 
     # A patient without CGM: the sections the page leaves out leave nothing behind (a
