@@ -333,6 +333,8 @@ def test_dashboard_in_headless_chromium(
     lights = rows[0].find_elements(By.CSS_SELECTOR, ".light")
     assert [x.text for x in lights] == ["■ 高血压：未达标", "■ 糖尿病：未达标"]
     assert d.find_element(By.ID, "page-info").text == "第 1 / 2 页，共 62 人"
+    # The open alerts' count names the criticals among them (3 critical, 1 warning seeded).
+    assert rows[0].find_element(By.CSS_SELECTOR, ".badge.critical").text == "4 · 危急 3"
     assert _a11y(d) == []
     _shot(d, "01-patient-list")
 
