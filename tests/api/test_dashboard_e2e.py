@@ -199,6 +199,19 @@ def _seed(conn: psycopg.Connection[Any], world: World) -> dict[str, int]:
         " AND day >= now() - interval '30 days'"
     ).fetchone()
     assert n_bp is not None and n_days is not None
+    # Two more grade-3 readings beside the fixture's alert (one episode of three, with
+    # values) and an unvalidated-device warning, which must come after the criticals.
+    at = now - timedelta(hours=3)
+    for sec, kind, sev, sys_, dia in (
+        (-10, "bp_grade3", "critical", 182, 121),
+        (-20, "bp_grade3", "critical", 185, 112),
+        (10, "bp_grade3_unvalidated", "warning", 190, 100),
+    ):
+        conn.execute(
+            "INSERT INTO alerts (member_id, kind, severity, observed_at, detail)"
+            " VALUES ('m1', %s, %s, %s, %s)",
+            (kind, sev, at + timedelta(seconds=sec), Jsonb({"systolic": sys_, "diastolic": dia})),
+        )
     return {"cgm": n_cgm, "bp": int(n_bp[0]), "step_days": int(n_days[0])}
 
 
@@ -320,6 +333,8 @@ def test_dashboard_in_headless_chromium(
     lights = rows[0].find_elements(By.CSS_SELECTOR, ".light")
     assert [x.text for x in lights] == ["■ 高血压：未达标", "■ 糖尿病：未达标"]
     assert d.find_element(By.ID, "page-info").text == "第 1 / 2 页，共 62 人"
+    # The open alerts' count names the criticals among them (3 critical, 1 warning seeded).
+    assert rows[0].find_element(By.CSS_SELECTOR, ".badge.critical").text == "4 · 危急 3"
     assert _a11y(d) == []
     _shot(d, "01-patient-list")
 
@@ -387,14 +402,24 @@ def test_dashboard_in_headless_chromium(
     assert _a11y(d) == []
     _shot(d, "02-patient-zh-mmol")
 
-    # Acknowledge the open alert from the page.
-    ack = d.find_element(By.CSS_SELECTOR, "button.ack")
+    # Alerts as episodes (kind and day), criticals first, with the readings' values.
+    eps = d.find_elements(By.CSS_SELECTOR, "#alerts li.alert")
+    assert [e.get_attribute("data-kind") for e in eps] == ["bp_grade3", "bp_grade3_unvalidated"]
+    assert [e.get_attribute("data-count") for e in eps] == ["3", "1"]
+    assert "182/121 mmHg, 185/112 mmHg" in eps[0].find_element(By.CSS_SELECTOR, ".ep-values").text
+
+    # Acknowledge the critical episode from the page: every alert in it at once.
+    ack = eps[0].find_element(By.CSS_SELECTOR, "button.ack")
     ack.send_keys(Keys.ENTER)
     _until(d, lambda _: ack.text == "已确认")
-    row = conn.execute(
-        "SELECT acknowledged_by FROM alerts WHERE alert_id = %s", (world.alerts["m1"],)
-    ).fetchone()
-    assert row is not None and row[0] == "clinic-a"
+    acked = conn.execute(
+        "SELECT acknowledged_by FROM alerts WHERE member_id = 'm1' AND kind = 'bp_grade3'"
+    ).fetchall()
+    assert len(acked) == 3 and all(r[0] == "clinic-a" for r in acked)
+    warn = conn.execute(
+        "SELECT acknowledged_at FROM alerts WHERE member_id = 'm1' AND kind <> 'bp_grade3'"
+    ).fetchall()
+    assert warn and all(r[0] is None for r in warn)
 
     # mg/dL, then English.
     Select(d.find_element(By.ID, "unit-select")).select_by_value("mgdl")
@@ -415,6 +440,23 @@ def test_dashboard_in_headless_chromium(
     assert "Patient m3" in follow and "Patient m1" in follow
     assert _a11y(d) == []
     _shot(d, "04-overview")
+    # A phone (390 px): the English overview and a patient page fit the screen's width.
+    d.set_window_size(390, 844)
+    widths = d.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1]
+    d.save_screenshot(str(ARTIFACTS / "04-overview-390.png"))
+    d.get(live_url + "/dashboard/#/patient/m1")
+    _wait(d, "svg.agp-chart")
+    widths2 = d.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths2[0] <= widths2[1]
+    d.save_screenshot(str(ARTIFACTS / "02-patient-390.png"))
+    d.set_window_size(1280, 1800)
+    d.get(live_url + "/dashboard/#/overview")
+    _wait(d, "#follow-table")
     assert _severe(d) == []
 
     # A patient without CGM: the sections the page leaves out leave nothing behind (a

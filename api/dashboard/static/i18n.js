@@ -137,6 +137,7 @@ window.WR_I18N = {
     r_critical_alert: "危急告警",
     r_uncontrolled: "未达标",
     r_no_data_7d: "7天无数据",
+    alert_count: "{n} 次",
     expired: "登录已过期，请重新登录。",
   },
   en: {
@@ -274,6 +275,7 @@ window.WR_I18N = {
     r_critical_alert: "critical alert",
     r_uncontrolled: "uncontrolled",
     r_no_data_7d: "no data for 7 days",
+    alert_count: "{n}×",
     expired: "Your session expired; please sign in again.",
   },
 };

@@ -132,7 +132,9 @@
         h("td", { text: r.last_data_at ? fmtTime(r.last_data_at) : t("never") }),
         h("td", {}, suff.length ? suff : t("none")),
         h("td", { class: "num" }, r.open_alerts
-          ? h("span", { class: "badge" + (r.critical_alerts ? " critical" : ""), text: String(r.open_alerts) })
+          ? h("span", { class: "badge" + (r.critical_alerts ? " critical" : ""), "data-critical": String(r.critical_alerts),
+            // Criticals in words beside the count: a colour alone does not tell them apart.
+            text: r.critical_alerts ? `${r.open_alerts} · ${t("sev_critical")} ${r.critical_alerts}` : String(r.open_alerts) })
           : "0"));
     });
     const table = h("table", { id: "patients", class: "data" },

@@ -17,14 +17,41 @@
     { key: "other", contexts: null, target: null, inTarget: (r) => r.censored !== "LO" },
   ];
 
+  const SEVERITY_ORDER = { critical: 0, warning: 1, info: 2 };
+
+  function alertValue(a) {
+    // The reading that raised the alert: BP as sys/dia, glucose in its own unit (or LO).
+    const d = a.detail || {};
+    if (d.systolic !== undefined && d.diastolic !== undefined) return `${d.systolic}/${d.diastolic} mmHg`;
+    if (d.censored) return d.censored;
+    if (d.value !== undefined && d.value !== null) return `${d.unit === "mmol/L" ? Number(d.value).toFixed(1) : Math.round(d.value)} ${d.unit || ""}`.trim();
+    return null;
+  }
+
+  function episodes(alerts) {
+    // One episode per kind and local day: 55 readings of one bad morning are one line,
+    // criticals first, then the newest.
+    const byKey = new Map();
+    for (const a of alerts) {
+      const k = `${a.kind}|${fmtDay(a.observed_at)}`;
+      if (!byKey.has(k)) byKey.set(k, { kind: a.kind, severity: a.severity, day: fmtDay(a.observed_at), items: [] });
+      byKey.get(k).items.push(a);
+    }
+    const list = [...byKey.values()];
+    for (const e of list) e.items.sort((x, y) => (x.observed_at < y.observed_at ? 1 : -1));
+    return list.sort((x, y) => (SEVERITY_ORDER[x.severity] - SEVERITY_ORDER[y.severity]) ||
+      (x.items[0].observed_at < y.items[0].observed_at ? 1 : -1));
+  }
+
   function alertsSection(alerts) {
     if (!alerts.length) return section("alerts", t("alerts"), h("p", { text: t("no_alerts") }));
-    const items = alerts.map((a) => {
-      const btn = h("button", { type: "button", class: "ack", "data-alert": a.alert_id, text: t("acknowledge") });
+    const items = episodes(alerts).map((ep) => {
+      const ids = ep.items.map((a) => a.alert_id);
+      const btn = h("button", { type: "button", class: "ack", "data-alerts": ids.join(","), text: t("acknowledge") });
       btn.addEventListener("click", async () => {
         btn.disabled = true;
         try {
-          await api(`/clinic/alerts/${a.alert_id}/acknowledge`, { method: "POST" });
+          await Promise.all(ids.map((id) => api(`/clinic/alerts/${id}/acknowledge`, { method: "POST" })));
           btn.textContent = t("acknowledged");
           li.classList.add("done");
           announce(t("acknowledged"));
@@ -33,9 +60,13 @@
           announce(t("load_failed", { msg: err.message }));
         }
       });
-      const li = h("li", { class: "alert sev-" + a.severity },
-        h("span", { class: "sev", text: t("sev_" + a.severity) }), " ",
-        h("strong", { text: t("alert_" + a.kind) }), " · ", fmtTime(a.observed_at), " ", btn);
+      const values = ep.items.map(alertValue).filter((v) => v !== null);
+      const shown = values.slice(0, 5).join(", ") + (values.length > 5 ? ` … (+${values.length - 5})` : "");
+      const li = h("li", { class: "alert sev-" + ep.severity, "data-kind": ep.kind, "data-count": String(ids.length) },
+        h("span", { class: "sev", text: t("sev_" + ep.severity) }), " ",
+        h("strong", { text: t("alert_" + ep.kind) }), " · ", ep.day, " · ",
+        h("span", { class: "ep-count", text: t("alert_count", { n: ids.length }) }),
+        shown ? h("span", { class: "ep-values", text: " · " + shown }) : null, " ", btn);
       return li;
     });
     return section("alerts", t("alerts"), h("ul", { class: "alerts" }, items));
