@@ -16,6 +16,11 @@ class EnrollmentUpload(BaseModel):
     product_id: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")
     plan_year: int = Field(ge=2000, le=2100)
     enrolled_on: date
+    product_version: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9-]{0,31}$",
+        description="the version held that year (普惠款, 优选款, ...); none: the default",
+    )
 
 
 # --- responses ---------------------------------------------------------------------------
@@ -55,6 +60,35 @@ class IntegrityHoldOut(BaseModel):
     end: str
 
 
+class BenefitsOut(BaseModel):
+    """A version's benefits for this member next year (amounts are yuan strings)."""
+
+    deductible_fen: int
+    deductible_yuan: str = Field(description="after the continuous-enrollment cut")
+    deductible_before_cut_yuan: str
+    continuous_years: int
+    rates: dict[str, str] = Field(description="reimbursement rates in percent, by category")
+    cap_yuan: str
+    reason_en: str
+    reason_zh: str
+
+
+class VersionQuoteOut(BaseModel):
+    """One version the member may choose: its premium next year and its benefits."""
+
+    version_id: str
+    name_en: str
+    name_zh: str
+    held: bool = Field(description="the version the member held in the experience year")
+    base_premium_fen: int
+    base_premium: str
+    premium_fen: int
+    premium: str
+    unsmoothed_fen: int
+    smoothing_applied: bool
+    benefits: BenefitsOut | None = Field(description="None for a product without benefits")
+
+
 class QuoteOut(BaseModel):
     """Next year's premium for one member: base, components with reasons, smoothing."""
 
@@ -75,6 +109,13 @@ class QuoteOut(BaseModel):
     stored: bool
     model_version: str | None = Field(description="the risk model in force when quoted")
     integrity_holds: list[IntegrityHoldOut]
+    version_id: str | None = Field(
+        default=None, description="the version priced above: held last year, else the default"
+    )
+    benefits: BenefitsOut | None = Field(default=None, description="that version's benefits")
+    versions: list[VersionQuoteOut] = Field(
+        default_factory=list, description="every version the member may choose"
+    )
 
 
 class MemberScoreOut(BaseModel):

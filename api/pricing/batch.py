@@ -88,12 +88,12 @@ def quote_chunk(
             failures.append((m, "unknown member"))
             continue
         try:
-            p = engine.price(rb, inp)
+            p, every = engine.price_versions(rb, inp)
         except DomainError as exc:  # e.g. no age band for this member: reported, not fatal
             failures.append((m, exc.detail))
             continue
         qid = new_quote_id()
-        rows.append(quote_row(rb, inp, p, qid, job_id, model_version))
+        rows.append(quote_row(rb, inp, p, qid, job_id, model_version, every))
         ledger.append((product_id, plan_year, m, qid, p.ledger_fen))
     if rows:
         if not ctx.locked:

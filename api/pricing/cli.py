@@ -9,7 +9,10 @@
 * ``wellrate pricing budget-check [--product P] [--year Y]``: by cohort, do the risk
   model's expected claim savings cover the data-dependent discounts (within
   ``WELLRATE_PRICING_BUDGET_MARGIN_PCT``)?
-* ``wellrate pricing reproduce QUOTE_ID`` recomputes a stored quote and compares to the cent.
+* ``wellrate pricing reproduce QUOTE_ID`` recomputes a stored quote and compares to the cent;
+* ``wellrate pricing fund-close [--product P] [--year Y]`` closes the smoothing fund for a
+  plan year before its first quote: the deficit (or surplus above the starting capital)
+  every quote of the year charges (or returns) through the base (``api.pricing.fund``).
 """
 
 from __future__ import annotations
@@ -20,11 +23,40 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from api.pricing import service
-from api.pricing.rulebook import parse, rating_spread, rating_steps
+from api.pricing import fund, service
+from api.pricing.money import money
+from api.pricing.rulebook import Rulebook, parse, rating_spread, rating_steps
 from core import db
 from core.errors import DomainError
 from core.settings import get_settings
+
+
+def describe_versions(rb: Rulebook) -> list[str]:
+    """A line per version: its price (or spread), deductible ladder, rates and cap; and the
+    declared condition loading, so an actuary sees every differentiation the book makes."""
+    out = []
+    for v in rb.versions:
+        fen = sorted({b.base_fen for b in v.bands})
+        price = f"¥{money(fen[0])}" if len(fen) == 1 else f"¥{money(fen[0])}-{money(fen[-1])}"
+        b = v.benefits
+        terms = (
+            "no benefits declared"
+            if b is None
+            else f"deductible ¥{money(b.deductible_fen)}, -¥{money(b.deductible_cut_fen)} a"
+            f" continuous year to ¥{money(b.deductible_floor_fen)}; rates in-list"
+            f" {b.rate_in_list_bp / 100:g}%, out-of-list {b.rate_out_of_list_bp / 100:g}%,"
+            f" special drugs {b.rate_special_drugs_bp / 100:g}%"
+            + (
+                f", pre-existing {b.rate_preexisting_bp / 100:g}%"
+                if b.rate_preexisting_bp is not None
+                else ""
+            )
+            + f"; cap ¥{money(b.cap_fen)}"
+        )
+        out.append(f"version {v.id} ({v.name_zh}): {price}; {terms}")
+    loads = ", ".join(f"{c} +{bp / 100:g}%" for c, bp in sorted(rb.loading_bp.items()) if bp)
+    out.append(f"condition loading: {loads or 'none'}")
+    return out
 
 
 def main(argv: Sequence[str]) -> int:
@@ -34,7 +66,7 @@ def main(argv: Sequence[str]) -> int:
     rb = sub.add_parser("rulebook")
     rb.add_argument("action", choices=["check", "load"])
     rb.add_argument("files", nargs="+", type=Path)
-    for name in ("quote-book", "portfolio", "budget-check", "disclosure"):
+    for name in ("quote-book", "portfolio", "budget-check", "disclosure", "fund-close"):
         p = sub.add_parser(name)
         p.add_argument("--product", default=settings.api_default_product)
         p.add_argument("--year", type=int, default=settings.api_default_plan_year)
@@ -52,6 +84,8 @@ def main(argv: Sequence[str]) -> int:
                     f" (highest / lowest base){'; steps at ' + steps if steps else ''};"
                     f" year-on-year cap {r.max_yoy_bp / 100:.0f}%"
                 )
+                for line in describe_versions(r):
+                    print(f"  {line}")
             return 0
         url = db.require_url(settings)
         if args.cmd == "quote-book":
@@ -71,6 +105,8 @@ def main(argv: Sequence[str]) -> int:
                     conn, args.product, args.year, margin_pct=settings.pricing_budget_margin_pct
                 )
                 print(json.dumps(res, default=str, ensure_ascii=False, indent=2))
+            elif args.cmd == "fund-close":
+                print(json.dumps(fund.close(conn, args.product, args.year), default=str))
             elif args.cmd == "portfolio":
                 res = service.portfolio_report(conn, args.product, args.year)
                 print(json.dumps(res, default=str, ensure_ascii=False, indent=2))

@@ -20,9 +20,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from api.pricing.benefits import continuous_years
 from api.pricing.inputs import QuoteInputs, ScoreRow
 from api.pricing.money import ONE, ZERO, clamp01, dec, earn, fmt_bp
 from api.pricing.rulebook import Rulebook
+from scoring.indicators.rules import PDC_ADHERENT
 
 ZH_COND = {
     "hypertension": "高血压",
@@ -30,6 +32,7 @@ ZH_COND = {
     "ckd": "慢性肾病",
     "hyperlipidaemia": "高血脂",
 }
+ZH_DRUG = {"antihypertensive": "降压药", "glucose_lowering": "降糖药", "statin": "他汀"}
 
 
 class Line(NamedTuple):
@@ -103,6 +106,18 @@ def control_entries(inp: QuoteInputs, row: ScoreRow | None) -> dict[str, dict[st
     }
 
 
+def took_part(inp: QuoteInputs) -> bool:
+    """Any sufficient data in the experience year, or a clinic-taken reading: what a member
+    without a chronic condition shows to earn the components that reward control. Without
+    it a member pays the version's base less only the components that need no data, so a
+    member with no device and no clinic contact is never credited with control."""
+    return inp.clinic_months > 0 or any(
+        isinstance(v, dict) and v.get("sufficient")
+        for r in inp.scores
+        for v in r.indicators.values()
+    )
+
+
 def _attainment(entry: dict[str, Any]) -> Decimal:
     """A condition's attainment: 0 when insufficient (no discount, never a surcharge)."""
     att = entry.get("attainment")
@@ -121,11 +136,17 @@ def control(rb: Rulebook, inp: QuoteInputs) -> tuple[Line, Decimal]:
     """
     entries = control_entries(inp, _latest(inp))
     if not entries:
+        if not took_part(inp):
+            return Line(
+                "control", 0,
+                "no chronic condition, and no data sent or clinic visit: no change",
+                "无慢性病，且未上传数据或到诊所测量：不调整", attainment="0",
+            ), ZERO  # fmt: skip
         bp = -earn(rb.control.max_bp, ONE)
         return Line(
             "control", bp,
-            f"no chronic condition under management: {fmt_bp(bp)}",
-            f"无需管理的慢性病：{fmt_bp(bp)}", attainment="1",
+            f"no chronic condition under management, health data shared: {fmt_bp(bp)}",
+            f"无需管理的慢性病，已共享健康数据：{fmt_bp(bp)}", attainment="1",
         ), ONE  # fmt: skip
     atts = {c: _attainment(e) for c, e in entries.items()}
     att = sum(atts.values(), ZERO) / len(atts)
@@ -167,6 +188,45 @@ def activity(rb: Rulebook, inp: QuoteInputs) -> Line | None:
         zh = f"每日{steps:.0f}步（{lo}步起计，{hi}步满分）"
     bp = -earn(rb.activity.max_bp, att)
     return Line("activity", bp, f"{en}: {fmt_bp(bp)}", f"{zh}：{fmt_bp(bp)}", attainment=str(att))
+
+
+def adherence(rb: Rulebook, inp: QuoteInputs) -> Line | None:
+    """Medication possession from the clinic's dispensing records: each drug class's
+    proportion of days covered credited up to the adherence threshold (PDC >= 80 %, full),
+    the mean over the member's classes. A member with a chronic condition and no dispensing
+    records earns nothing for it (never a surcharge); one without a condition has nothing
+    to take and is credited like control (only when they took part)."""
+    if rb.adherence.max_bp == 0:
+        return None
+    row = _latest(inp)
+    block = (row.indicators.get("adherence") if row is not None else None) or {}
+    pdcs = {
+        cls: dec(x["pdc"])
+        for cls, x in sorted(block.items())
+        if isinstance(x, dict) and x.get("sufficient") and x.get("pdc") is not None
+    }
+    if not pdcs:
+        if inp.conditions or not took_part(inp):
+            return Line(
+                "adherence", 0,
+                "no dispensing records for the year: no change (never counted as bad)",
+                "本年度无配药记录：不调整（不视为不达标）", attainment="0",
+            )  # fmt: skip
+        bp = -earn(rb.adherence.max_bp, ONE)
+        return Line(
+            "adherence", bp, f"no chronic medication to take: {fmt_bp(bp)}",
+            f"无需长期用药：{fmt_bp(bp)}", attainment="1",
+        )  # fmt: skip
+    full = dec(PDC_ADHERENT)
+    att = sum((clamp01(p / full) for p in pdcs.values()), ZERO) / len(pdcs)
+    en = ", ".join(f"{c} {p * 100:.0f}% of days covered" for c, p in pdcs.items())
+    zh = "，".join(f"{ZH_DRUG.get(c, c)}覆盖{p * 100:.0f}%天数" for c, p in pdcs.items())
+    bp = -earn(rb.adherence.max_bp, att)
+    return Line(
+        "adherence", bp,
+        f"medication taken: {en} (full at {full * 100:.0f}%): {fmt_bp(bp)}",
+        f"规律用药：{zh}（{full * 100:.0f}%满分）：{fmt_bp(bp)}", attainment=str(att),
+    )  # fmt: skip
 
 
 def _progress(rb: Rulebook, row: ScoreRow | None) -> Decimal | None:
@@ -230,15 +290,7 @@ def improvement(rb: Rulebook, inp: QuoteInputs) -> Line:
 
 
 def ladder(rb: Rulebook, inp: QuoteInputs) -> Line:
-    years, y = 0, inp.plan_year - 1
-    enrolled, claims = set(inp.enrolled_years), set(inp.claim_years)
-    while y in enrolled:
-        if y in claims:
-            if rb.ladder_claim_resets:
-                break
-        else:
-            years += 1
-        y -= 1
+    years = continuous_years(rb, inp)
     bp = -rb.ladder_bp[min(years, len(rb.ladder_bp) - 1)]
     return Line(
         "ladder",
@@ -246,6 +298,28 @@ def ladder(rb: Rulebook, inp: QuoteInputs) -> Line:
         f"{years} continuous claim-free enrolled year(s): {fmt_bp(bp)}",
         f"连续参保且无理赔{years}年：{fmt_bp(bp)}",
         data_dependent=False,
+    )
+
+
+def fund_recovery(inp: QuoteInputs) -> Line | None:
+    """The smoothing fund's loop closed: a deficit left after the last plan year is charged,
+    a surplus above the starting capital returned, through this year's base, by
+    ``spread_years`` (``api.pricing.fund``). None while the plan year's fund is not closed."""
+    f = inp.fund_recovery
+    if not f or not f.get("bp"):
+        return None
+    bp, bal = int(f["bp"]), int(f["balance_fen"])
+    years, closed = int(f["spread_years"]), int(f["closed_year"])
+    if bp > 0:
+        en = (
+            f"smoothing fund deficit ¥{-bal / 100:.2f} after {closed}, recovered over {years} years"
+        )
+        zh = f"平滑基金{closed}年末赤字¥{-bal / 100:.2f}，分{years}年回收"
+    else:
+        en = f"smoothing fund surplus after {closed} returned over {years} years"
+        zh = f"平滑基金{closed}年末盈余分{years}年返还"
+    return Line(
+        "fund_recovery", bp, f"{en}: {fmt_bp(bp)}", f"{zh}：{fmt_bp(bp)}", data_dependent=False
     )
 
 

@@ -17,6 +17,7 @@ from api.pricing.portfolio import MIN_CELL
 from api.pricing.quoting import age_on, get_rulebook
 from api.pricing.repository import Conn
 from api.pricing.repository import reports as reports_repo
+from api.pricing.rulebook import report_band
 
 
 def _mean(xs: list[float]) -> float | None:
@@ -67,10 +68,7 @@ def disclosure_report(conn: Conn, product_id: str, plan_year: int) -> dict[str, 
     by_cond: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         age = age_on(r["birth_date"], date(plan_year, 1, 1))
-        band = next(
-            (f"{b.min_age}-{b.max_age}" for b in rb.bands if b.min_age <= age <= b.max_age),
-            "other",
-        )
+        band = report_band(rb, age)
         by_band[band].append(r)
         for c in list(r["conditions"]) or ["none"]:
             by_cond[c].append(r)

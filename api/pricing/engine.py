@@ -20,8 +20,10 @@ from typing import Any
 from api.pricing.components import (
     Line,
     activity,
+    adherence,
     control,
     engagement,
+    fund_recovery,
     improvement,
     ladder,
     loading,
@@ -29,10 +31,12 @@ from api.pricing.components import (
 from api.pricing.inputs import QuoteInputs
 from api.pricing.money import fen_of, fmt_bp
 from api.pricing.rulebook import Rulebook
+from api.pricing.versions import Version
 
 
 @dataclass(frozen=True)
 class Priced:
+    version_id: str
     base_fen: int
     lines: tuple[Line, ...]
     discount_bp: int
@@ -43,22 +47,51 @@ class Priced:
     smoothing: dict[str, Any] = field(default_factory=dict)
 
 
-def price(rb: Rulebook, inp: QuoteInputs) -> Priced:
-    """The premium for one member: components, then the product's limits, then smoothing."""
-    base = rb.band_for(inp.age).base_fen
-    lines, discount, load = components(rb, inp)
+def price(rb: Rulebook, inp: QuoteInputs, version_id: str | None = None) -> Priced:
+    """The premium for one member on one version (the one they held last year, else the
+    default): components, then the product's limits, then smoothing."""
+    ver = rb.version_named(version_id if version_id is not None else inp.held_version)
+    return _priced(rb, inp, ver, *components(rb, inp))
+
+
+def price_all(rb: Rulebook, inp: QuoteInputs) -> list[Priced]:
+    """The premium on every version the member may choose, the components computed once:
+    a discount is a share of whichever version's base the member buys."""
+    parts = components(rb, inp)
+    return [_priced(rb, inp, ver, *parts) for ver in rb.versions]
+
+
+def price_versions(rb: Rulebook, inp: QuoteInputs) -> tuple[Priced, list[Priced]]:
+    """The held (else default) version's pricing, and every version's, in one pass."""
+    every = price_all(rb, inp)
+    held = rb.version_named(inp.held_version).id
+    return next(x for x in every if x.version_id == held), every
+
+
+def _priced(
+    rb: Rulebook, inp: QuoteInputs, ver: Version, lines: list[Line], discount: int, load: int
+) -> Priced:
+    band = ver.band_for(inp.age)
+    base = band.base_fen if band is not None else rb.band_for(inp.age).base_fen
+    lines = list(lines)
     unsmoothed, held = limits(rb, base, base + fen_of(base, load - discount))
     if held is not None:
         lines.append(held)
-    premium, smoothed = smoothing(rb, unsmoothed, inp.last_premium_fen)
+    # Last year's premium smooths only the version the member held: one who moves to
+    # another version chooses a different product, whose price the fund does not hold back.
+    same = ver.id == rb.version_named(inp.held_version).id
+    premium, smoothed = smoothing(rb, unsmoothed, inp.last_premium_fen if same else None)
+    # What the fund_recovery line charges (or returns) flows back to the fund's ledger.
+    recovered = fen_of(base, sum(x.bp for x in lines if x.code == "fund_recovery"))
     return Priced(
+        version_id=ver.id,
         base_fen=base,
         lines=tuple(lines),
         discount_bp=discount,
         loading_bp=load,
         unsmoothed_fen=unsmoothed,
         premium_fen=premium,
-        ledger_fen=premium - unsmoothed,
+        ledger_fen=premium - unsmoothed + recovered,
         smoothing=smoothed,
     )
 
@@ -67,8 +100,8 @@ def components(rb: Rulebook, inp: QuoteInputs) -> tuple[list[Line], int, int]:
     """The priced lines before the product's limits, the discount (bp, positive) after the
     rulebook's cap, and the loading (bp). A capped discount shows the cap as its own line."""
     ctl, _ = control(rb, inp)
-    act = activity(rb, inp)
-    discounts = [engagement(rb, inp), ctl, *([act] if act else []), improvement(rb, inp)]
+    extra = [x for x in (activity(rb, inp), adherence(rb, inp)) if x is not None]
+    discounts = [engagement(rb, inp), ctl, *extra, improvement(rb, inp)]
     discounts.append(ladder(rb, inp))
     lines = list(discounts)
     discount = -sum(d.bp for d in discounts)
@@ -85,6 +118,9 @@ def components(rb: Rulebook, inp: QuoteInputs) -> tuple[list[Line], int, int]:
         )
         discount = rb.max_discount_bp
     load_lines = loading(rb, inp)
+    recovery = fund_recovery(inp)
+    if recovery is not None:
+        load_lines.append(recovery)
     lines += load_lines
     return lines, discount, sum(x.bp for x in load_lines)
 

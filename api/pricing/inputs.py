@@ -42,6 +42,11 @@ class QuoteInputs:
     integrity_holds: tuple[dict[str, Any], ...] = ()
     windows_excluded_by_review: int = 0
     what_if: dict[str, Any] | None = field(default=None)
+    # The version the member held in the experience year (None: the default version).
+    held_version: str | None = None
+    # The smoothing fund's balance closed for this plan year and what it charges or returns
+    # through the base: {"closed_year", "balance_fen", "bp", "spread_years"}, None when open.
+    fund_recovery: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Like ``dataclasses.asdict`` without deep-copying indicators (a batch hot path)."""
@@ -72,4 +77,6 @@ class QuoteInputs:
             integrity_holds=tuple(d.get("integrity_holds", ())),
             windows_excluded_by_review=int(d.get("windows_excluded_by_review", 0)),
             what_if=d.get("what_if"),
+            held_version=d.get("held_version"),
+            fund_recovery=d.get("fund_recovery"),
         )

@@ -12,6 +12,7 @@ from typing import Any
 from api.pricing.quoting import get_rulebook
 from api.pricing.repository import Conn
 from api.pricing.repository import reports as reports_repo
+from api.pricing.rulebook import report_band
 
 MIN_CELL = 10  # statistical disclosure control: the common small-cell threshold
 
@@ -41,10 +42,7 @@ def portfolio_report(conn: Conn, product_id: str, plan_year: int) -> dict[str, A
     by_cond: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     totals = [0, 0, 0, 0]
     for r in reports_repo.portfolio_cells(conn, product_id, plan_year):
-        band = next(
-            (f"{b.min_age}-{b.max_age}" for b in rb.bands if b.min_age <= r["age"] <= b.max_age),
-            "other",
-        )
+        band = report_band(rb, r["age"])
         vals = (int(r["n"]), int(r["base_fen"]), int(r["discount_fen"]), int(r["premium_fen"]))
         conds = list(r["conditions"]) or ["none"]
         for acc in (by_band[band], totals, *(by_cond[c] for c in conds)):

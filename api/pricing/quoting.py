@@ -15,11 +15,12 @@ from typing import Any
 import orjson
 
 from api.consent import service as consent
-from api.pricing import engine
+from api.pricing import benefits, engine
 from api.pricing.exceptions import RulebookNotFound
 from api.pricing.inputs import QuoteInputs, ScoreRow
 from api.pricing.money import fen_of, money
 from api.pricing.repository import Conn
+from api.pricing.repository import fund as fund_repo
 from api.pricing.repository import inputs as inputs_repo
 from api.pricing.repository import rulebooks as rulebook_repo
 from api.pricing.rulebook import Rulebook, packaged_text, parse
@@ -61,6 +62,11 @@ class Quote:
     # The risk model in force when the quote was made: it does not change the
     # premium, it is what the discount-budget check of this quote's cohort used.
     model_version: str | None = None
+    # The version priced above (the one held last year, else the default), its benefits,
+    # and every version the member may choose with its premium and benefits.
+    version_id: str | None = None
+    benefits: dict[str, Any] | None = None
+    versions: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +89,9 @@ class Quote:
             "stored": self.quote_id is not None,
             "model_version": self.model_version,
             "integrity_holds": list(self.inputs.integrity_holds) if self.inputs else [],
+            "version_id": self.version_id,
+            "benefits": self.benefits,
+            "versions": list(self.versions),
         }
 
 
@@ -112,7 +121,36 @@ def components_json(
     ]
 
 
+def versions_json(
+    rb: Rulebook, inp: QuoteInputs, every: list[engine.Priced]
+) -> list[dict[str, Any]]:
+    """Every version the member may choose: its premium next year and its benefits, the
+    deductible cut for continuous enrollment with its reason (zh-CN and en)."""
+    held = rb.version_named(inp.held_version).id
+    out = []
+    for p in every:
+        ver = rb.version_named(p.version_id)
+        out.append(
+            {
+                "version_id": ver.id,
+                "name_en": ver.name_en,
+                "name_zh": ver.name_zh,
+                "held": ver.id == held,
+                "base_premium_fen": p.base_fen,
+                "base_premium": money(p.base_fen),
+                "premium_fen": p.premium_fen,
+                "premium": money(p.premium_fen),
+                "unsmoothed_fen": p.unsmoothed_fen,
+                "smoothing_applied": bool(p.smoothing.get("applied")),
+                "benefits": benefits.terms(rb, ver, inp),
+            }
+        )
+    return out
+
+
 def quote_from_row(row: dict[str, Any]) -> Quote:
+    versions = tuple(row.get("versions") or ())
+    held = next((v for v in versions if v.get("held")), None)
     return Quote(
         quote_id=row["quote_id"],
         member_id=row["member_id"],
@@ -139,6 +177,9 @@ def quote_from_row(row: dict[str, Any]) -> Quote:
         created_at=row["created_at"],
         inputs=QuoteInputs.from_json(row["inputs"]),
         model_version=row.get("model_version"),
+        version_id=row.get("version_id"),
+        benefits=held["benefits"] if held else None,
+        versions=versions,
     )
 
 
@@ -149,6 +190,7 @@ def priced_quote(
     quote_id: str | None,
     created_at: datetime | None,
     model_version: str | None,
+    every: list[engine.Priced] | None = None,
 ) -> Quote:
     """The quote a pricing returns: its components with their reasons (held ones marked)."""
     return Quote(
@@ -177,6 +219,9 @@ def priced_quote(
         created_at=created_at,
         inputs=inp,
         model_version=model_version,
+        version_id=p.version_id,
+        benefits=benefits.terms(rb, rb.version_named(p.version_id), inp),
+        versions=tuple(versions_json(rb, inp, every or [p])),
     )
 
 
@@ -241,10 +286,24 @@ def read_context(
         rows = inputs_repo.send_inputs(conn, member_ids, y0, y1, product_id, plan_year - 1)
         scores = send_latest_scores(conn, member_ids, y0, y1)
         flags = send_held_periods(conn, member_ids)
+        closing = fund_repo.send_closing(conn, product_id, plan_year)
     rb, locked = rulebook_from_row(conn, product_id, plan_year, rulebook.result())
     latest = scores.result()
-    inputs = _assemble(product_id, plan_year, rows(), latest.by_member, flags.result())
+    recovery = _recovery_input(closing())
+    inputs = _assemble(product_id, plan_year, rows(), latest.by_member, flags.result(), recovery)
     return QuoteContext(rb, locked, inputs, latest.model_version)
+
+
+def _recovery_input(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What a quote's inputs carry of the plan year's fund closing (``api.pricing.fund``)."""
+    if row is None:
+        return None
+    return {
+        "closed_year": int(row["plan_year"]) - 1,
+        "balance_fen": int(row["balance_fen"]),
+        "bp": int(row["adjust_bp"]),
+        "spread_years": int(row["spread_years"]),
+    }
 
 
 def _assemble(
@@ -253,6 +312,7 @@ def _assemble(
     read: inputs_repo.InputRows,
     scores: dict[str, list[dict[str, Any]]],
     flags: dict[str, list[dict[str, Any]]],
+    recovery: dict[str, Any] | None = None,
 ) -> dict[str, QuoteInputs]:
     y0, y1 = date(plan_year - 1, 1, 1), date(plan_year, 1, 1)
     out: dict[str, QuoteInputs] = {}
@@ -287,6 +347,8 @@ def _assemble(
             clinic_months=read.clinic.get(m, 0),
             integrity_holds=holds,
             windows_excluded_by_review=by_review,
+            held_version=read.held.get(m, {}).get(plan_year - 1),
+            fund_recovery=recovery,
         )
     return out
 
@@ -342,6 +404,7 @@ def quote_row(
     quote_id: str,
     job_id: str | None,
     model_version: str | None = None,
+    every: list[engine.Priced] | None = None,
 ) -> tuple[Any, ...]:
     return (
         quote_id,
@@ -361,4 +424,6 @@ def quote_row(
         _json(p.smoothing),
         _json(inp.to_json()),
         model_version,
+        p.version_id,
+        _json(versions_json(rb, inp, every or [p])),
     )

@@ -12,22 +12,15 @@ import hashlib
 import itertools
 import tomllib
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from api.pricing.exceptions import RulebookInvalid
-from core.errors import FieldError
+from api.pricing.rulebook_fields import Fields
+from api.pricing.versions import AgeBand, Version, parse_versions
 
 CONDITIONS = ("hypertension", "diabetes", "ckd", "hyperlipidaemia")  # members.conditions CHECK
-
-
-@dataclass(frozen=True)
-class AgeBand:
-    min_age: int
-    max_age: int
-    base_fen: int
 
 
 @dataclass(frozen=True)
@@ -54,6 +47,7 @@ class Rulebook:
     engagement_clinic_months_full: int
     control: Component
     activity: Component
+    adherence: Component
     activity_from_steps: int
     activity_full_steps: int
     improvement: Component
@@ -71,6 +65,13 @@ class Rulebook:
     spread_years: int
     fund_capital_fen: int = 0  # the smoothing fund's starting capital
     fund_floor_fen: int = 0  # below this balance the product must reprice
+    # The versions a member may choose, the first being the default; ``product_version``
+    # and ``bands`` above are the default version's.
+    versions: tuple[Version, ...] = ()
+
+    def version_named(self, version_id: str | None) -> Version:
+        """The version of that id; the default one for None or an id no longer sold."""
+        return next((x for x in self.versions if x.id == version_id), self.versions[0])
 
     def band_for(self, age: int) -> AgeBand:
         for b in self.bands:
@@ -82,135 +83,30 @@ class Rulebook:
         )
 
 
-class _V:
-    """Reads values by field path, recording an error for each bad one."""
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.data = data
-        self.errors: list[FieldError] = []
-
-    def fail(self, path: str, message: str) -> None:
-        self.errors.append({"field": path, "message": message})
-
-    def get(self, path: str) -> Any:
-        node: Any = self.data
-        for part in path.split("."):
-            if not isinstance(node, dict) or part not in node:
-                self.fail(path, "is required")
-                return None
-            node = node[part]
-        return node
-
-    def text(self, path: str) -> str:
-        v = self.get(path)
-        if v is None:
-            return ""
-        if not isinstance(v, str) or not v.strip():
-            self.fail(path, "must be a non-empty string")
-            return ""
-        return v
-
-    def integer(self, path: str, lo: int, hi: int, value: Any = None) -> int:
-        v = self.get(path) if value is None else value
-        if v is None:
-            return lo
-        if isinstance(v, bool) or not isinstance(v, int):
-            self.fail(path, "must be an integer")
-            return lo
-        if not lo <= v <= hi:
-            self.fail(path, f"must be between {lo} and {hi}")
-            return lo
-        return v
-
-    def number(self, path: str, lo: Decimal, hi: Decimal, value: Any = None) -> Decimal:
-        v = self.get(path) if value is None else value
-        if v is None:
-            return lo
-        if isinstance(v, bool) or not isinstance(v, int | float | str):
-            self.fail(path, "must be a number")
-            return lo
-        try:
-            d = Decimal(str(v))
-        except InvalidOperation:
-            self.fail(path, "must be a number")
-            return lo
-        if not d.is_finite() or not lo <= d <= hi:
-            self.fail(path, f"must be between {lo} and {hi}")
-            return lo
-        return d
-
-    def pct_bp(self, path: str, lo: int = 0, hi: int = 100, value: Any = None) -> int:
-        d = self.number(path, Decimal(lo), Decimal(hi), value)
-        bp = d * 100
-        if bp != bp.to_integral_value():
-            self.fail(path, "at most 2 decimal places")
-            return 0
-        return int(bp)
-
-    def yuan_fen(self, path: str, value: Any = None) -> int:
-        v = self.get(path) if value is None else value
-        if v is None:
-            return 0
-        if not isinstance(v, str):
-            self.fail(path, 'must be a string of yuan, e.g. "99.00" (no floats for money)')
-            return 0
-        try:
-            d = Decimal(v)
-        except InvalidOperation:
-            self.fail(path, "must be an amount of yuan")
-            return 0
-        if not d.is_finite() or d < 0 or d > 1_000_000 or d * 100 != (d * 100).to_integral_value():
-            self.fail(path, "must be 0..1000000 yuan with at most 2 decimals")
-            return 0
-        return int(d * 100)
-
-    def boolean(self, path: str) -> bool:
-        v = self.get(path)
-        if v is not None and not isinstance(v, bool):
-            self.fail(path, "must be true or false")
-            return False
-        return bool(v)
-
-
-def _bands(v: _V) -> tuple[AgeBand, ...]:
-    raw = v.get("base.bands")
-    if raw is None:
-        return ()
-    if not isinstance(raw, list) or not raw:
-        v.fail("base.bands", "must be a non-empty list of {min_age, max_age, yuan}")
-        return ()
-    bands = []
-    for i, b in enumerate(raw):
-        p = f"base.bands[{i}]"
-        if not isinstance(b, dict):
-            v.fail(p, "must be a table {min_age, max_age, yuan}")
-            continue
-        lo = v.integer(f"{p}.min_age", 0, 130, b.get("min_age", "missing"))
-        hi = v.integer(f"{p}.max_age", 0, 130, b.get("max_age", "missing"))
-        n_errors = len(v.errors)
-        fen = v.yuan_fen(f"{p}.yuan", b.get("yuan", 0))
-        if hi < lo:
-            v.fail(f"{p}.max_age", "must not be below min_age")
-        if fen <= 0 and len(v.errors) == n_errors:
-            v.fail(f"{p}.yuan", "must be above 0")
-        bands.append(AgeBand(lo, hi, fen))
-    bands.sort(key=lambda b: b.min_age)
-    expect = 0
-    for b in bands:
-        if b.min_age != expect:
-            v.fail("base.bands", f"ages must be covered without gaps or overlaps (at {expect})")
-            break
-        expect = b.max_age + 1
-    return tuple(bands)
-
-
-def _component(v: _V, name: str, budget_bp: int) -> Component:
+def _component(v: Fields, name: str, budget_bp: int) -> Component:
     path = f"components.{name}.weight"
-    # Activity is optional (weight 0 when the table is absent); the others are required.
-    if name == "activity" and v.get(path) is None:
+    # Activity and adherence are optional (weight 0 without their table); others required.
+    if name in ("activity", "adherence") and f"components.{name}" not in _tables(v):
         return Component(weight=Decimal(0), max_bp=0)
     w = v.number(path, Decimal(0), Decimal(1))
     return Component(weight=w, max_bp=int((w * budget_bp).to_integral_value()))
+
+
+# The age bands a report discloses when the product has one price for all ages (seed: a
+# Huimin Bao product discloses its experience by age and disease).
+DISCLOSURE_BANDS = ((0, 49), (50, 59), (60, 69), (70, 79), (80, 130))
+
+
+def report_band(rb: Rulebook, age: int) -> str:
+    """The age band a report puts a member in: the priced bands of an age-rated product,
+    else the fixed disclosure bands."""
+    spans = [(b.min_age, b.max_age) for b in rb.bands] if len(rb.bands) > 1 else DISCLOSURE_BANDS
+    return next((f"{lo}-{hi}" for lo, hi in spans if lo <= age <= hi), "other")
+
+
+def _tables(v: Fields) -> set[str]:
+    comps = v.data.get("components")
+    return {f"components.{k}" for k in comps} if isinstance(comps, dict) else set()
 
 
 def rating_steps(bands: tuple[AgeBand, ...]) -> list[tuple[int, int]]:
@@ -228,7 +124,9 @@ def rating_spread(bands: tuple[AgeBand, ...]) -> Decimal:
     return (Decimal(max(fen)) / Decimal(min(fen))).quantize(Decimal("0.01")) if fen else Decimal(1)
 
 
-def _check_rating(v: _V, rating: str, bands: tuple[AgeBand, ...], max_yoy_bp: int) -> None:
+def _check_rating(
+    v: Fields, rating: str, bands: tuple[AgeBand, ...], max_yoy_bp: int, path: str = "base.bands"
+) -> None:
     """Huimin Bao is community-rated unless the rulebook declares age rating (seed: "no age
     limit, insurance with disease"; cities that priced by age met doubts about fairness),
     and ageing into the next band must never move a member more than the year-on-year cap:
@@ -240,13 +138,13 @@ def _check_rating(v: _V, rating: str, bands: tuple[AgeBand, ...], max_yoy_bp: in
     for age, step in rating_steps(bands):
         if abs(step) > max_yoy_bp:
             v.fail(
-                "base.bands",
+                path,
                 f"ageing into the band from age {age} moves the base {step / 100:+.1f}% in one"
                 f" year, beyond smoothing.max_yoy_change_pct ({max_yoy_bp / 100:.0f}%)",
             )
 
 
-def _ladder(v: _V) -> tuple[int, ...]:
+def _ladder(v: Fields) -> tuple[int, ...]:
     """The claim-free ladder: a discount (bp) per continuous claim-free year, never falling."""
     raw = v.get("ladder.pct_by_years")
     ladder: list[int] = []
@@ -260,7 +158,7 @@ def _ladder(v: _V) -> tuple[int, ...]:
     return tuple(ladder)
 
 
-def _loading(v: _V) -> dict[str, int]:
+def _loading(v: Fields) -> dict[str, int]:
     """The loading (bp) per known pre-existing condition."""
     raw = v.get("loading.conditions")
     loading: dict[str, int] = {}
@@ -275,7 +173,7 @@ def _loading(v: _V) -> dict[str, int]:
     return loading
 
 
-def _optional_yuan(v: _V, table: str, key: str) -> int:
+def _optional_yuan(v: Fields, table: str, key: str) -> int:
     """An optional amount of yuan in fen, 0 when the table does not give it."""
     section = v.data.get(table)
     if not isinstance(section, dict) or key not in section:
@@ -283,18 +181,21 @@ def _optional_yuan(v: _V, table: str, key: str) -> int:
     return v.yuan_fen(f"{table}.{key}")
 
 
-def _rating(v: _V) -> tuple[str, tuple[AgeBand, ...], int]:
-    """The declared rating, the age bands, the year-on-year cap; checked together."""
+def _rating(v: Fields) -> tuple[str, tuple[Version, ...], int]:
+    """The declared rating, the versions, the year-on-year cap; checked together."""
     rating = v.get("base.rating") or "community"
     if rating not in ("community", "age"):
         v.fail("base.rating", 'must be "community" or "age"')
-    bands = _bands(v)
+    versions = parse_versions(v, str(rating))
     max_yoy = v.pct_bp("smoothing.max_yoy_change_pct", 1, 100)
-    _check_rating(v, str(rating), bands, max_yoy)
-    return str(rating), bands, max_yoy
+    legacy = "versions" not in v.data
+    for i, ver in enumerate(versions):
+        path = "base.bands" if legacy else f"versions[{i}].bands"
+        _check_rating(v, str(rating), ver.bands, max_yoy, path)
+    return str(rating), versions, max_yoy
 
 
-def _activity_steps(v: _V) -> tuple[int, int]:
+def _activity_steps(v: Fields) -> tuple[int, int]:
     """Daily steps credited from (0) and to (full); 3,000 and 7,000 when not given."""
     act = v.get("components.activity") or {}
     lo = v.integer("components.activity.from_steps", 0, 20_000, act.get("from_steps", 3000))
@@ -312,14 +213,16 @@ def parse(text: str, *, source: str = "<rulebook>") -> Rulebook:
         raise RulebookInvalid(
             f"{source} is not valid TOML: {exc}", errors=[{"field": "toml", "message": str(exc)}]
         ) from exc
-    v = _V(data)
+    v = Fields(data)
     budget = v.pct_bp("discounts.budget_pct")
     comps = {
-        n: _component(v, n, budget) for n in ("engagement", "control", "activity", "improvement")
+        n: _component(v, n, budget)
+        for n in ("engagement", "control", "activity", "adherence", "improvement")
     }
     if sum((c.weight for c in comps.values()), Decimal(0)) > 1:
         v.fail("components", "weights must sum to at most 1")
-    rating, bands, max_yoy = _rating(v)
+    rating, versions, max_yoy = _rating(v)
+    default = versions[0] if versions else Version("", "", "", (), None)
     from_steps, full_steps = _activity_steps(v)
     rb = Rulebook(
         product_id=v.text("product_id"),
@@ -328,9 +231,9 @@ def parse(text: str, *, source: str = "<rulebook>") -> Rulebook:
         sha256=hashlib.sha256(text.encode()).hexdigest(),
         name_en=v.text("name_en"),
         name_zh=v.text("name_zh"),
-        product_version=v.text("base.product_version"),
+        product_version=default.id,
         rating=rating,
-        bands=bands,
+        bands=default.bands,
         budget_bp=budget,
         max_discount_bp=v.pct_bp("discounts.max_total_pct"),
         engagement=comps["engagement"],
@@ -338,6 +241,7 @@ def parse(text: str, *, source: str = "<rulebook>") -> Rulebook:
         engagement_clinic_months_full=v.integer("components.engagement.clinic_months_full", 1, 12),
         control=comps["control"],
         activity=comps["activity"],
+        adherence=comps["adherence"],
         activity_from_steps=from_steps,
         activity_full_steps=full_steps,
         improvement=comps["improvement"],
@@ -359,6 +263,7 @@ def parse(text: str, *, source: str = "<rulebook>") -> Rulebook:
         spread_years=v.integer("smoothing.spread_years", 3, 5),
         fund_capital_fen=_optional_yuan(v, "smoothing", "starting_capital_yuan"),
         fund_floor_fen=-_optional_yuan(v, "smoothing", "solvency_floor_deficit_yuan"),
+        versions=versions,
     )
     if v.errors:
         lines = "; ".join(f"{e['field']}: {e['message']}" for e in v.errors)

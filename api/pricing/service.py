@@ -41,6 +41,7 @@ from api.pricing.quoting import (
     quote_from_row,
     quote_row,
     read_context,
+    versions_json,
     yuan,
 )
 from api.pricing.repository import Conn
@@ -114,7 +115,7 @@ def quote_member(
         raise MemberNotFound("no such member")
     if what_if:
         inp, store = apply_what_if(inp, what_if), False
-    p = engine.price(rb, inp)
+    p, every = engine.price_versions(rb, inp)
     qid, created = None, None
     if store:
         qid = new_quote_id()
@@ -123,10 +124,10 @@ def quote_member(
         if not locked:
             rulebook_repo.lock_rulebook(conn, product_id, plan_year)
         quotes_repo.insert_quote_and_ledger(
-            conn, quote_row(rb, inp, p, qid, None, model_version), p.ledger_fen
+            conn, quote_row(rb, inp, p, qid, None, model_version, every), p.ledger_fen
         )
         created = datetime.now(UTC)
-    return priced_quote(rb, inp, p, qid, created, model_version)
+    return priced_quote(rb, inp, p, qid, created, model_version, every)
 
 
 def get_quote(conn: Conn, quote_id: str) -> Quote | None:
@@ -142,13 +143,19 @@ def reproduce_quote(conn: Conn, quote_id: str) -> dict[str, Any]:
     text = rulebook_repo.rulebook_by_sha(conn, row["rulebook_sha256"])
     if text is None:
         raise RulebookNotFound("the quote's rulebook is no longer stored")
-    p = engine.price(parsed_rulebook(text), QuoteInputs.from_json(row["inputs"]))
+    rb, inp = parsed_rulebook(text), QuoteInputs.from_json(row["inputs"])
+    p, every = engine.price_versions(rb, inp)
+    # Every version's premium and benefits too (quotes from before versions stored none).
+    stored_versions = row.get("versions")
+    versions_same = stored_versions is None or stored_versions == versions_json(rb, inp, every)
     return {
         "quote_id": quote_id,
         "stored_premium_fen": row["premium_fen"],
         "recomputed_premium_fen": p.premium_fen,
+        "versions_identical": versions_same,
         "identical": p.premium_fen == row["premium_fen"]
-        and p.unsmoothed_fen == row["unsmoothed_fen"],
+        and p.unsmoothed_fen == row["unsmoothed_fen"]
+        and versions_same,
     }
 
 
@@ -222,6 +229,7 @@ def upsert_enrollments(conn: Conn, rows: list[Any]) -> int:
                 r.plan_year,
                 r.enrolled_on,
                 None if paid is None else int(Decimal(paid) * 100),
+                getattr(r, "product_version", None),
             )
         )
     return enrolments_repo.upsert_enrollments(conn, out)

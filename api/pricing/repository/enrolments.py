@@ -21,14 +21,18 @@ def existing_members(conn: Conn, member_ids: Sequence[str]) -> set[str]:
     }
 
 
-def upsert_enrollments(conn: Conn, rows: Sequence[tuple[str, str, int, date, int | None]]) -> int:
+def upsert_enrollments(
+    conn: Conn, rows: Sequence[tuple[str, str, int, date, int | None, str | None]]
+) -> int:
+    """(member, product, plan year, enrolled on, premium paid in fen, product version)."""
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO enrollments (member_id, product_id, plan_year, enrolled_on,"
-            " premium_paid_fen) VALUES (%s, %s, %s, %s, %s)"
+            " premium_paid_fen, product_version) VALUES (%s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (member_id, product_id, plan_year) DO UPDATE SET"
             " enrolled_on = EXCLUDED.enrolled_on,"
             " premium_paid_fen = coalesce(EXCLUDED.premium_paid_fen, enrollments.premium_paid_fen),"
+            " product_version = coalesce(EXCLUDED.product_version, enrollments.product_version),"
             " received_at = now()",
             rows,
         )

@@ -32,7 +32,7 @@ _MEMBERS = (
     " WHERE member_id = ANY(%(m)s::text[])"
 )
 _ENROLLMENTS = (
-    "SELECT member_id, plan_year, premium_paid_fen FROM enrollments"
+    "SELECT member_id, plan_year, premium_paid_fen, product_version FROM enrollments"
     " WHERE member_id = ANY(%(m)s::text[]) AND product_id = %(p)s"
 )
 _CLAIMS = (
@@ -80,11 +80,11 @@ def _for_one(sql: str) -> str:
 # even inside a pipeline (docs/api.md). A batch chunk keeps the four reads: for thousands
 # of members the statement count is noise.
 _SMALL = (
-    f"SELECT 'e' AS k, member_id, plan_year::bigint AS a, premium_paid_fen::bigint AS b"  # noqa: S608
-    f" FROM ({_ENROLLMENTS}) x"
-    f" UNION ALL SELECT 'h', member_id, year, NULL FROM ({_CLAIMS}) x"
-    f" UNION ALL SELECT 'q', member_id, premium_fen, NULL FROM ({_LAST_QUOTED}) x"
-    f" UNION ALL SELECT 'c', member_id, months, NULL FROM ({_CLINIC_MONTHS}) x"
+    f"SELECT 'e' AS k, member_id, plan_year::bigint AS a, premium_paid_fen::bigint AS b,"  # noqa: S608
+    f" product_version AS v FROM ({_ENROLLMENTS}) x"
+    f" UNION ALL SELECT 'h', member_id, year, NULL, NULL FROM ({_CLAIMS}) x"
+    f" UNION ALL SELECT 'q', member_id, premium_fen, NULL, NULL FROM ({_LAST_QUOTED}) x"
+    f" UNION ALL SELECT 'c', member_id, months, NULL, NULL FROM ({_CLINIC_MONTHS}) x"
 )
 _READS = (_MEMBERS, _ENROLLMENTS, _CLAIMS, _LAST_QUOTED, _CLINIC_MONTHS)
 _READS_FOR_ONE = tuple(_for_one(sql) for sql in (_MEMBERS, _SMALL))
@@ -103,6 +103,7 @@ class InputRows:
 
     members: list[dict[str, Any]]
     enrolled: dict[str, dict[int, int | None]]  # member -> {plan_year: premium_paid_fen}
+    held: dict[str, dict[int, str]]  # member -> {plan_year: product version held}
     claims: dict[str, list[int]]  # member -> admission years, one per stay
     quoted: dict[str, int]  # member -> last quoted premium (fen) in the previous year
     clinic: dict[str, int]  # member -> months with a clinic-taken reading
@@ -133,9 +134,14 @@ def send_inputs(
             enrolled, claims, quoted, clinic = (tagged[k] for k in "ehqc")
         else:
             enrolled, claims, quoted, clinic = (cur.fetchall() for cur in small)
+        held: dict[str, dict[int, str]] = defaultdict(dict)
+        for m, y, _, version in enrolled:
+            if version is not None:
+                held[m][int(y)] = version
         rows = InputRows(
             people.fetchall(),
             _years_paid(enrolled),
+            held,
             _claim_years((r[0], r[1]) for r in claims),
             {r[0]: int(r[1]) for r in quoted},
             {r[0]: int(r[1]) for r in clinic},
@@ -149,7 +155,7 @@ def send_inputs(
 
 def _years_paid(rows: Iterable[tuple[Any, ...]]) -> dict[str, dict[int, int | None]]:
     out: dict[str, dict[int, int | None]] = defaultdict(dict)
-    for m, y, paid in rows:
+    for m, y, paid, *_ in rows:
         out[m][int(y)] = None if paid is None else int(paid)
     return out
 

@@ -28,6 +28,8 @@ QUOTE_COLUMNS = (
     "smoothing",
     "inputs",
     "model_version",
+    "version_id",
+    "versions",
 )
 
 

@@ -28,6 +28,7 @@ def indicators(
     tir: float | None = 80.0,
     steps: float | None = 8000,
     meets_who: bool = False,
+    pdc: float | None = 0.9,
 ) -> dict[str, Any]:
     bp: dict[str, Any] = {"sufficient": bp_controlled is not None, "controlled": bp_controlled}
     if months is not None:
@@ -40,6 +41,10 @@ def indicators(
             "median_steps": steps,
             "meets_who": meets_who,
         },
+        # Dispensing records (the clinic's): one drug class, its proportion of days covered.
+        "adherence": {}
+        if pdc is None
+        else {"antihypertensive": {"pdc": pdc, "adherent": pdc >= 0.8, "sufficient": True}},
     }
 
 

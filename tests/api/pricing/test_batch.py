@@ -96,7 +96,7 @@ def test_portfolio_suppresses_small_cells(conn: Conn) -> None:
     assert report["members_quoted"] == 15
     bands = {c["cell"]: c for c in report["by_age_band"]}
     assert bands["0-49"]["members"] == 12 and not bands["0-49"]["suppressed"]
-    assert bands["75-79"] == {"cell": "75-79", "members": None, "suppressed": True}
+    assert bands["70-79"] == {"cell": "70-79", "members": None, "suppressed": True}
     conds = {c["cell"]: c for c in report["by_condition"]}
     assert conds["diabetes"]["suppressed"] and conds["none"]["members"] == 12
     young = conn.execute(

@@ -51,7 +51,7 @@ def test_quarters_by_cell_with_small_cells_suppressed(conn: Conn) -> None:
     assert rep["members"] == 15
     bands = {c["cell"]: c for c in rep["by_age_band"]}
     assert bands["0-49"] == {"cell": "0-49", "members": None, "suppressed": True}
-    old = bands["65-69"]
+    old = bands["60-69"]
     assert old["members"] == 12 and old["premium_yuan"] == 1908.0
     q1, q2, q3, _ = old["quarters"]
     assert q1["bp_controlled_share"] == 25.0 and q2["bp_controlled_share"] == 50.0

@@ -125,14 +125,15 @@ def test_a_member_without_a_device_reaches_every_component_but_activity() -> Non
     office = {"sufficient": True, "controlled": True, "mean_sys": 126.0, "mean_dia": 76.0,
               "visits": 4, "target_sys": 130.0, "target_dia": 80.0}  # fmt: skip
     a1c = {"sufficient": True, "controlled": True, "value_pct": 6.8, "target_pct": 7.0}
-    ind = {"office_bp": office, "hba1c": a1c}
+    pdc = {"antihypertensive": {"pdc": 0.92, "adherent": True, "sufficient": True}}
+    ind = {"office_bp": office, "hba1c": a1c, "adherence": pdc}
     clinic = inputs(
         (row(ind, composite=None, improvement=None),),
         clinic_months=RB.engagement_clinic_months_full,
     )
     device = inputs((row(indicators(), composite=85.0, improvement=0.0),))
     p, q = engine.price(RB, clinic), engine.price(RB, device)
-    for code in ("engagement", "control", "improvement", "risk_earn_back"):
+    for code in ("engagement", "control", "adherence", "improvement", "risk_earn_back"):
         assert _line(p, code).bp == _line(q, code).bp, code
     assert _line(p, "activity").bp == 0
     assert p.discount_bp == q.discount_bp - RB.activity.max_bp

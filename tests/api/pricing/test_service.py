@@ -56,12 +56,12 @@ def test_a_stored_quote_keeps_its_inputs_and_reproduces_to_the_cent(conn: Conn) 
 
 def test_the_rulebook_is_locked_once_a_quote_was_issued(conn: Conn) -> None:
     add_member(conn, "m1")
-    edited = DEMO.replace('version = "2027.3"', 'version = "2027.4"')
+    edited = DEMO.replace('version = "2027.4"', 'version = "2027.5"')
     assert edited != DEMO
     assert service.load_rulebook(conn, DEMO)["action"] == "stored"
     assert service.load_rulebook(conn, edited)["action"] == "replaced"  # no quote yet
     q = service.quote_member(conn, "m1", "demo-city", 2027)
-    assert q.rulebook_version == "2027.4"
+    assert q.rulebook_version == "2027.5"
     assert service.load_rulebook(conn, edited)["action"] == "unchanged"
     with pytest.raises(RulebookLocked):
         service.load_rulebook(conn, DEMO)
