@@ -194,10 +194,24 @@ def adherence(rb: Rulebook, inp: QuoteInputs) -> Line | None:
     """Medication possession from the clinic's dispensing records: each drug class's
     proportion of days covered credited up to the adherence threshold (PDC >= 80 %, full),
     the mean over the member's classes. A member with a chronic condition and no dispensing
-    records earns nothing for it (never a surcharge); one without a condition has nothing
-    to take and is credited like control (only when they took part)."""
+    records earns nothing for it (never a surcharge): withholding records never pays, as a
+    low PDC still earns its share. One without a condition has nothing to take and is
+    credited like control (only when they took part)."""
     if rb.adherence.max_bp == 0:
         return None
+    if not inp.conditions:
+        # Nothing on the book to take medication for: credited like control once the member
+        # took part, whatever records exist (else a record of a short course would cost
+        # more than sending none).
+        att = ONE if took_part(inp) else ZERO
+        bp = -earn(rb.adherence.max_bp, att)
+        return Line(
+            "adherence", bp,
+            f"no chronic condition to take medication for{'' if att else ', no data sent'}:"
+            f" {fmt_bp(bp)}",
+            f"无需长期用药的慢性病{'' if att else '，未上传数据'}：{fmt_bp(bp)}",
+            attainment=str(att),
+        )  # fmt: skip
     row = _latest(inp)
     block = (row.indicators.get("adherence") if row is not None else None) or {}
     pdcs = {
@@ -206,16 +220,10 @@ def adherence(rb: Rulebook, inp: QuoteInputs) -> Line | None:
         if isinstance(x, dict) and x.get("sufficient") and x.get("pdc") is not None
     }
     if not pdcs:
-        if inp.conditions or not took_part(inp):
-            return Line(
-                "adherence", 0,
-                "no dispensing records for the year: no change (never counted as bad)",
-                "本年度无配药记录：不调整（不视为不达标）", attainment="0",
-            )  # fmt: skip
-        bp = -earn(rb.adherence.max_bp, ONE)
         return Line(
-            "adherence", bp, f"no chronic medication to take: {fmt_bp(bp)}",
-            f"无需长期用药：{fmt_bp(bp)}", attainment="1",
+            "adherence", 0,
+            "no dispensing records for the year: no change (never counted as bad)",
+            "本年度无配药记录：不调整（不视为不达标）", attainment="0",
         )  # fmt: skip
     full = dec(PDC_ADHERENT)
     att = sum((clamp01(p / full) for p in pdcs.values()), ZERO) / len(pdcs)

@@ -81,8 +81,10 @@ def _priced(
     # another version chooses a different product, whose price the fund does not hold back.
     same = ver.id == rb.version_named(inp.held_version).id
     premium, smoothed = smoothing(rb, unsmoothed, inp.last_premium_fen if same else None)
-    # What the fund_recovery line charges (or returns) flows back to the fund's ledger.
-    recovered = fen_of(base, sum(x.bp for x in lines if x.code == "fund_recovery"))
+    # What the fund_recovery line charges (or returns) flows back to the fund's ledger: the
+    # premium against the one without it (after the floor and ceiling, which may cut it).
+    rec_bp = sum(x.bp for x in lines if x.code == "fund_recovery")
+    without = limits(rb, base, base + fen_of(base, load - rec_bp - discount))[0] if rec_bp else 0
     return Priced(
         version_id=ver.id,
         base_fen=base,
@@ -91,7 +93,7 @@ def _priced(
         loading_bp=load,
         unsmoothed_fen=unsmoothed,
         premium_fen=premium,
-        ledger_fen=premium - unsmoothed + recovered,
+        ledger_fen=premium - (without if rec_bp else unsmoothed),
         smoothing=smoothed,
     )
 

@@ -9,7 +9,9 @@ of earlier plan years) and sets what this year's quotes apply, as a share of eac
 * a deficit (balance below zero) is recovered over ``spread_years``:
   ``+deficit / spread_years / last year's total base``;
 * a surplus above the starting capital is returned the same way (a negative share);
-* between zero and the capital, nothing: that is what the capital is for.
+* between zero and the capital, nothing: that is what the capital is for;
+* never more than the year-on-year cap either way in one year (the rest waits for the
+  next closing).
 
 The share is stored (``fund_closings``) and copied into every quote's inputs, so single
 and batch quotes agree and each reproduces from its stored inputs; the quote shows it as
@@ -63,7 +65,12 @@ def close(conn: Conn, product_id: str, plan_year: int) -> dict[str, Any]:
         "balance_fen": balance,
         "capital_fen": rb.fund_capital_fen,
         "base_total_fen": base,
-        "adjust_bp": adjustment_bp(balance, rb.fund_capital_fen, base, rb.spread_years),
+        # A year's charge or return never moves the base more than the year-on-year cap;
+        # what it leaves stays in the balance for the next closing.
+        "adjust_bp": max(
+            -rb.max_yoy_bp,
+            min(rb.max_yoy_bp, adjustment_bp(balance, rb.fund_capital_fen, base, rb.spread_years)),
+        ),
         "spread_years": rb.spread_years,
     }
     fund_repo.insert_closing(conn, row)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from api.pricing import engine
 from api.pricing.components import Line
 from api.pricing.inputs import QuoteInputs
+from api.pricing.money import fen_of
 from tests.api.pricing.helpers import demo_rulebook, indicators, inputs, row
 
 RB = demo_rulebook()
@@ -137,3 +139,67 @@ def test_a_member_without_a_device_reaches_every_component_but_activity() -> Non
         assert _line(p, code).bp == _line(q, code).bp, code
     assert _line(p, "activity").bp == 0
     assert p.discount_bp == q.discount_bp - RB.activity.max_bp
+
+
+_conds = st.sampled_from(
+    [(), ("hypertension",), ("diabetes",), ("hypertension", "diabetes"), ("ckd",),
+     ("hyperlipidaemia",)]
+)  # fmt: skip
+_years = st.lists(st.integers(2019, 2026), unique=True, max_size=8).map(tuple)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    conditions=_conds, age=st.integers(0, 110), enrolled=_years, claims=_years,
+    version=st.sampled_from([None, "standard", "preferred"]),
+)  # fmt: skip
+def test_no_device_and_no_clinic_contact_pays_the_base_less_only_non_data_components(
+    conditions: tuple[str, ...], age: int, enrolled: tuple[int, ...], claims: tuple[int, ...],
+    version: str | None,
+) -> None:  # fmt: skip
+    """Every data-dependent line is 0: the premium is the version's base, the declared
+    loading and the claim-free ladder, held between the product's floor and ceiling."""
+    inp = inputs((), age=age, conditions=conditions, enrolled_years=enrolled,
+                 claim_years=claims, held_version=version)  # fmt: skip
+    for p in engine.price_all(RB, inp):
+        assert all(x.bp == 0 for x in p.lines if x.data_dependent), p.lines
+        raw = p.base_fen + fen_of(p.base_fen, p.loading_bp - p.discount_bp)
+        assert p.premium_fen == engine.limits(RB, p.base_fen, raw)[0]
+        non_data = sum(x.bp for x in p.lines if not x.data_dependent)
+        assert non_data == p.loading_bp - p.discount_bp
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    tir=st.one_of(st.none(), st.floats(0, 100)), steps=st.one_of(st.none(), st.floats(0, 20_000)),
+    conditions=_conds, age=st.integers(18, 95), last=st.integers(1_000, 40_000),
+    version=st.sampled_from([None, "standard", "preferred"]), enrolled=_years,
+)  # fmt: skip
+def test_every_quote_moves_within_the_year_on_year_cap_and_reproduces(
+    tir: float | None, steps: float | None, conditions: tuple[str, ...], age: int, last: int,
+    version: str | None, enrolled: tuple[int, ...],
+) -> None:  # fmt: skip
+    """Against last year's premium for the version held, the change is within the cap; and
+    the inputs as stored (JSON) give the same premium on every version to the fen."""
+    ind = indicators(bp_controlled=None, tir=tir, steps=steps)
+    inp = inputs((row(ind),), age=age, conditions=conditions, last_premium_fen=last,
+                 held_version=version, enrolled_years=enrolled)  # fmt: skip
+    held = engine.price(RB, inp)
+    cap = fen_of(last, RB.max_yoy_bp)
+    assert last - cap <= held.premium_fen <= last + cap
+    again = QuoteInputs.from_json(orjson.loads(orjson.dumps(inp.to_json())))
+    assert [p.premium_fen for p in engine.price_all(RB, again)] == [
+        p.premium_fen for p in engine.price_all(RB, inp)
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(pdc=st.floats(0, 1), more=st.floats(0.01, 0.5), conditions=_conds)
+def test_better_adherence_never_raises_the_premium(
+    pdc: float, more: float, conditions: tuple[str, ...]
+) -> None:
+    def quote(x: float | None) -> int:
+        ind = indicators(pdc=x)
+        return engine.price(RB, inputs((row(ind),), conditions=conditions)).premium_fen
+
+    assert quote(min(1.0, pdc + more)) <= quote(pdc) <= quote(None)
