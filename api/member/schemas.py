@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from api.pricing.schemas import BenefitsOut, VersionQuoteOut
+
 Purpose = Literal["clinic_care", "insurer_pricing", "research"]
 
 
@@ -88,6 +90,11 @@ class StandingOut(BaseModel):
     plan_year: int
     base_premium: Decimal
     premium: Decimal
+    version_id: str | None = None
+    benefits: BenefitsOut | None = None
+    versions: list[VersionQuoteOut] = Field(
+        default_factory=list, description="every version you may choose, premium and benefits"
+    )
     components: list[StandingComponentOut]
     smoothing: SmoothingOut
     what_would_lower_it: list[LowerItOut]

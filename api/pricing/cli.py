@@ -22,9 +22,11 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from api.pricing import fund, service
 from api.pricing.money import money
+from api.pricing.repository import Conn
 from api.pricing.rulebook import Rulebook, parse, rating_spread, rating_steps
 from core import db
 from core.errors import DomainError
@@ -59,6 +61,43 @@ def describe_versions(rb: Rulebook) -> list[str]:
     return out
 
 
+def _check(files: list[Path]) -> None:
+    for f in files:
+        r = parse(f.read_text(encoding="utf-8"), source=str(f))
+        print(f"{f}: ok ({r.product_id} {r.plan_year} version {r.version})")
+        steps = ", ".join(f"{age}: {bp / 100:+.1f}%" for age, bp in rating_steps(r.bands))
+        print(
+            f"  rating {r.rating}, spread {rating_spread(r.bands)}x"
+            f" (highest / lowest base){'; steps at ' + steps if steps else ''};"
+            f" year-on-year cap {r.max_yoy_bp / 100:.0f}%"
+        )
+        for line in describe_versions(r):
+            print(f"  {line}")
+
+
+def _run(conn: Conn, args: argparse.Namespace, margin_pct: float) -> int:
+    """The commands that read or write the database, in the caller's transaction."""
+    res: Any
+    if args.cmd == "rulebook":
+        for f in args.files:
+            print(json.dumps(service.load_rulebook(conn, f.read_text("utf-8"), source=str(f))))
+        return 0
+    if args.cmd == "reproduce":
+        res = service.reproduce_quote(conn, args.quote_id)
+        print(json.dumps(res))
+        return 0 if res["identical"] else 1
+    if args.cmd == "disclosure":
+        res = service.disclosure_report(conn, args.product, args.year)
+    elif args.cmd == "budget-check":
+        res = service.budget_check(conn, args.product, args.year, margin_pct=margin_pct)
+    elif args.cmd == "fund-close":
+        res = fund.close(conn, args.product, args.year)
+    else:
+        res = service.portfolio_report(conn, args.product, args.year)
+    print(json.dumps(res, default=str, ensure_ascii=False, indent=2))
+    return 0
+
+
 def main(argv: Sequence[str]) -> int:
     settings = get_settings()
     parser = argparse.ArgumentParser(prog="wellrate pricing", description=__doc__)
@@ -75,17 +114,7 @@ def main(argv: Sequence[str]) -> int:
     args = parser.parse_args(list(argv))
     try:
         if args.cmd == "rulebook" and args.action == "check":
-            for f in args.files:
-                r = parse(f.read_text(encoding="utf-8"), source=str(f))
-                print(f"{f}: ok ({r.product_id} {r.plan_year} version {r.version})")
-                steps = ", ".join(f"{age}: {bp / 100:+.1f}%" for age, bp in rating_steps(r.bands))
-                print(
-                    f"  rating {r.rating}, spread {rating_spread(r.bands)}x"
-                    f" (highest / lowest base){'; steps at ' + steps if steps else ''};"
-                    f" year-on-year cap {r.max_yoy_bp / 100:.0f}%"
-                )
-                for line in describe_versions(r):
-                    print(f"  {line}")
+            _check(args.files)
             return 0
         url = db.require_url(settings)
         if args.cmd == "quote-book":
@@ -93,27 +122,7 @@ def main(argv: Sequence[str]) -> int:
             print(json.dumps(out, default=str))
             return 0
         with db.connect(url) as conn, conn.transaction():
-            if args.cmd == "rulebook":
-                for f in args.files:
-                    res = service.load_rulebook(conn, f.read_text(encoding="utf-8"), source=str(f))
-                    print(json.dumps(res))
-            elif args.cmd == "disclosure":
-                res = service.disclosure_report(conn, args.product, args.year)
-                print(json.dumps(res, default=str, ensure_ascii=False, indent=2))
-            elif args.cmd == "budget-check":
-                res = service.budget_check(
-                    conn, args.product, args.year, margin_pct=settings.pricing_budget_margin_pct
-                )
-                print(json.dumps(res, default=str, ensure_ascii=False, indent=2))
-            elif args.cmd == "fund-close":
-                print(json.dumps(fund.close(conn, args.product, args.year), default=str))
-            elif args.cmd == "portfolio":
-                res = service.portfolio_report(conn, args.product, args.year)
-                print(json.dumps(res, default=str, ensure_ascii=False, indent=2))
-            else:
-                res = service.reproduce_quote(conn, args.quote_id)
-                print(json.dumps(res))
-                return 0 if res["identical"] else 1
+            return _run(conn, args, settings.pricing_budget_margin_pct)
     except DomainError as exc:
         print(f"wellrate pricing: {exc.detail}", file=sys.stderr)
         for e in exc.errors:
@@ -122,4 +131,3 @@ def main(argv: Sequence[str]) -> int:
     except db.DatabaseNotConfigured as exc:
         print(f"wellrate pricing: {exc}", file=sys.stderr)
         return 2
-    return 0

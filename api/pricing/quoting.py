@@ -1,228 +1,35 @@
-"""Shared by single quotes and batch chunks: the Quote type, the rulebook in force, the
-bulk gathering of inputs and the row a stored quote becomes."""
+"""Shared by single quotes and batch chunks: the rulebook in force, the bulk gathering of
+inputs and the row a stored quote becomes. The Quote type and its documents are in
+``api.pricing.quote``."""
 
 from __future__ import annotations
 
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
+from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
 import orjson
 
 from api.consent import service as consent
-from api.pricing import benefits, engine
+from api.pricing import engine
 from api.pricing.exceptions import RulebookNotFound
 from api.pricing.inputs import QuoteInputs, ScoreRow
-from api.pricing.money import fen_of, money
+from api.pricing.money import fen_of
+from api.pricing.quote import (
+    components_json,
+    versions_json,
+)
 from api.pricing.repository import Conn
-from api.pricing.repository import fund as fund_repo
 from api.pricing.repository import inputs as inputs_repo
 from api.pricing.repository import rulebooks as rulebook_repo
 from api.pricing.rulebook import Rulebook, packaged_text, parse
 from core.db import text_array
 from scoring.integrity.service import send_held_periods
 from scoring.repository import send_latest_scores
-
-
-def yuan(fen: int) -> Decimal:
-    return (Decimal(fen) / 100).quantize(Decimal("0.01"))
-
-
-@dataclass(frozen=True)
-class QuoteComponent:
-    code: str
-    pct: Decimal
-    yuan: Decimal
-    reason_en: str
-    reason_zh: str
-    data_dependent: bool
-
-
-@dataclass(frozen=True)
-class Quote:
-    quote_id: str | None  # None for a what-if (never stored)
-    member_id: str
-    product_id: str
-    plan_year: int
-    rulebook_version: str
-    rulebook_sha256: str
-    base_premium: Decimal
-    unsmoothed_premium: Decimal
-    premium: Decimal
-    premium_fen: int
-    components: tuple[QuoteComponent, ...]
-    smoothing: dict[str, Any]
-    created_at: datetime | None
-    inputs: QuoteInputs | None = field(default=None, repr=False)
-    # The risk model in force when the quote was made: it does not change the
-    # premium, it is what the discount-budget check of this quote's cohort used.
-    model_version: str | None = None
-    # The version priced above (the one held last year, else the default), its benefits,
-    # and every version the member may choose with its premium and benefits.
-    version_id: str | None = None
-    benefits: dict[str, Any] | None = None
-    versions: tuple[dict[str, Any], ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "quote_id": self.quote_id,
-            "member_id": self.member_id,
-            "product_id": self.product_id,
-            "plan_year": self.plan_year,
-            "rulebook_version": self.rulebook_version,
-            "rulebook_sha256": self.rulebook_sha256,
-            # JSON numbers for display (what FastAPI makes of a Decimal anyway); the exact
-            # amounts are the integer fen fields, computed and stored without floats.
-            "base_premium": float(self.base_premium),
-            "unsmoothed_premium": float(self.unsmoothed_premium),
-            "premium": float(self.premium),
-            "base_premium_fen": int(self.base_premium * 100),
-            "premium_fen": self.premium_fen,
-            "components": [c.__dict__.copy() for c in self.components],
-            "smoothing": self.smoothing,
-            "created_at": self.created_at,
-            "stored": self.quote_id is not None,
-            "model_version": self.model_version,
-            "integrity_holds": list(self.inputs.integrity_holds) if self.inputs else [],
-            "version_id": self.version_id,
-            "benefits": self.benefits,
-            "versions": list(self.versions),
-        }
-
-
-def components_json(
-    rb: Rulebook, p: engine.Priced, inp: QuoteInputs | None = None
-) -> list[dict[str, Any]]:
-    """Each priced line; with open integrity flags, data-dependent lines are marked held.
-
-    A hold neither cuts nor silently grants: the amount is shown, marked as waiting for a
-    reviewer's decision on the flagged data.
-    """
-    held = bool(inp is not None and inp.integrity_holds)
-    flags = ", ".join(f"#{h['flag_id']}" for h in inp.integrity_holds) if inp and held else ""
-    return [
-        {
-            "code": ln.code,
-            "pct": money(ln.bp),  # basis points -> percent with 2 decimals
-            "yuan": money(fen_of(p.base_fen, ln.bp)),
-            "reason_en": ln.reason_en
-            + (f" [held for review of data flags {flags}]" if held and ln.data_dependent else ""),
-            "reason_zh": ln.reason_zh
-            + (f"［数据核查中：{flags}］" if held and ln.data_dependent else ""),
-            "data_dependent": ln.data_dependent,
-            "held": held and ln.data_dependent,
-        }
-        for ln in p.lines
-    ]
-
-
-def versions_json(
-    rb: Rulebook, inp: QuoteInputs, every: list[engine.Priced]
-) -> list[dict[str, Any]]:
-    """Every version the member may choose: its premium next year and its benefits, the
-    deductible cut for continuous enrollment with its reason (zh-CN and en)."""
-    held = rb.version_named(inp.held_version).id
-    out = []
-    for p in every:
-        ver = rb.version_named(p.version_id)
-        out.append(
-            {
-                "version_id": ver.id,
-                "name_en": ver.name_en,
-                "name_zh": ver.name_zh,
-                "held": ver.id == held,
-                "base_premium_fen": p.base_fen,
-                "base_premium": money(p.base_fen),
-                "premium_fen": p.premium_fen,
-                "premium": money(p.premium_fen),
-                "unsmoothed_fen": p.unsmoothed_fen,
-                "smoothing_applied": bool(p.smoothing.get("applied")),
-                "benefits": benefits.terms(rb, ver, inp),
-            }
-        )
-    return out
-
-
-def quote_from_row(row: dict[str, Any]) -> Quote:
-    versions = tuple(row.get("versions") or ())
-    held = next((v for v in versions if v.get("held")), None)
-    return Quote(
-        quote_id=row["quote_id"],
-        member_id=row["member_id"],
-        product_id=row["product_id"],
-        plan_year=row["plan_year"],
-        rulebook_version=row["rulebook_version"],
-        rulebook_sha256=row["rulebook_sha256"],
-        base_premium=yuan(row["base_fen"]),
-        unsmoothed_premium=yuan(row["unsmoothed_fen"]),
-        premium=yuan(row["premium_fen"]),
-        premium_fen=row["premium_fen"],
-        components=tuple(
-            QuoteComponent(
-                c["code"],
-                Decimal(c["pct"]),
-                Decimal(c["yuan"]),
-                c["reason_en"],
-                c["reason_zh"],
-                bool(c.get("data_dependent", True)),
-            )
-            for c in row["components"]
-        ),
-        smoothing=row["smoothing"],
-        created_at=row["created_at"],
-        inputs=QuoteInputs.from_json(row["inputs"]),
-        model_version=row.get("model_version"),
-        version_id=row.get("version_id"),
-        benefits=held["benefits"] if held else None,
-        versions=versions,
-    )
-
-
-def priced_quote(
-    rb: Rulebook,
-    inp: QuoteInputs,
-    p: engine.Priced,
-    quote_id: str | None,
-    created_at: datetime | None,
-    model_version: str | None,
-    every: list[engine.Priced] | None = None,
-) -> Quote:
-    """The quote a pricing returns: its components with their reasons (held ones marked)."""
-    return Quote(
-        quote_id=quote_id,
-        member_id=inp.member_id,
-        product_id=inp.product_id,
-        plan_year=inp.plan_year,
-        rulebook_version=rb.version,
-        rulebook_sha256=rb.sha256,
-        base_premium=yuan(p.base_fen),
-        unsmoothed_premium=yuan(p.unsmoothed_fen),
-        premium=yuan(p.premium_fen),
-        premium_fen=p.premium_fen,
-        components=tuple(
-            QuoteComponent(
-                c["code"],
-                Decimal(c["pct"]),
-                Decimal(c["yuan"]),
-                c["reason_en"],
-                c["reason_zh"],
-                c["data_dependent"],
-            )
-            for c in components_json(rb, p, inp)
-        ),
-        smoothing=p.smoothing,
-        created_at=created_at,
-        inputs=inp,
-        model_version=model_version,
-        version_id=p.version_id,
-        benefits=benefits.terms(rb, rb.version_named(p.version_id), inp),
-        versions=tuple(versions_json(rb, inp, every or [p])),
-    )
 
 
 # --- rulebooks ---------------------------------------------------------------------------
@@ -286,23 +93,24 @@ def read_context(
         rows = inputs_repo.send_inputs(conn, member_ids, y0, y1, product_id, plan_year - 1)
         scores = send_latest_scores(conn, member_ids, y0, y1)
         flags = send_held_periods(conn, member_ids)
-        closing = fund_repo.send_closing(conn, product_id, plan_year)
-    rb, locked = rulebook_from_row(conn, product_id, plan_year, rulebook.result())
+    row = rulebook.result()
+    rb, locked = rulebook_from_row(conn, product_id, plan_year, row)
     latest = scores.result()
-    recovery = _recovery_input(closing())
+    recovery = _recovery_input(row, plan_year)
     inputs = _assemble(product_id, plan_year, rows(), latest.by_member, flags.result(), recovery)
     return QuoteContext(rb, locked, inputs, latest.model_version)
 
 
-def _recovery_input(row: dict[str, Any] | None) -> dict[str, Any] | None:
-    """What a quote's inputs carry of the plan year's fund closing (``api.pricing.fund``)."""
-    if row is None:
+def _recovery_input(row: dict[str, Any] | None, plan_year: int) -> dict[str, Any] | None:
+    """What a quote's inputs carry of the plan year's fund closing (``api.pricing.fund``),
+    read with the rulebook; None while the fund is open for the year."""
+    if row is None or row.get("fund_adjust_bp") is None:
         return None
     return {
-        "closed_year": int(row["plan_year"]) - 1,
-        "balance_fen": int(row["balance_fen"]),
-        "bp": int(row["adjust_bp"]),
-        "spread_years": int(row["spread_years"]),
+        "closed_year": plan_year - 1,
+        "balance_fen": int(row["fund_balance_fen"]),
+        "bp": int(row["fund_adjust_bp"]),
+        "spread_years": int(row["fund_spread_years"]),
     }
 
 

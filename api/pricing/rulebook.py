@@ -20,6 +20,7 @@ from api.pricing.exceptions import RulebookInvalid
 from api.pricing.rulebook_fields import Fields
 from api.pricing.versions import AgeBand, Version, parse_versions
 
+ZERO, ONE, HUNDRED = Decimal(0), Decimal(1), Decimal(100)
 CONDITIONS = ("hypertension", "diabetes", "ckd", "hyperlipidaemia")  # members.conditions CHECK
 
 
@@ -205,6 +206,14 @@ def _activity_steps(v: Fields) -> tuple[int, int]:
     return lo, hi
 
 
+def _components(v: Fields, budget_bp: int) -> dict[str, Component]:
+    names = ("engagement", "control", "activity", "adherence", "improvement")
+    comps = {n: _component(v, n, budget_bp) for n in names}
+    if sum((c.weight for c in comps.values()), Decimal(0)) > 1:
+        v.fail("components", "weights must sum to at most 1")
+    return comps
+
+
 def parse(text: str, *, source: str = "<rulebook>") -> Rulebook:
     """Validate a rulebook's TOML text; raise :class:`RulebookInvalid` naming every field."""
     try:
@@ -215,12 +224,7 @@ def parse(text: str, *, source: str = "<rulebook>") -> Rulebook:
         ) from exc
     v = Fields(data)
     budget = v.pct_bp("discounts.budget_pct")
-    comps = {
-        n: _component(v, n, budget)
-        for n in ("engagement", "control", "activity", "adherence", "improvement")
-    }
-    if sum((c.weight for c in comps.values()), Decimal(0)) > 1:
-        v.fail("components", "weights must sum to at most 1")
+    comps = _components(v, budget)
     rating, versions, max_yoy = _rating(v)
     default = versions[0] if versions else Version("", "", "", (), None)
     from_steps, full_steps = _activity_steps(v)
@@ -245,12 +249,8 @@ def parse(text: str, *, source: str = "<rulebook>") -> Rulebook:
         activity_from_steps=from_steps,
         activity_full_steps=full_steps,
         improvement=comps["improvement"],
-        improvement_full_points=v.number(
-            "components.improvement.full_at_points", Decimal(1), Decimal(100)
-        ),
-        improvement_maintain_at=v.number(
-            "components.improvement.maintain_at", Decimal(0), Decimal(100)
-        ),
+        improvement_full_points=v.number("components.improvement.full_at_points", ONE, HUNDRED),
+        improvement_maintain_at=v.number("components.improvement.maintain_at", ZERO, HUNDRED),
         ladder_bp=_ladder(v),
         ladder_claim_resets=v.boolean("ladder.claim_resets"),
         loading_max_bp=v.pct_bp("loading.max_total_pct"),

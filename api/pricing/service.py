@@ -32,17 +32,13 @@ from api.pricing.exceptions import (
 from api.pricing.inputs import QuoteInputs
 from api.pricing.money import fen_of
 from api.pricing.portfolio import portfolio_report
+from api.pricing.quote import Quote, priced_quote, quote_from_row, versions_json, yuan
 from api.pricing.quoting import (
-    Quote,
     get_rulebook,
     new_quote_id,
     parsed_rulebook,
-    priced_quote,
-    quote_from_row,
     quote_row,
     read_context,
-    versions_json,
-    yuan,
 )
 from api.pricing.repository import Conn
 from api.pricing.repository import enrolments as enrolments_repo
@@ -166,17 +162,26 @@ def member_standing(conn: Conn, member_id: str, product_id: str, plan_year: int)
     caps = {
         "engagement": rb.engagement.max_bp,
         "control": rb.control.max_bp,
+        "activity": rb.activity.max_bp,
+        "adherence": rb.adherence.max_bp,
         "improvement": rb.improvement.max_bp,
     }
     hints_en = {
         "engagement": "measure regularly through the year (clinic readings count too)",
-        "control": "keep BP, glucose and activity at target, or improve on your baseline",
-        "improvement": "raise your health score against your own starting point",
+        "control": "keep each of your conditions at target: blood pressure, glucose without"
+        " lows, or the clinic's office BP, HbA1c and LDL-C",
+        "activity": f"walk more: credited from {rb.activity_from_steps} to"
+        f" {rb.activity_full_steps} steps a day, or meet the WHO guideline",
+        "adherence": "take your medicines as dispensed (80 % of days covered earns it all)",
+        "improvement": "send enough data on every condition, and keep them under control",
     }
     hints_zh = {
         "engagement": "全年规律测量（社区诊所测量同样计入）",
-        "control": "血压、血糖和活动达标，或较自身基线改善",
-        "improvement": "健康评分较自身起点提高",
+        "control": "每种慢性病达标：血压、无低血糖的血糖，或诊所测量的血压、糖化血红蛋白和血脂",
+        "activity": f"多走路：每日{rb.activity_from_steps}步起计，{rb.activity_full_steps}步满分，"
+        "或达到世卫组织身体活动建议",
+        "adherence": "按处方规律用药（覆盖80%天数即满分）",
+        "improvement": "每种慢性病都有足够数据并保持控制",
     }
     could = []
     for c in q.components:
@@ -198,6 +203,9 @@ def member_standing(conn: Conn, member_id: str, product_id: str, plan_year: int)
         "plan_year": plan_year,
         "base_premium": q.base_premium,
         "premium": q.premium,
+        "version_id": q.version_id,
+        "benefits": q.benefits,
+        "versions": list(q.versions),
         "components": [c.__dict__.copy() for c in q.components],
         "smoothing": q.smoothing,
         "what_would_lower_it": could,

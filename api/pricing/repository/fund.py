@@ -3,7 +3,6 @@ charge or return its quotes apply (table ``fund_closings``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from psycopg.rows import dict_row
@@ -20,21 +19,6 @@ _CLOSING = (
 def get_closing(conn: Conn, product_id: str, plan_year: int) -> dict[str, Any] | None:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(_CLOSING, (product_id, plan_year)).fetchone()
-
-
-def send_closing(
-    conn: Conn, product_id: str, plan_year: int
-) -> Callable[[], dict[str, Any] | None]:
-    """Send the read now (inside the caller's pipeline); the function returned reads it."""
-    cur = conn.cursor(row_factory=dict_row)
-    cur.execute(_CLOSING, (product_id, plan_year))
-
-    def read() -> dict[str, Any] | None:
-        row = cur.fetchone()
-        cur.close()
-        return row
-
-    return read
 
 
 def balance_before(conn: Conn, product_id: str, plan_year: int) -> int:

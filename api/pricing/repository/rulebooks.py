@@ -22,10 +22,22 @@ def get_rulebook(conn: Conn, product_id: str, plan_year: int) -> dict[str, Any] 
         return cur.execute(_BY_PRODUCT_YEAR, (product_id, plan_year)).fetchone()
 
 
+# With the plan year's smoothing-fund closing (``fund_closings``, NULLs while open) in the
+# same row: a quote needs both, and a statement costs every quote ~40 us (docs/api.md).
+_WITH_CLOSING = (
+    "SELECT r.product_id, r.plan_year, r.version, r.sha256, r.content, r.loaded_at,"
+    " r.locked_at, f.balance_fen AS fund_balance_fen, f.adjust_bp AS fund_adjust_bp,"
+    " f.spread_years AS fund_spread_years FROM rulebooks r"
+    " LEFT JOIN fund_closings f USING (product_id, plan_year)"
+    " WHERE r.product_id = %s AND r.plan_year = %s"
+)
+
+
 def send_rulebook(conn: Conn, product_id: str, plan_year: int) -> Pending[dict[str, Any] | None]:
-    """:func:`get_rulebook`, sent now and read later: a quote pipelines it with its inputs."""
+    """:func:`get_rulebook` with the plan year's fund closing (``fund_*`` columns, NULL while
+    the fund is open), sent now and read later: a quote pipelines it with its inputs."""
     cur = conn.cursor(row_factory=dict_row)
-    cur.execute(_BY_PRODUCT_YEAR, (product_id, plan_year))
+    cur.execute(_WITH_CLOSING, (product_id, plan_year))
     return Pending(cur, _one)
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from api.pricing import benefits, engine
 from api.pricing.money import fen_of
-from api.pricing.quoting import versions_json
+from api.pricing.quote import versions_json
 from api.pricing.versions import Benefits
 from tests.api.pricing.helpers import demo_rulebook, indicators, inputs, row
 
