@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -86,6 +87,7 @@ def _run(args: argparse.Namespace, settings: Settings, svc: Services, steps: Ste
     end = start + timedelta(days=args.days)
     members, clinics = generate(args.members, seed=args.seed, start=start)
     _register(url, members, clinics, start, steps)
+    _enroll(url, members, steps)
     ingestor = _ingest(settings, members, start, args.days, steps)
     try:
         _score(url, settings, start, end, steps)
@@ -216,6 +218,30 @@ def _score(url: str, settings: Settings, start: date, end: date, steps: Steps) -
         _say(steps.done[-1])
 
 
+def _enroll(url: str, members: list[SimMember], steps: Steps) -> None:
+    """Enrollment history for the quotes: most members stayed the last three plan years
+    (their deductible and premium ladders have run), every seventh joined last year; every
+    fourth holds the preferred version. Deterministic in the member's position."""
+    from api.pricing.service import upsert_enrollments
+
+    rows = []
+    for i, m in enumerate(members):
+        first = PLAN_YEAR - 1 if i % 7 == 0 else PLAN_YEAR - 3
+        version = "preferred" if i % 4 == 0 else "standard"
+        for year in range(first, PLAN_YEAR):
+            rows.append(
+                SimpleNamespace(
+                    member_id=m.member_id, product_id=PRODUCT, plan_year=year,
+                    enrolled_on=date(year - 1, 12, 1), premium_paid_yuan=None,
+                    product_version=version,
+                )
+            )  # fmt: skip
+    with db.connect(url) as conn, conn.transaction():
+        n = upsert_enrollments(conn, rows)
+    steps.done.append(f"enrollments: {n} member-years of {PRODUCT}")
+    _say(steps.done[-1])
+
+
 def _quote(url: str, settings: Settings, members: list[SimMember], steps: Steps) -> dict[str, Any]:
     from api.pricing.service import quote_book, quote_member
 
@@ -256,6 +282,24 @@ def _summary(sample: dict[str, Any], login: dict[str, str]) -> None:
     _say(f"clinic API token: {login['token']}")
     _say("sample quote:")
     _say(json.dumps(sample, default=str, ensure_ascii=False, indent=2))
+    for line in _plain(sample):
+        _say(line)
+
+
+def _plain(q: dict[str, Any]) -> list[str]:
+    """The sample quote as a member would read it: each version's premium and deductible,
+    then each line of the held version with its reason."""
+    out = [f"next year for {q['member_id']} ({q['product_id']} {q['plan_year']}):"]
+    for v in q.get("versions") or []:
+        b = v.get("benefits") or {}
+        held = "  <- held" if v.get("held") else ""
+        out.append(
+            f"  {v['name_zh']} {v['name_en']}: ¥{v['premium']} (base ¥{v['base_premium']});"
+            f" {b.get('reason_en', 'no benefits declared')}{held}"
+        )
+    for c in q["components"]:
+        out.append(f"    {c['code']:<15} {float(c['pct']):+7.2f}%  {c['reason_en']}")
+    return out
 
 
 def _serve(settings: Settings, args: argparse.Namespace, steps: Steps) -> None:

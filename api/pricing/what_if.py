@@ -15,9 +15,15 @@ from core.settings import get_settings
 from scoring.composite import composite_score
 from scoring.config import load_config
 from scoring.control import control_block
+from scoring.indicators.rules import PDC_ADHERENT
 
-_PCT = {"tir", "tbr70", "tbr54", "tar180", "tar250", "titr", "pct_in_target", "active_pct"}
-_DOMAINS = {"bp", "cgm", "smbg", "activity"}
+_PCT = {
+    "tir", "tbr70", "tbr54", "tar180", "tar250", "titr", "pct_in_target", "active_pct", "pdc_pct"
+}  # fmt: skip
+_DOMAINS = {"bp", "cgm", "smbg", "activity", "adherence"}
+# The drug class a what-if adherence stands for when the member has no dispensing records.
+_CLASS_FOR = {"hypertension": "antihypertensive", "diabetes": "glucose_lowering",
+              "hyperlipidaemia": "statin", "ckd": "antihypertensive"}  # fmt: skip
 
 
 def apply_what_if(inp: QuoteInputs, what_if: dict[str, Any]) -> QuoteInputs:
@@ -25,13 +31,23 @@ def apply_what_if(inp: QuoteInputs, what_if: dict[str, Any]) -> QuoteInputs:
     latest = max(inp.scores, key=lambda r: (r.window_end, r.window_start), default=None)
     ind = copy.deepcopy(latest.indicators) if latest else {}
     for key, value in what_if.items():
-        _override(ind, key, value)
+        _override(ind, key, value, tuple(inp.conditions))
     row = _rescored(inp, latest, ind)
     rest = tuple(r for r in inp.scores if r is not latest)
     return QuoteInputs(**{**inp.__dict__, "scores": (*rest, row), "what_if": dict(what_if)})
 
 
-def _override(ind: dict[str, Any], key: str, value: Any) -> None:
+def _adherence(ind: dict[str, Any], pdc: float, conditions: tuple[str, ...]) -> None:
+    """Every dispensed drug class at this proportion of days covered (the class of the
+    member's first condition when there are no records yet)."""
+    block = ind.get("adherence") or {}
+    classes = list(block) or [_CLASS_FOR[c] for c in conditions[:1] if c in _CLASS_FOR]
+    ind["adherence"] = {
+        c: {"pdc": pdc, "adherent": pdc >= PDC_ADHERENT, "sufficient": True} for c in classes
+    }
+
+
+def _override(ind: dict[str, Any], key: str, value: Any, conditions: tuple[str, ...] = ()) -> None:
     """Set ``domain.field`` in the indicators, refusing unknown names and impossible values.
 
     An overridden domain counts as sufficient (the member asks "what if I had the data");
@@ -48,6 +64,9 @@ def _override(ind: dict[str, Any], key: str, value: Any) -> None:
         raise InvalidWhatIf(
             f"{key} must be a percentage", errors=[{"field": path, "message": "0..100"}]
         )
+    if key == "adherence.pdc_pct":
+        _adherence(ind, float(value) / 100, conditions)
+        return
     d = ind.setdefault(domain, {})
     d[name] = value
     if name != "sufficient":

@@ -162,6 +162,23 @@ def test_what_if_recomputes_and_is_never_stored(conn: Conn) -> None:
         service.quote_member(conn, "m1", "demo-city", 2027, what_if={"mood.happy": 1})
 
 
+def test_what_if_adherence_moves_every_version(conn: Conn) -> None:
+    """A diabetic member without dispensing records asks "what if I took my medicines 90 %
+    of days": the adherence line appears, every version's premium falls by the same share."""
+    add_member(conn, "m1", conditions=("diabetes",))
+    add_score(conn, "m1", indicators(tir=80.0, steps=None, pdc=None), composite=70.0)
+    now = service.quote_member(conn, "m1", "demo-city", 2027, store=False)
+    sim = service.quote_member(conn, "m1", "demo-city", 2027, what_if={"adherence.pdc_pct": 90})
+    line = {c.code: c for c in sim.components}["adherence"]
+    assert line.pct < 0 and "glucose_lowering 90%" in line.reason_en
+    assert {c.code: c for c in now.components}["adherence"].pct == 0
+    assert all(
+        a["premium_fen"] < b["premium_fen"] for a, b in zip(sim.versions, now.versions, strict=True)
+    )
+    with pytest.raises(InvalidWhatIf):
+        service.quote_member(conn, "m1", "demo-city", 2027, what_if={"adherence.pdc_pct": 120})
+
+
 def test_uploads_name_unknown_members_and_claims_reset_the_ladder(conn: Conn) -> None:
     add_member(conn, "m1")
     for y in (2025, 2026):
