@@ -42,6 +42,7 @@ from scoring.indicators.rules import (
     BGI_R,
     CGM_NOMINAL_INTERVAL_S,
     DAY_S,
+    EVENT_MIN_S,
     EXTENDED_HYPO_S,
     GMI_INTERCEPT,
     GMI_SLOPE,
@@ -52,6 +53,7 @@ from scoring.indicators.rules import (
     event_masks,
     glucose_bands,
     glucose_events,
+    glucose_events_by,
     hypo_l2_mask,
 )
 
@@ -396,10 +398,13 @@ def _events_many(
 ) -> tuple[npt.NDArray[np.int64], ...]:
     """Level-1, level-2 and extended hypoglycaemia and hyperglycaemia events per member."""
     below, above = event_masks(value, is_mmol)
+    l1, extended = glucose_events_by(
+        t, below, nominal_s, member, m, ((EVENT_MIN_S, False), (EXTENDED_HYPO_S, True))
+    )
     return (
-        glucose_events(t, below, nominal_s, member, m),
+        l1,
         glucose_events(t, hypo_l2_mask(value, is_mmol), nominal_s, member, m),
-        glucose_events(t, below, nominal_s, member, m, min_s=EXTENDED_HYPO_S, longer=True),
+        extended,
         glucose_events(t, above, nominal_s, member, m),
     )
 
