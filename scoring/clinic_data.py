@@ -3,7 +3,8 @@
 Why apart from the chunk's columnar pipeline: few members have clinic rows and each has a
 handful, so the per-member functions of ``scoring.indicators.clinic`` run only for them;
 every other member shares one empty result. The indicators go into the score row next to
-the device domains (``office_bp``, ``hba1c``, ``ldl_c``, ``adherence``), and the control
+the device domains (``office_bp``, ``hba1c``, ``ldl_c``, ``adherence``, ``clinic_exercise``),
+and the control
 block reads them when the member has no sufficient device data (``scoring.control``).
 """
 
@@ -20,6 +21,7 @@ from scoring import repository as repo
 from scoring.indicators import clinic
 from scoring.indicators.rules import (
     DAY_S,
+    EXERCISE_LOINC,
     HOME_TARGET_OLDER_AGE,
     LDL_RECENT_DAYS,
     OFFICE_TARGET_DIABETES_CKD_MMHG,
@@ -75,6 +77,8 @@ def indicators(
         ldl = by_code.get(LDL_CALC, []) + by_code.get(LDL_DIRECT, [])
         if ldl:
             out[k]["ldl_c"] = clinic.ldl_c(ldl, end_s=end_s)
+        if EXERCISE_LOINC in by_code:
+            out[k]["clinic_exercise"] = clinic.exercise(by_code[EXERCISE_LOINC], end_s=end_s)
     for member, by_class in fills.items():
         out[pos[member]]["adherence"] = {
             cls: clinic.pdc(f, start_day=w.d0, end_day=w.d1) for cls, f in by_class.items()

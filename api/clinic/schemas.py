@@ -271,17 +271,24 @@ class OverviewOut(BaseModel):
 
 class LabResultIn(BaseModel):
     """One laboratory result: HbA1c (LOINC 4548-4, in %) or LDL-C (13457-7 calculated,
-    18262-6 direct; mmol/L or mg/dL)."""
+    18262-6 direct; mmol/L or mg/dL); or the exercise a follow-up visit recorded (82290-8,
+    minutes a week of moderate or vigorous activity, 0 allowed)."""
 
-    loinc: Literal["4548-4", "13457-7", "18262-6"]
-    value: float = Field(gt=0, lt=1000)
-    unit: Literal["%", "mmol/L", "mg/dL"]
+    loinc: Literal["4548-4", "13457-7", "18262-6", "82290-8"]
+    value: float = Field(ge=0, le=10080)
+    unit: Literal["%", "mmol/L", "mg/dL", "min/wk"]
     taken_at: AwareDatetime
 
     @model_validator(mode="after")
     def _unit_fits_test(self) -> LabResultIn:
-        if (self.loinc == "4548-4") != (self.unit == "%"):
-            raise ValueError("HbA1c (4548-4) is in %; LDL-C in mmol/L or mg/dL")
+        if (self.loinc == "4548-4") != (self.unit == "%") or (self.loinc == "82290-8") != (
+            self.unit == "min/wk"
+        ):
+            raise ValueError(
+                "HbA1c (4548-4) is in %; exercise (82290-8) in min/wk; LDL-C in mmol/L or mg/dL"
+            )
+        if self.loinc != "82290-8" and not 0 < self.value < 1000:
+            raise ValueError("a laboratory value must be above 0 and below 1000")
         return self
 
 

@@ -24,7 +24,7 @@ from api.pricing.benefits import continuous_years
 from api.pricing.inputs import QuoteInputs, ScoreRow
 from api.pricing.money import ONE, ZERO, clamp01, dec, earn, fmt_bp
 from api.pricing.rulebook import Rulebook
-from scoring.indicators.rules import PDC_ADHERENT
+from scoring.indicators.rules import PDC_ADHERENT, WHO_MIN_PER_WEEK
 
 ZH_COND = {
     "hypertension": "高血压",
@@ -166,26 +166,56 @@ def control(rb: Rulebook, inp: QuoteInputs) -> tuple[Line, Decimal]:
     return line, att
 
 
+def _device_activity(rb: Rulebook, act: dict[str, Any]) -> tuple[Decimal, str, str] | None:
+    if act.get("meets_who"):
+        return ONE, "meets the WHO activity guideline", "达到世卫组织身体活动建议"
+    if act.get("median_steps") is None:
+        return None
+    steps = dec(act["median_steps"])
+    lo, hi = rb.activity_from_steps, rb.activity_full_steps
+    return (
+        clamp01((steps - lo) / (hi - lo)),
+        f"{steps:.0f} steps a day (credited from {lo} to {hi})",
+        f"每日{steps:.0f}步（{lo}步起计，{hi}步满分）",
+    )
+
+
+def _clinic_activity(ex: dict[str, Any]) -> tuple[Decimal, str, str]:
+    minutes = dec(ex["minutes_per_week"])
+    full = dec(WHO_MIN_PER_WEEK)
+    return (
+        clamp01(minutes / full),
+        f"exercise recorded at the clinic's follow-up: {minutes:.0f} min a week (full at"
+        f" the WHO {full:.0f})",
+        f"社区随访记录运动每周{minutes:.0f}分钟（世卫组织建议{full:.0f}分钟为满分）",
+    )
+
+
 def activity(rb: Rulebook, inp: QuoteInputs) -> Line | None:
     """Activity, its own component: full when the WHO guideline is met, else credited from
-    a baseline (``from_steps``, 0) to ``full_steps`` (full), not linearly from zero."""
+    a baseline (``from_steps``, 0) to ``full_steps`` (full), not linearly from zero. A
+    member without a step counter earns it from the exercise the clinic's follow-up
+    records (minutes a week against the WHO 150); with both, the better counts, so sending
+    low step counts never costs more than withholding them."""
     if rb.activity.max_bp == 0:
         return None
-    act = _dom(_latest(inp), "activity")
-    if act is None or (not act.get("meets_who") and act.get("median_steps") is None):
+    row = _latest(inp)
+    act, ex = _dom(row, "activity"), _dom(row, "clinic_exercise")
+    found = [
+        x
+        for x in (
+            _device_activity(rb, act) if act is not None else None,
+            _clinic_activity(ex) if ex is not None else None,
+        )
+        if x is not None
+    ]
+    if not found:
         return Line(
             "activity", 0,
             "not enough activity data: no change (never counted as bad)",
             "运动数据不足：不调整（不视为不达标）",
         )  # fmt: skip
-    if act.get("meets_who"):
-        att, en, zh = ONE, "meets the WHO activity guideline", "达到世卫组织身体活动建议"
-    else:
-        steps = dec(act["median_steps"])
-        lo, hi = rb.activity_from_steps, rb.activity_full_steps
-        att = clamp01((steps - lo) / (hi - lo))
-        en = f"{steps:.0f} steps a day (credited from {lo} to {hi})"
-        zh = f"每日{steps:.0f}步（{lo}步起计，{hi}步满分）"
+    att, en, zh = max(found, key=lambda x: x[0])
     bp = -earn(rb.activity.max_bp, att)
     return Line("activity", bp, f"{en}: {fmt_bp(bp)}", f"{zh}：{fmt_bp(bp)}", attainment=str(att))
 

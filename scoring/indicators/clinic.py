@@ -1,4 +1,5 @@
-"""Clinic measurements: office BP, lab HbA1c and LDL-C, medication adherence (pure Python).
+"""Clinic measurements: office BP, lab HbA1c and LDL-C, medication adherence and recorded
+exercise (pure Python).
 
 Why: most community-clinic patients have no device; what the clinic measures (blood pressure
 at a visit, a lab HbA1c or LDL-C, the medicines it dispenses) must let them be assessed and
@@ -15,6 +16,7 @@ from typing import Any
 
 from scoring.indicators.rules import (
     DAY_S,
+    EXERCISE_RECENT_DAYS,
     HBA1C_RECENT_DAYS,
     HBA1C_TARGET_OLDER_PCT,
     HBA1C_TARGET_PCT,
@@ -24,6 +26,7 @@ from scoring.indicators.rules import (
     OFFICE_MIN_VISITS,
     OLDER_AGE_GLYCAEMIC,
     PDC_ADHERENT,
+    WHO_MIN_PER_WEEK,
 )
 
 
@@ -72,6 +75,16 @@ def ldl_c(rows: Sequence[tuple[int, float, str]], *, end_s: int) -> dict[str, An
         return {"value": None, "unit": None, "controlled": None, "sufficient": False}
     target = LDL_TARGET_MMOL if last[2] == "mmol/L" else LDL_TARGET_MGDL
     return {"value": last[1], "unit": last[2], "target": target, "controlled": last[1] < target,
+            "sufficient": True}  # fmt: skip
+
+
+def exercise(rows: Sequence[tuple[int, float, str]], *, end_s: int) -> dict[str, Any]:
+    """The newest clinic-recorded exercise (LOINC 82290-8, minutes a week of moderate or
+    vigorous activity) of the quarter before the window's end, against the WHO 150."""
+    last = _latest(rows, end_s, EXERCISE_RECENT_DAYS)
+    if last is None:
+        return {"minutes_per_week": None, "meets_who": None, "sufficient": False}
+    return {"minutes_per_week": last[1], "meets_who": last[1] >= WHO_MIN_PER_WEEK,
             "sufficient": True}  # fmt: skip
 
 

@@ -241,6 +241,12 @@ PDC_ADHERENT: Final = 0.8
 # WHO 2020 guidelines on physical activity: adults 150-300 min/week of moderate activity
 # or 75-150 vigorous; one vigorous minute counts as two moderate minutes.
 WHO_MIN_PER_WEEK: Final = 150.0
+# Exercise recorded at a clinic follow-up (LOINC 82290-8, minutes a week; the national basic
+# public health service follow-up form records times a week x minutes): the newest of the
+# last quarter counts, as those follow-ups are at least quarterly (国家基本公共卫生服务规范,
+# third edition: hypertension and type 2 diabetes patients followed up >= 4 times a year).
+EXERCISE_LOINC: Final = "82290-8"
+EXERCISE_RECENT_DAYS: Final = 92
 VIGOROUS_WEIGHT: Final = 2.0
 # Paluch et al., Lancet Public Health 2022: mortality benefit levels off at 6,000-8,000
 # steps/day at age >= 60 and 8,000-10,000 below. Decision: 7,000 / 8,000.

@@ -198,12 +198,17 @@ def test_a_clinic_uploads_lab_results_and_fills_for_its_own_patient(
     labs = {"results": [
         {"loinc": "4548-4", "value": 6.6, "unit": "%", "taken_at": at},
         {"loinc": "13457-7", "value": 2.3, "unit": "mmol/L", "taken_at": at},
+        # The follow-up form's exercise, minutes a week (0 is an answer too).
+        {"loinc": "82290-8", "value": 0, "unit": "min/wk", "taken_at": at},
     ]}  # fmt: skip
     auth = world.auth("clinic")
     first = client.post("/clinic/patients/m1/labs", json=labs, headers=auth)
-    assert first.status_code == 201 and first.json() == {"received": 2, "stored": 2}
+    assert first.status_code == 201 and first.json() == {"received": 3, "stored": 3}
     again = client.post("/clinic/patients/m1/labs", json=labs, headers=auth)
-    assert again.json() == {"received": 2, "stored": 0}
+    assert again.json() == {"received": 3, "stored": 0}
+    for wrong in ({"unit": "%"}, {"value": 0, "loinc": "4548-4", "unit": "%"}):
+        bad_ex = {"results": [{**labs["results"][2], **wrong}]}
+        assert client.post("/clinic/patients/m1/labs", json=bad_ex, headers=auth).status_code == 422
     fills = {"records": [{"drug_class": "statin", "dispensed_on": "2026-09-01", "days_supply": 90}]}
     assert client.post("/clinic/patients/m1/dispensings", json=fills, headers=auth).json() == {
         "received": 1, "stored": 1,

@@ -80,3 +80,37 @@ def test_a_member_without_a_device_is_assessed_from_clinic_measurements(
     assert (ctl["hyperlipidaemia"]["status"], ctl["hyperlipidaemia"]["source"]) == (
         "controlled", "ldl_c",
     )  # fmt: skip
+
+
+def test_clinic_recorded_exercise_counts_from_the_last_quarter() -> None:
+    day = 86_400
+    end = 200 * day
+    rows = [(100 * day, 200.0, "min/wk"), (150 * day, 90.0, "min/wk")]
+    got = clinic.exercise(rows, end_s=end)
+    assert got == {"minutes_per_week": 90.0, "meets_who": False, "sufficient": True}
+    assert clinic.exercise(rows[:1], end_s=end)["sufficient"] is False  # 100 days old
+    assert clinic.exercise([(190 * day, 150.0, "min/wk")], end_s=end)["meets_who"] is True
+    assert clinic.exercise([(190 * day, 0.0, "min/wk")], end_s=end)["minutes_per_week"] == 0.0
+
+
+def test_exercise_from_a_follow_up_visit_is_scored_and_stored(
+    conn: psycopg.Connection[Any], db_url: str, settings: Settings
+) -> None:
+    add_member(conn, "ex", conditions=("hypertension",))
+    conn.execute(
+        "INSERT INTO lab_results (member_id, loinc, value, unit, taken_at, uploaded_by) VALUES"
+        " ('ex', '82290-8', 0, 'min/wk', %s, 'c'), ('ex', '82290-8', 180, 'min/wk', %s, 'c')",
+        (_at(W1 - timedelta(days=80), 9), _at(W1 - timedelta(days=10), 9)),
+    )
+    with pytest.raises(psycopg.errors.CheckViolation):  # minutes a week, nothing else
+        conn.execute(
+            "INSERT INTO lab_results (member_id, loinc, value, unit, taken_at, uploaded_by)"
+            " VALUES ('ex', '82290-8', 180, '%%', now(), 'c')"
+        )
+    conn.rollback()
+    score_window(db_url, settings, W0, W1)
+    row = conn.execute("SELECT indicators FROM scores WHERE member_id = 'ex'").fetchone()
+    assert row is not None
+    assert row[0]["clinic_exercise"] == {
+        "minutes_per_week": 180.0, "meets_who": True, "sufficient": True
+    }  # fmt: skip

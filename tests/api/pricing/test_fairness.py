@@ -120,25 +120,34 @@ def test_no_device_and_no_clinic_contact_pays_the_base_plus_loading() -> None:
     assert p.premium_fen == p.base_fen + p.base_fen * RB.loading_bp["hypertension"] // 10_000
 
 
-def test_a_member_without_a_device_reaches_every_component_but_activity() -> None:
+def test_a_member_without_a_device_reaches_the_device_users_maximum() -> None:
     """Office BP at enough visits and a lab HbA1c on target earn control, improvement and
-    the loading back in full, and clinic months earn engagement: the device user's maximum,
-    less activity, which needs step data (a phone counts steps; the clinic cannot)."""
+    the loading back in full, dispensing records adherence, clinic months engagement, and
+    the exercise the follow-up form records activity: every line a device user earns."""
     office = {"sufficient": True, "controlled": True, "mean_sys": 126.0, "mean_dia": 76.0,
               "visits": 4, "target_sys": 130.0, "target_dia": 80.0}  # fmt: skip
     a1c = {"sufficient": True, "controlled": True, "value_pct": 6.8, "target_pct": 7.0}
     pdc = {"antihypertensive": {"pdc": 0.92, "adherent": True, "sufficient": True}}
-    ind = {"office_bp": office, "hba1c": a1c, "adherence": pdc}
+    ex = {"minutes_per_week": 150.0, "meets_who": True, "sufficient": True}
+    ind = {"office_bp": office, "hba1c": a1c, "adherence": pdc, "clinic_exercise": ex}
     clinic = inputs(
         (row(ind, composite=None, improvement=None),),
         clinic_months=RB.engagement_clinic_months_full,
     )
-    device = inputs((row(indicators(), composite=85.0, improvement=0.0),))
+    device = inputs((row(indicators(meets_who=True), composite=85.0, improvement=0.0),))
     p, q = engine.price(RB, clinic), engine.price(RB, device)
-    for code in ("engagement", "control", "adherence", "improvement", "risk_earn_back"):
+    codes = ("engagement", "control", "activity", "adherence", "improvement", "risk_earn_back")
+    for code in codes:
         assert _line(p, code).bp == _line(q, code).bp, code
-    assert _line(p, "activity").bp == 0
-    assert p.discount_bp == q.discount_bp - RB.activity.max_bp
+    assert p.discount_bp == q.discount_bp == RB.budget_bp
+    assert "clinic's follow-up: 150 min a week" in _line(p, "activity").reason_en
+    # Less exercise earns its share; with a step counter too, the better source counts.
+    half = {**ind, "clinic_exercise": {**ex, "minutes_per_week": 75.0, "meets_who": False}}
+    some = engine.price(RB, inputs((row(half, composite=None, improvement=None),)))
+    assert _line(some, "activity").bp == -RB.activity.max_bp // 2
+    both = {**half, "activity": {"sufficient": True, "median_steps": 3000.0, "meets_who": False}}
+    mixed = engine.price(RB, inputs((row(both, composite=None, improvement=None),)))
+    assert _line(mixed, "activity").bp == _line(some, "activity").bp
 
 
 _conds = st.sampled_from(
