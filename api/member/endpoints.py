@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from api.auth.service import Principal
 from api.deps import SettingsDep, TxDep, require
 from api.member import service
-from api.member.schemas import ConsentIn, ConsentOut, MyScoreOut, StandingOut
+from api.member.schemas import ConsentIn, ConsentOut, MyScoreOut, SimulationIn, StandingOut
 
 router = APIRouter(prefix="/member", tags=["member"])
 Member = Annotated[Principal, Depends(require("member"))]
@@ -34,6 +34,20 @@ def my_standing(
         who,
         product_id or settings.api_default_product,
         plan_year or settings.api_default_plan_year,
+    )
+
+
+@router.post("/me/simulate", response_model=StandingOut, response_model_exclude_unset=True)
+def simulate(body: SimulationIn, tx: TxDep, who: Member, settings: SettingsDep) -> dict[str, Any]:
+    """Your premium simulator: move home BP control, time in range, steps or medicine
+    adherence and see next year's premium and deductible on every version, computed by the
+    same engine as real quotes. Nothing is stored."""
+    return service.simulate(
+        tx,
+        who,
+        body.product_id or settings.api_default_product,
+        body.plan_year or settings.api_default_plan_year,
+        body.what_if(),
     )
 
 

@@ -98,3 +98,35 @@ class StandingOut(BaseModel):
     components: list[StandingComponentOut]
     smoothing: SmoothingOut
     what_would_lower_it: list[LowerItOut]
+    what_if: dict[str, Any] | None = Field(
+        default=None, description="the simulated indicators (a simulation is never stored)"
+    )
+
+
+class SimulationIn(BaseModel):
+    """What the member's own premium simulator moves: each is optional, and the rest stays
+    as the member's latest data says."""
+
+    model_config = {"extra": "forbid"}
+
+    bp_controlled: bool | None = Field(default=None, description="home BP at target")
+    tir_pct: float | None = Field(default=None, ge=0, le=100, description="CGM time in range")
+    steps: int | None = Field(default=None, ge=0, le=50_000, description="median steps a day")
+    adherence_pct: float | None = Field(
+        default=None, ge=0, le=100, description="medicines: share of days covered"
+    )
+    product_id: str | None = Field(default=None, max_length=64, pattern=r"^[a-z0-9-]+$")
+    plan_year: int | None = Field(default=None, ge=2000, le=2100)
+
+    def what_if(self) -> dict[str, Any]:
+        """The pricing engine's what-if overrides (``api.pricing.what_if``)."""
+        out: dict[str, Any] = {}
+        if self.bp_controlled is not None:
+            out["bp.controlled"] = self.bp_controlled
+        if self.tir_pct is not None:
+            out["cgm.tir"] = self.tir_pct
+        if self.steps is not None:
+            out["activity.median_steps"] = self.steps
+        if self.adherence_pct is not None:
+            out["adherence.pdc_pct"] = self.adherence_pct
+        return out

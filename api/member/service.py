@@ -49,6 +49,19 @@ def my_standing(tx: Tx, who: Principal, product_id: str, plan_year: int) -> dict
     return pricing.member_standing(tx.conn, member_id, product_id, plan_year)
 
 
+def simulate(
+    tx: Tx, who: Principal, product_id: str, plan_year: int, what_if: dict[str, Any]
+) -> dict[str, Any]:
+    """The member's premium simulator: the standing for simulated indicators, priced by the
+    same engine as real quotes and never stored; the access is logged like a standing."""
+    member_id = _self(who)
+    access_member(
+        tx, who, member_id, "member.standing.simulate",
+        {"product_id": product_id, "plan_year": plan_year, "what_if": what_if},
+    )  # fmt: skip
+    return pricing.member_standing(tx.conn, member_id, product_id, plan_year, what_if or None)
+
+
 def my_consents(tx: Tx, who: Principal) -> list[dict[str, Any]]:
     member_id = _self(who)
     access_member(tx, who, member_id, "member.consent.read")

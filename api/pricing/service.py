@@ -155,9 +155,16 @@ def reproduce_quote(conn: Conn, quote_id: str) -> dict[str, Any]:
     }
 
 
-def member_standing(conn: Conn, member_id: str, product_id: str, plan_year: int) -> dict[str, Any]:
-    """Where the member stands for next year, the reasons, and what would lower it."""
-    q = quote_member(conn, member_id, product_id, plan_year, store=False)
+def member_standing(
+    conn: Conn,
+    member_id: str,
+    product_id: str,
+    plan_year: int,
+    what_if: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Where the member stands for next year, the reasons, and what would lower it; with a
+    ``what_if``, the same for the member's simulated indicators (never stored)."""
+    q = quote_member(conn, member_id, product_id, plan_year, store=False, what_if=what_if)
     rb = get_rulebook(conn, product_id, plan_year)
     caps = {
         "engagement": rb.engagement.max_bp,
@@ -209,6 +216,7 @@ def member_standing(conn: Conn, member_id: str, product_id: str, plan_year: int)
         "components": [c.__dict__.copy() for c in q.components],
         "smoothing": q.smoothing,
         "what_would_lower_it": could,
+        "what_if": dict(what_if) if what_if else None,
     }
 
 

@@ -133,3 +133,29 @@ def test_member_standing_is_their_own(
     assert resp.status_code == 200, resp.text
     assert "m2" not in resp.text
     assert audit_rows(conn, member_id="m1", action="member.standing.read")
+
+
+def test_the_members_simulator_prices_every_version_and_stores_nothing(
+    client: TestClient, world: World, conn: psycopg.Connection[Any]
+) -> None:
+    """The member's own simulator: the same engine as real quotes, every version, never
+    stored, logged; only the simulator's own fields are accepted."""
+    _enroll(client, world)
+    auth = world.auth("member")
+    now = client.get("/member/me/standing", headers=auth).json()
+    walk = client.post("/member/me/simulate", json={"steps": 12000}, headers=auth)
+    rest = client.post("/member/me/simulate", json={"steps": 0}, headers=auth)
+    assert walk.status_code == rest.status_code == 200, walk.text
+    sim, low = walk.json(), rest.json()
+    assert sim["what_if"] == {"activity.median_steps": 12000}
+    assert [v["version_id"] for v in sim["versions"]] == [v["version_id"] for v in now["versions"]]
+    assert all(
+        a["premium_fen"] <= b["premium_fen"]
+        for a, b in zip(sim["versions"], low["versions"], strict=True)
+    )
+    assert conn.execute("SELECT count(*) FROM quotes").fetchone() == (0,)
+    assert audit_rows(conn, member_id="m1", action="member.standing.simulate")
+    bad = client.post("/member/me/simulate", json={"tir_pct": 140}, headers=auth)
+    assert bad.status_code == 422 and "tir_pct" in bad.text
+    extra = client.post("/member/me/simulate", json={"premium": 1}, headers=auth)
+    assert extra.status_code == 422 and "premium" in extra.text

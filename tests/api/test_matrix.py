@@ -132,6 +132,7 @@ ENDPOINTS: list[tuple[str, str, str, Any, set[str]]] = [
     ("GET", "/clinic/overview", "/clinic/overview", None, {"clinic"}),
     ("GET", "/member/me/score", "/member/me/score", None, {"member"}),
     ("GET", "/member/me/standing", "/member/me/standing", None, {"member"}),
+    ("POST", "/member/me/simulate", "/member/me/simulate", {"steps": 8000}, {"member"}),
     ("GET", "/member/me/consents", "/member/me/consents", None, {"member"}),
     (
         "POST",
@@ -444,6 +445,7 @@ UNTARGETED: dict[tuple[str, str], str] = {
     ("GET", "/clinic/overview"): "the caller's own clinic",
     ("GET", "/member/me/score"): "the member themself",
     ("GET", "/member/me/standing"): "the member themself",
+    ("POST", "/member/me/simulate"): "the member themself",
     ("GET", "/member/me/consents"): "the member themself",
     ("POST", "/member/me/consents"): "the member themself",
     ("POST", "/admin/principals"): "admins have no tenant (the platform operator)",
