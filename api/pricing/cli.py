@@ -12,7 +12,9 @@
 * ``wellrate pricing reproduce QUOTE_ID`` recomputes a stored quote and compares to the cent;
 * ``wellrate pricing fund-close [--product P] [--year Y]`` closes the smoothing fund for a
   plan year before its first quote: the deficit (or surplus above the starting capital)
-  every quote of the year charges (or returns) through the base (``api.pricing.fund``).
+  every quote of the year charges (or returns) through the base (``api.pricing.fund``);
+* ``wellrate pricing holdout-draw [--product P] [--year Y]`` draws the randomised holdout
+  over the plan year's book before its first quote (``api.pricing.holdout_rule``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from api.pricing import fund, service
+from api.pricing import fund, holdout, service
 from api.pricing.money import money
 from api.pricing.repository import Conn
 from api.pricing.rulebook import Rulebook, parse, rating_spread, rating_steps
@@ -92,6 +94,8 @@ def _run(conn: Conn, args: argparse.Namespace, margin_pct: float) -> int:
         res = service.budget_check(conn, args.product, args.year, margin_pct=margin_pct)
     elif args.cmd == "fund-close":
         res = fund.close(conn, args.product, args.year)
+    elif args.cmd == "holdout-draw":
+        res = holdout.draw(conn, args.product, args.year)
     else:
         res = service.portfolio_report(conn, args.product, args.year)
     print(json.dumps(res, default=str, ensure_ascii=False, indent=2))
@@ -105,7 +109,8 @@ def main(argv: Sequence[str]) -> int:
     rb = sub.add_parser("rulebook")
     rb.add_argument("action", choices=["check", "load"])
     rb.add_argument("files", nargs="+", type=Path)
-    for name in ("quote-book", "portfolio", "budget-check", "disclosure", "fund-close"):
+    names = ("quote-book", "portfolio", "budget-check", "disclosure", "fund-close", "holdout-draw")
+    for name in names:
         p = sub.add_parser(name)
         p.add_argument("--product", default=settings.api_default_product)
         p.add_argument("--year", type=int, default=settings.api_default_plan_year)

@@ -28,6 +28,7 @@ from api.pricing.components import (
     ladder,
     loading,
 )
+from api.pricing.holdout_rule import CONTROL
 from api.pricing.inputs import QuoteInputs
 from api.pricing.money import fen_of, fmt_bp
 from api.pricing.rulebook import Rulebook
@@ -104,6 +105,8 @@ def components(rb: Rulebook, inp: QuoteInputs) -> tuple[list[Line], int, int]:
     ctl, _ = control(rb, inp)
     extra = [x for x in (activity(rb, inp), adherence(rb, inp)) if x is not None]
     discounts = [engagement(rb, inp), ctl, *extra, improvement(rb, inp)]
+    if inp.holdout_arm == CONTROL:
+        discounts = [_held_out(x) for x in discounts]
     discounts.append(ladder(rb, inp))
     lines = list(discounts)
     discount = -sum(d.bp for d in discounts)
@@ -120,11 +123,45 @@ def components(rb: Rulebook, inp: QuoteInputs) -> tuple[list[Line], int, int]:
         )
         discount = rb.max_discount_bp
     load_lines = loading(rb, inp)
+    if inp.holdout_arm == CONTROL:
+        load_lines = [_held_out(x) if x.data_dependent else x for x in load_lines]
+    if inp.holdout_arm is not None:
+        load_lines.append(holdout_line(rb, inp.holdout_arm))
     recovery = fund_recovery(inp)
     if recovery is not None:
         load_lines.append(recovery)
     lines += load_lines
     return lines, discount, sum(x.bp for x in load_lines)
+
+
+def _held_out(x: Line) -> Line:
+    """A performance-linked line in the holdout's control arm: nothing, and why."""
+    return Line(
+        x.code, 0,
+        "randomised control arm this year: no performance-linked discount (clinic services"
+        " unchanged)",
+        "本年度随机分入对照组：不享受与健康数据挂钩的折扣（社区诊所服务不变）",
+        data_dependent=True, attainment=x.attainment,
+    )  # fmt: skip
+
+
+def holdout_line(rb: Rulebook, arm: str) -> Line:
+    """The disclosure every quote of a plan year with a holdout carries (bp 0)."""
+    share = f"{rb.holdout_share_bp / 100:g}%"
+    if arm == CONTROL:
+        en = (
+            f"this year you were drawn at random ({share} of members) into the control group that"
+            " measures whether health management lowers claims: you pay the version's price"
+            " without health-data discounts, never more"
+        )
+        zh = (
+            f"本年度您被随机抽入对照组（占参保人{share}），用于评估健康管理能否降低赔付："
+            "按所选版本价格缴费，不享受健康数据折扣，也绝不多缴"
+        )
+    else:
+        en = f"randomised evaluation: {share} of members are drawn into a control group; not you"
+        zh = f"随机评估：{share}的参保人被抽入对照组，您不在其中"
+    return Line("holdout", 0, en, zh, data_dependent=False)
 
 
 def limits(rb: Rulebook, base_fen: int, raw_fen: int) -> tuple[int, Line | None]:

@@ -47,6 +47,9 @@ class QuoteInputs:
     # The smoothing fund's balance closed for this plan year and what it charges or returns
     # through the base: {"closed_year", "balance_fen", "bp", "spread_years"}, None when open.
     fund_recovery: dict[str, Any] | None = None
+    # The member's arm in the plan year's randomised holdout ("control", "incentive"), None
+    # when no holdout was drawn or the member joined after the draw.
+    holdout_arm: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Like ``dataclasses.asdict`` without deep-copying indicators (a batch hot path)."""
@@ -79,4 +82,5 @@ class QuoteInputs:
             what_if=d.get("what_if"),
             held_version=d.get("held_version"),
             fund_recovery=d.get("fund_recovery"),
+            holdout_arm=d.get("holdout_arm"),
         )

@@ -157,6 +157,7 @@ def _assemble(
             windows_excluded_by_review=by_review,
             held_version=read.held.get(m, {}).get(plan_year - 1),
             fund_recovery=recovery,
+            holdout_arm=p.get("holdout_arm"),
         )
     return out
 

@@ -69,6 +69,8 @@ class Rulebook:
     # The versions a member may choose, the first being the default; ``product_version``
     # and ``bands`` above are the default version's.
     versions: tuple[Version, ...] = ()
+    # The randomised holdout's share of the book (bp; 0: no holdout), ``api.pricing.holdout``.
+    holdout_share_bp: int = 0
 
     def version_named(self, version_id: str | None) -> Version:
         """The version of that id; the default one for None or an id no longer sold."""
@@ -206,6 +208,20 @@ def _activity_steps(v: Fields) -> tuple[int, int]:
     return lo, hi
 
 
+def _holdout(v: Fields) -> int:
+    """``[holdout]``: ``enabled`` (default true) and ``share_pct`` (default 10, at most 50);
+    no table, no holdout."""
+    table = v.data.get("holdout")
+    if table is None:
+        return 0
+    if not isinstance(table, dict):
+        v.fail("holdout", "must be a table {enabled, share_pct}")
+        return 0
+    if "enabled" in table and not v.boolean("holdout.enabled"):
+        return 0
+    return v.pct_bp("holdout.share_pct", 0, 50, table.get("share_pct", 10))
+
+
 def _components(v: Fields, budget_bp: int) -> dict[str, Component]:
     names = ("engagement", "control", "activity", "adherence", "improvement")
     comps = {n: _component(v, n, budget_bp) for n in names}
@@ -264,6 +280,7 @@ def parse(text: str, *, source: str = "<rulebook>") -> Rulebook:
         fund_capital_fen=_optional_yuan(v, "smoothing", "starting_capital_yuan"),
         fund_floor_fen=-_optional_yuan(v, "smoothing", "solvency_floor_deficit_yuan"),
         versions=versions,
+        holdout_share_bp=_holdout(v),
     )
     if v.errors:
         lines = "; ".join(f"{e['field']}: {e['message']}" for e in v.errors)

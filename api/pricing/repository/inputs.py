@@ -28,7 +28,9 @@ from core.db import text_array
 # consent rule, migration 0052; api.consent.service.covers tests a score window against it).
 _MEMBERS = (
     "SELECT member_id, birth_date, conditions,"
-    " consent_span(member_id, 'insurer_pricing', %(p)s) AS pricing_consent FROM members"
+    " consent_span(member_id, 'insurer_pricing', %(p)s) AS pricing_consent,"
+    " (SELECT h.arm FROM holdout_assignments h WHERE h.member_id = members.member_id"
+    "  AND h.product_id = %(p)s AND h.plan_year = %(y)s + 1) AS holdout_arm FROM members"
     " WHERE member_id = ANY(%(m)s::text[])"
 )
 _ENROLLMENTS = (
