@@ -78,6 +78,12 @@ def _pricing(argv: Sequence[str]) -> int:
     return main(argv)
 
 
+def _effect(argv: Sequence[str]) -> int:
+    from api.pricing.effect_cli import main
+
+    return main(argv)
+
+
 def _model(argv: Sequence[str]) -> int:
     from scoring.models.cli import main
 
@@ -117,6 +123,7 @@ COMMANDS: dict[str, tuple[Command, str]] = {
     "sim": (_sim, "simulate wearables: backfill, real-time, load"),
     "demo": (_demo, "the whole pipeline on embedded defaults"),
     "pricing": (_pricing, "rulebooks, batch quotes and portfolio reports"),
+    "effect": (_effect, "the incentive's effect against the holdout: `wellrate effect report`"),
     "model": (_model, "risk model: `wellrate model train|report`"),
     "integrity": (_integrity, "anti-gaming: `wellrate integrity scan|review`"),
     "portfolio": (_portfolio, "5-year city simulation: does the design pay?"),

@@ -29,7 +29,7 @@ from scoring.models import service as models
 from scoring.models.risk import MemberFeatures, RiskModel, age_band, feature_matrix
 
 
-def _group(conditions: list[str]) -> str:
+def condition_group(conditions: list[str]) -> str:
     ht, dm = "hypertension" in conditions, "diabetes" in conditions
     return (
         "hypertension+diabetes"
@@ -79,7 +79,7 @@ def _per_member(
         ages.append(int(r["age"]))
         base_f.append(MemberFeatures(r["age"], r["sex"], conds, r["baseline"] or {}))
         cur_f.append(MemberFeatures(r["age"], r["sex"], conds, r["current"] or {}))
-        keys.append((age_band(int(r["age"])), _group(list(conds))))
+        keys.append((age_band(int(r["age"])), condition_group(list(conds))))
         granted = sum(
             (-Decimal(c["yuan"]) for c in r["components"] if c.get("data_dependent")),
             Decimal(0),

@@ -75,3 +75,10 @@ __all__ = [
     "RulebookNotFound",
     "UnknownMembers",
 ]
+
+
+class NoEffectData(Conflict):
+    """The effect report needs a drawn holdout with enrolled members; there is none."""
+
+    code = "no-effect-data"
+    title = "No holdout to measure against"

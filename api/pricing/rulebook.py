@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from api.pricing.exceptions import RulebookInvalid
 from api.pricing.rulebook_fields import Fields
@@ -71,6 +72,13 @@ class Rulebook:
     versions: tuple[Version, ...] = ()
     # The randomised holdout's share of the book (bp; 0: no holdout), ``api.pricing.holdout``.
     holdout_share_bp: int = 0
+    # The effect's prior and the discount budget (``api.pricing.effect``, ``budget_scale``):
+    # a published effect in yuan of payout saved per member-year and its uncertainty, the
+    # margin kept from credible savings, and the start-up budget of a year with no effect.
+    effect_prior_fen: int = 0
+    effect_prior_sd_fen: int = 3000
+    budget_margin_bp: int = 2000
+    startup_budget_fen: int | None = None
 
     def version_named(self, version_id: str | None) -> Version:
         """The version of that id; the default one for None or an id no longer sold."""
@@ -222,6 +230,24 @@ def _holdout(v: Fields) -> int:
     return v.pct_bp("holdout.share_pct", 0, 50, table.get("share_pct", 10))
 
 
+def _effect(v: Fields) -> dict[str, Any]:
+    """``[effect]`` (prior_savings_yuan, prior_sd_yuan) and ``[budget]`` (margin_pct,
+    startup_yuan); each optional."""
+    out: dict[str, Any] = {}
+    eff, bud = v.data.get("effect"), v.data.get("budget")
+    if isinstance(eff, dict):
+        if "prior_savings_yuan" in eff:
+            out["effect_prior_fen"] = v.yuan_fen("effect.prior_savings_yuan")
+        if "prior_sd_yuan" in eff:
+            out["effect_prior_sd_fen"] = v.yuan_fen("effect.prior_sd_yuan")
+    if isinstance(bud, dict):
+        if "margin_pct" in bud:
+            out["budget_margin_bp"] = v.pct_bp("budget.margin_pct", 0, 90)
+        if "startup_yuan" in bud:
+            out["startup_budget_fen"] = v.yuan_fen("budget.startup_yuan", hi=100_000_000)
+    return out
+
+
 def _components(v: Fields, budget_bp: int) -> dict[str, Component]:
     names = ("engagement", "control", "activity", "adherence", "improvement")
     comps = {n: _component(v, n, budget_bp) for n in names}
@@ -281,6 +307,7 @@ def parse(text: str, *, source: str = "<rulebook>") -> Rulebook:
         fund_floor_fen=-_optional_yuan(v, "smoothing", "solvency_floor_deficit_yuan"),
         versions=versions,
         holdout_share_bp=_holdout(v),
+        **_effect(v),
     )
     if v.errors:
         lines = "; ".join(f"{e['field']}: {e['message']}" for e in v.errors)
