@@ -14,7 +14,10 @@
   plan year before its first quote: the deficit (or surplus above the starting capital)
   every quote of the year charges (or returns) through the base (``api.pricing.fund``);
 * ``wellrate pricing holdout-draw [--product P] [--year Y]`` draws the randomised holdout
-  over the plan year's book before its first quote (``api.pricing.holdout_rule``).
+  over the plan year's book before its first quote (``api.pricing.holdout_rule``);
+* ``wellrate pricing budget-scale [--product P] [--year Y]`` sets the plan year's discount
+  budget (credible savings against the holdout, or the declared start-up budget) and the
+  scale of its performance-linked discounts, before its first quote.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from api.pricing import fund, holdout, service
+from api.pricing import budget_scale, fund, holdout, service
 from api.pricing.money import money
 from api.pricing.repository import Conn
 from api.pricing.rulebook import Rulebook, parse, rating_spread, rating_steps
@@ -96,6 +99,8 @@ def _run(conn: Conn, args: argparse.Namespace, margin_pct: float) -> int:
         res = fund.close(conn, args.product, args.year)
     elif args.cmd == "holdout-draw":
         res = holdout.draw(conn, args.product, args.year)
+    elif args.cmd == "budget-scale":
+        res = budget_scale.set_scale(conn, args.product, args.year)
     else:
         res = service.portfolio_report(conn, args.product, args.year)
     print(json.dumps(res, default=str, ensure_ascii=False, indent=2))
@@ -109,7 +114,10 @@ def main(argv: Sequence[str]) -> int:
     rb = sub.add_parser("rulebook")
     rb.add_argument("action", choices=["check", "load"])
     rb.add_argument("files", nargs="+", type=Path)
-    names = ("quote-book", "portfolio", "budget-check", "disclosure", "fund-close", "holdout-draw")
+    names = (
+        "quote-book", "portfolio", "budget-check", "disclosure", "fund-close", "holdout-draw",
+        "budget-scale",
+    )  # fmt: skip
     for name in names:
         p = sub.add_parser(name)
         p.add_argument("--product", default=settings.api_default_product)

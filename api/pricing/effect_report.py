@@ -75,13 +75,13 @@ def report(
     prior_sd_yuan: float | None = None,
 ) -> dict[str, Any]:
     """The effect by cohort and overall, credibility-weighted, with the engagement gradient."""
-    rb = get_rulebook(conn, product_id, plan_year)
     rows = effect_repo.member_years(conn, product_id, plan_year)
     if not rows:
         raise NoEffectData(
             f"no member of {product_id} {plan_year} was drawn into the holdout and enrolled;"
             " draw it (`wellrate pricing holdout-draw`) and upload enrollments and claims"
         )
+    rb = get_rulebook(conn, product_id, plan_year)  # the benefits the claims were paid under
     control = np.array([r["arm"] == CONTROL for r in rows])
     cohort = [f"{condition_group(list(r['conditions'] or ()))}|{age_band(r['age'])}" for r in rows]
     exposure = np.array([float(r["exposure"]) for r in rows])

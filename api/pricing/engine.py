@@ -107,6 +107,8 @@ def components(rb: Rulebook, inp: QuoteInputs) -> tuple[list[Line], int, int]:
     discounts = [engagement(rb, inp), ctl, *extra, improvement(rb, inp)]
     if inp.holdout_arm == CONTROL:
         discounts = [_held_out(x) for x in discounts]
+    elif inp.budget is not None:
+        discounts = [_scaled(x, inp.budget["scale_ppm"]) for x in discounts]
     discounts.append(ladder(rb, inp))
     lines = list(discounts)
     discount = -sum(d.bp for d in discounts)
@@ -125,6 +127,10 @@ def components(rb: Rulebook, inp: QuoteInputs) -> tuple[list[Line], int, int]:
     load_lines = loading(rb, inp)
     if inp.holdout_arm == CONTROL:
         load_lines = [_held_out(x) if x.data_dependent else x for x in load_lines]
+    elif inp.budget is not None:
+        load_lines = [_scaled(x, inp.budget["scale_ppm"]) for x in load_lines]
+    if inp.budget is not None:
+        load_lines.append(budget_line(inp.budget))
     if inp.holdout_arm is not None:
         load_lines.append(holdout_line(rb, inp.holdout_arm))
     recovery = fund_recovery(inp)
@@ -143,6 +149,42 @@ def _held_out(x: Line) -> Line:
         "本年度随机分入对照组：不享受与健康数据挂钩的折扣（社区诊所服务不变）",
         data_dependent=True, attainment=x.attainment,
     )  # fmt: skip
+
+
+def _scaled(x: Line, ppm: int) -> Line:
+    """A performance-linked discount times the plan year's budget scale (half away from 0)."""
+    if not x.data_dependent or x.bp >= 0 or ppm >= 1_000_000:
+        return x
+    q, r = divmod(-x.bp * ppm, 1_000_000)
+    bp = -(q + (2 * r >= 1_000_000))
+    note_en = f" (x{ppm / 1e6:.3f}: the year's discount budget)"
+    note_zh = f"（按本年度折扣预算×{ppm / 1e6:.3f}）"
+    return x._replace(
+        bp=bp,
+        reason_en=x.reason_en.replace(fmt_bp(x.bp), fmt_bp(bp)) + note_en,
+        reason_zh=x.reason_zh.replace(fmt_bp(x.bp), fmt_bp(bp)) + note_zh,
+    )
+
+
+def budget_line(budget: dict[str, Any]) -> Line:
+    """The disclosure of the year's discount budget and what funds it (bp 0)."""
+    scale = budget["scale_ppm"] / 1e6
+    total = f"¥{budget['budget_fen'] / 100:,.0f}"
+    if budget["basis"] == "effect":
+        en = (
+            f"health-data discounts are paid from claims savings measured against the"
+            f" randomised control group: this year's budget {total}, discounts x{scale:.3f}"
+        )
+        zh = f"健康数据折扣来自与随机对照组相比节省的赔付：本年度预算{total}，折扣×{scale:.3f}"
+    else:
+        en = (
+            f"health-data discounts are funded by the product's declared start-up budget"
+            f" ({total}) until savings are measured: discounts x{scale:.3f}"
+        )
+        zh = (
+            f"在测得赔付节省之前，健康数据折扣由产品声明的启动预算（{total}）支付：折扣×{scale:.3f}"
+        )
+    return Line("budget", 0, en, zh, data_dependent=False)
 
 
 def holdout_line(rb: Rulebook, arm: str) -> Line:

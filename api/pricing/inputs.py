@@ -50,6 +50,9 @@ class QuoteInputs:
     # The member's arm in the plan year's randomised holdout ("control", "incentive"), None
     # when no holdout was drawn or the member joined after the draw.
     holdout_arm: str | None = None
+    # The plan year's discount budget (``api.pricing.budget_scale``): every performance-
+    # linked discount times scale_ppm / 1e6; {"scale_ppm", "basis", "budget_fen"} or None.
+    budget: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Like ``dataclasses.asdict`` without deep-copying indicators (a batch hot path)."""
@@ -83,4 +86,5 @@ class QuoteInputs:
             held_version=d.get("held_version"),
             fund_recovery=d.get("fund_recovery"),
             holdout_arm=d.get("holdout_arm"),
+            budget=d.get("budget"),
         )

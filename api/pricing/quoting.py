@@ -96,8 +96,8 @@ def read_context(
     row = rulebook.result()
     rb, locked = rulebook_from_row(conn, product_id, plan_year, row)
     latest = scores.result()
-    recovery = _recovery_input(row, plan_year)
-    inputs = _assemble(product_id, plan_year, rows(), latest.by_member, flags.result(), recovery)
+    extra = (_recovery_input(row, plan_year), _budget_input(row))
+    inputs = _assemble(product_id, plan_year, rows(), latest.by_member, flags.result(), *extra)
     return QuoteContext(rb, locked, inputs, latest.model_version)
 
 
@@ -114,6 +114,17 @@ def _recovery_input(row: dict[str, Any] | None, plan_year: int) -> dict[str, Any
     }
 
 
+def _budget_input(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The plan year's discount budget read with the rulebook; None when none was set."""
+    if row is None or row.get("budget_scale_ppm") is None:
+        return None
+    return {
+        "scale_ppm": int(row["budget_scale_ppm"]),
+        "basis": row["budget_basis"],
+        "budget_fen": int(row["budget_fen"]),
+    }
+
+
 def _assemble(
     product_id: str,
     plan_year: int,
@@ -121,6 +132,7 @@ def _assemble(
     scores: dict[str, list[dict[str, Any]]],
     flags: dict[str, list[dict[str, Any]]],
     recovery: dict[str, Any] | None = None,
+    budget: dict[str, Any] | None = None,
 ) -> dict[str, QuoteInputs]:
     y0, y1 = date(plan_year - 1, 1, 1), date(plan_year, 1, 1)
     out: dict[str, QuoteInputs] = {}
@@ -158,6 +170,7 @@ def _assemble(
             held_version=read.held.get(m, {}).get(plan_year - 1),
             fund_recovery=recovery,
             holdout_arm=p.get("holdout_arm"),
+            budget=budget,
         )
     return out
 

@@ -22,13 +22,16 @@ def get_rulebook(conn: Conn, product_id: str, plan_year: int) -> dict[str, Any] 
         return cur.execute(_BY_PRODUCT_YEAR, (product_id, plan_year)).fetchone()
 
 
-# With the plan year's smoothing-fund closing (``fund_closings``, NULLs while open) in the
-# same row: a quote needs both, and a statement costs every quote ~40 us (docs/api.md).
+# With the plan year's smoothing-fund closing (``fund_closings``, NULLs while open) and its
+# discount budget (``budget_scales``, NULLs when none was set) in the same row: a quote
+# needs all three, and a statement costs every quote ~40 us (docs/api.md).
 _WITH_CLOSING = (
     "SELECT r.product_id, r.plan_year, r.version, r.sha256, r.content, r.loaded_at,"
     " r.locked_at, f.balance_fen AS fund_balance_fen, f.adjust_bp AS fund_adjust_bp,"
-    " f.spread_years AS fund_spread_years FROM rulebooks r"
+    " f.spread_years AS fund_spread_years, b.scale_ppm AS budget_scale_ppm,"
+    " b.basis AS budget_basis, b.budget_fen AS budget_fen FROM rulebooks r"
     " LEFT JOIN fund_closings f USING (product_id, plan_year)"
+    " LEFT JOIN budget_scales b USING (product_id, plan_year)"
     " WHERE r.product_id = %s AND r.plan_year = %s"
 )
 
