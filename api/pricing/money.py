@@ -28,6 +28,7 @@ def fen_of(base_fen: int, bp: int) -> int:
     return q if base_fen * bp >= 0 else -q
 
 
+@lru_cache(maxsize=16384)
 def money(fen: int) -> str:
     """Integer fen as a yuan string with 2 decimals, e.g. -1234 -> "-12.34"."""
     return f"{'-' if fen < 0 else ''}{abs(fen) // 100}.{abs(fen) % 100:02d}"

@@ -13,6 +13,7 @@ import itertools
 import tomllib
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,12 @@ class Rulebook:
 
     def version_named(self, version_id: str | None) -> Version:
         """The version of that id; the default one for None or an id no longer sold."""
-        return next((x for x in self.versions if x.id == version_id), self.versions[0])
+        return self._by_id.get(version_id, self.versions[0])
+
+    @cached_property
+    def _by_id(self) -> dict[str | None, Version]:
+        """Versions by id (a quote looks its versions up a few times; a book, millions)."""
+        return {x.id: x for x in self.versions}
 
     def band_for(self, age: int) -> AgeBand:
         for b in self.bands:
