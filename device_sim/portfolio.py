@@ -1,36 +1,28 @@
-"""A city product over several years: does the incentive design avoid the death spiral?
+"""A city product over several years: does the incentive design avoid the death spiral,
+and where does it lose money?
 
 Why: Huimin Bao is voluntary. When the premium rises, the healthy leave first, the pool gets
 older and sicker, claims per member rise, the premium rises again: the death spiral the
-seeds describe. This simulation runs one synthetic city book year by year with the
-insurer's repricing rule, price-sensitive renewal and entry, claims from the ground-truth
-outcome model (``device_sim.outcomes``), and, in the incentive scenarios, health-management
-discounts computed by the REAL pricing engine (passed in as ``price``: this package does not
-import ``api``; ``wellrate/portfolio.py`` wires them). Everything is synthetic: it checks
-the mechanism, not a real city's numbers.
+seeds describe. This model runs one synthetic city book year by year with the insurer's
+repricing rule, renewal by health status, price change, the "sense of gain" of a claim,
+age and motivation, and, in the incentive scenarios, discounts computed by the REAL pricing
+engine (passed in as ``price``: this package does not import ``api``;
+``wellrate/portfolio.py`` wires it). Who engages is self-selected (motivation, health), so
+discounts flow to people who would have been healthy anyway (the deadweight). Claims come
+from the ground-truth outcome model (``device_sim.outcomes``) in payout terms.
 
-Assumptions (each a stated decision, cited where a source exists):
-- Claims: an admission's cost is lognormal (outcomes.py); Huimin Bao pays above a
-  deductible at a coinsurance rate (typical 2023 city terms: ~20,000 yuan deductible after
-  basic insurance, 70-80 % reimbursed; ASSUMPTION here: 15,000 and 70 %).
-- Repricing: next year's premium index = this year's x (loss ratio / target), moved a
-  third of the way and by at most +-30 % a year (ASSUMPTION: insurers smooth their own
-  rate changes); target loss ratio 85 % (regulators ask Huimin Bao for ~85-90 %).
-- Renewal: logistic in the member's premium change; healthier members are more
-  price-sensitive (ASSUMPTION; the adverse-selection mechanism): base renewal 85 %
-  (city reports: ~70-90 %), -6 per unit relative increase for low-risk, -2 for high-risk.
-- Entrants: 12 % of the first pool each year, fewer when the average premium rose.
-- Incentive: engaged members (55 %, ASSUMPTION) improve in the first year: home systolic
-  -4 mmHg (self-monitoring with support: Tucker et al., PLoS Med 2017, about -3 to -5 at
-  12 months), CGM time in range +5 points (ASSUMPTION), +800 steps/day (step-count
-  interventions: Chaudhry et al., npj Digit Med 2020, roughly +1,000/day); they keep it.
-- Ageing: a year older each year, systolic +0.5 mmHg a year (ASSUMPTION).
+Every parameter is in ``portfolio.toml`` beside this file, each with its source or marked
+as an assumption; the baseline (uniform price, no incentive) is calibrated to spiral as the
+seeds describe. Everything is synthetic: it checks the mechanism, not a city's numbers.
 """
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,20 +30,35 @@ import numpy.typing as npt
 
 from device_sim.outcomes import Population, hospitalisation_probability, population
 
-DEDUCTIBLE_YUAN = 15_000.0
-COINSURANCE = 0.70
-TARGET_LOSS_RATIO = 0.85
-REPRICE_SPEED = 1.0 / 3.0
-REPRICE_MAX = 0.30
-BASE_RENEWAL_LOGIT = float(np.log(0.85 / 0.15))
-SENSITIVITY_LOW_RISK = 6.0
-SENSITIVITY_HIGH_RISK = 2.0
-ENTRY_SHARE = 0.12
-ENGAGED_SHARE = 0.55
-EFFECT_SBP = -4.0
-EFFECT_TIR = 5.0
-EFFECT_STEPS = 800.0
-SBP_AGEING = 0.5
+
+def load_params(path: Path | None = None) -> dict[str, dict[str, float]]:
+    """The model's parameters: {section: {name: value}} from ``portfolio.toml`` (or
+    ``path``); each entry there also carries its source, which the report prints."""
+    text = (
+        path.read_text(encoding="utf-8")
+        if path
+        else resources.files("device_sim").joinpath("portfolio.toml").read_text("utf-8")
+    )
+    raw = tomllib.loads(text)
+    return {sec: {k: float(v["value"]) for k, v in items.items()} for sec, items in raw.items()}
+
+
+def sources(path: Path | None = None) -> list[tuple[str, float, str]]:
+    """(section.name, value, source) of every parameter, for the report."""
+    text = (
+        path.read_text(encoding="utf-8")
+        if path
+        else resources.files("device_sim").joinpath("portfolio.toml").read_text("utf-8")
+    )
+    raw = tomllib.loads(text)
+    return [
+        (f"{sec}.{k}", float(v["value"]), str(v["source"]))
+        for sec, items in raw.items()
+        for k, v in items.items()
+    ]
+
+
+P = load_params()
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,13 @@ class YearRow:
     fund_balance: float
     discounts_yuan: float
     premium_index: float
+    renewal_healthy: float = float("nan")
+    renewal_conditions: float = float("nan")
+    claims_yuan: float = 0.0
+    premiums_yuan: float = 0.0
+    savings_yuan: float = 0.0  # expected payout avoided by the members' improvement
+    deadweight_share: float = 0.0  # discounts to members whose expected claims did not fall
+    margin_per_member: float = 0.0  # (premiums - claims) / members
 
 
 @dataclass
@@ -98,6 +112,7 @@ class Scenario:
     incentive: bool
     smoothing: bool
     name: str = ""
+    effect: float = 1.0  # the physiological improvement's share of the estimate (0: none)
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -110,12 +125,15 @@ class _Book:
     pop: Population
     enrolled: npt.NDArray[np.bool_]
     engaged: npt.NDArray[np.bool_]
+    motivation: npt.NDArray[np.float64]
     years_in: npt.NDArray[np.int64]
     claim_free: npt.NDArray[np.int64]
+    claimed: npt.NDArray[np.bool_]
     last_paid: npt.NDArray[np.float64]
     base_sbp: npt.NDArray[np.float64]
     base_tir: npt.NDArray[np.float64]
     base_steps: npt.NDArray[np.float64]
+    base_prob: npt.NDArray[np.float64]
     ledger: list[float] = field(default_factory=list)
 
 
@@ -125,15 +143,14 @@ def _concat(a: Population, b: Population) -> Population:
     )
 
 
-def _risk_group(p: Population) -> npt.NDArray[np.bool_]:
-    """High risk: the upper third of true admission probability (used for sensitivity)."""
-    prob = hospitalisation_probability(p)
-    out: npt.NDArray[np.bool_] = prob >= np.quantile(prob, 2 / 3)
+def _with_conditions(p: Population) -> npt.NDArray[np.bool_]:
+    out: npt.NDArray[np.bool_] = p.hypertension | p.diabetes | p.ckd
     return out
 
 
 def _payout(cost: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    out: npt.NDArray[np.float64] = np.maximum(cost - DEDUCTIBLE_YUAN, 0.0) * COINSURANCE
+    c = P["claims"]
+    out: npt.NDArray[np.float64] = np.maximum(cost - c["deductible_yuan"], 0.0) * c["coinsurance"]
     return out
 
 
@@ -155,35 +172,52 @@ def _claims(p: Population, rng: np.random.Generator) -> npt.NDArray[np.float64]:
     return _payout(cost)
 
 
+def _engages(
+    p: Population, motivation: npt.NDArray[np.float64], rng: np.random.Generator
+) -> npt.NDArray[np.bool_]:
+    """Self-selection: the motivated and the healthy engage more (``[engagement]``)."""
+    e = P["engagement"]
+    logit = (
+        np.log(e["base"] / (1 - e["base"]))
+        + e["motivation"] * motivation
+        + e["healthy"] * ~_with_conditions(p)
+    )
+    out: npt.NDArray[np.bool_] = rng.random(p.size) < 1.0 / (1.0 + np.exp(-logit))
+    return out
+
+
 def _new_book(pop: Population, rng: np.random.Generator) -> _Book:
-    """Everyone enrolled, none priced yet; who engages with the incentive is drawn now."""
+    """Everyone enrolled, none priced yet; motivation and who engages are drawn now."""
     n = pop.size
+    motivation = rng.standard_normal(n)
     return _Book(
         pop=pop,
         enrolled=np.ones(n, dtype=np.bool_),
-        engaged=rng.random(n) < ENGAGED_SHARE,
+        engaged=_engages(pop, motivation, rng),
+        motivation=motivation,
         years_in=np.zeros(n, dtype=np.int64),
         claim_free=np.zeros(n, dtype=np.int64),
+        claimed=np.zeros(n, dtype=np.bool_),
         last_paid=np.full(n, np.nan),
         base_sbp=pop.sbp.copy(),
         base_tir=pop.tir.copy(),
         base_steps=pop.steps.copy(),
+        base_prob=hospitalisation_probability(pop),
     )
 
 
-def _improve(book: _Book) -> None:
-    """Engaged, enrolled members reach the incentive's effect on BP, TIR and steps."""
-    p = book.pop
-    e = book.engaged & book.enrolled
+def _improve(book: _Book, effect: float) -> None:
+    """Engaged, enrolled members reach ``effect`` x the estimated improvement."""
+    p, e, fx = book.pop, book.engaged & book.enrolled, P["effect"]
     book.pop = replace(
         p,
-        sbp=np.where(e, np.minimum(p.sbp, book.base_sbp + EFFECT_SBP), p.sbp),
+        sbp=np.where(e, np.minimum(p.sbp, book.base_sbp + effect * fx["sbp_mmhg"]), p.sbp),
         tir=np.where(
             e & p.diabetes,
-            np.minimum(100, np.maximum(p.tir, book.base_tir + EFFECT_TIR)),
+            np.minimum(100, np.maximum(p.tir, book.base_tir + effect * fx["tir_points"])),
             p.tir,
         ),
-        steps=np.where(e, np.maximum(p.steps, book.base_steps + EFFECT_STEPS), p.steps),
+        steps=np.where(e, np.maximum(p.steps, book.base_steps + effect * fx["steps"]), p.steps),
     )
 
 
@@ -231,47 +265,105 @@ def _premiums(
     return unsmoothed, discount
 
 
+def _renew_probability(
+    book: _Book, idx: npt.NDArray[np.intp], rel: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """``[renewal]``: by health status, price change, last year's claim, age, motivation."""
+    r, p = P["renewal"], book.pop
+    sick = _with_conditions(p)[idx]
+    base = np.where(sick, r["with_conditions"], r["healthy"])
+    sens = np.where(sick, r["price_sensitivity_conditions"], r["price_sensitivity_healthy"])
+    logit = (
+        np.log(base / (1 - base))
+        - sens * rel
+        + r["claimed_last_year"] * book.claimed[idx]
+        + r["per_decade_over_60"] * np.maximum(p.age[idx] - 60, 0) / 10
+        + r["motivation"] * book.motivation[idx]
+    )
+    out: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-logit))
+    return out
+
+
 def _renewals(
     book: _Book,
     idx: npt.NDArray[np.intp],
     charged: npt.NDArray[np.float64],
     last: npt.NDArray[np.float64],
     rng: np.random.Generator,
-) -> tuple[npt.NDArray[np.bool_], float]:
-    """The year's claims and who renews (drawn in that order); updates the book's history.
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """The year's claims, then who renews (in that order); updates the book's history.
 
-    Returns who renews and the loss ratio.
+    Returns who renews and the claims paid (payout terms) per enrolled member.
     """
-    p = book.pop
-    payout = _claims(p, rng)[idx]
-    premium_total = float(charged.sum())
-    lr = float(payout.sum() / premium_total) if premium_total > 0 else float("nan")
+    payout = _claims(book.pop, rng)[idx]
     rel = np.where(np.isnan(last), 0.0, charged / np.where(np.isnan(last), 1.0, last) - 1.0)
-    high = _risk_group(p)[idx]
-    sens = np.where(high, SENSITIVITY_HIGH_RISK, SENSITIVITY_LOW_RISK)
-    renew_p = 1.0 / (1.0 + np.exp(-(BASE_RENEWAL_LOGIT - sens * rel)))
-    renew = rng.random(idx.size) < renew_p
+    book.claimed[idx] = payout > 0
+    renew = rng.random(idx.size) < _renew_probability(book, idx, rel)
     book.claim_free[idx] = np.where(payout > 0, 0, book.claim_free[idx] + 1)
     book.years_in[idx] += 1
     book.last_paid[idx] = charged
-    return renew, lr
+    return renew, payout
+
+
+def _entrants(k: int, seed: int, year: int) -> Population:
+    """``k`` entrants, mostly healthy (``[entry] healthy_share``): drawn from a larger
+    sample of the city's population, keeping that share without a chronic condition."""
+    cand = population(4 * k + 50, seed * 1000 + year)
+    sick = _with_conditions(cand)
+    n_healthy = min(round(k * P["entry"]["healthy_share"]), int((~sick).sum()))
+    pick = np.concatenate(
+        [np.flatnonzero(~sick)[:n_healthy], np.flatnonzero(sick)[: k - n_healthy]]
+    )
+    return Population(*(getattr(cand, f)[pick] for f in cand.__dataclass_fields__))
 
 
 def _next_year(book: _Book, k: int, seed: int, year: int, rng: np.random.Generator) -> None:
     """Everyone ages; ``k`` entrants arrive (drawn from their own seed), engaged or not."""
-    new = population(k, seed * 1000 + year) if k else None
-    book.pop = replace(book.pop, age=book.pop.age + 1, sbp=book.pop.sbp + SBP_AGEING)
-    if new is None:
+    book.pop = replace(
+        book.pop, age=book.pop.age + 1, sbp=book.pop.sbp + P["ageing"]["sbp_per_year"]
+    )
+    if not k:
         return
+    new = _entrants(k, seed, year)
+    k = new.size
+    motivation = rng.standard_normal(k)
     book.pop = _concat(book.pop, new)
     book.enrolled = np.concatenate([book.enrolled, np.ones(k, dtype=np.bool_)])
-    book.engaged = np.concatenate([book.engaged, rng.random(k) < ENGAGED_SHARE])
+    book.engaged = np.concatenate([book.engaged, _engages(new, motivation, rng)])
+    book.motivation = np.concatenate([book.motivation, motivation])
     book.years_in = np.concatenate([book.years_in, np.zeros(k, dtype=np.int64)])
     book.claim_free = np.concatenate([book.claim_free, np.zeros(k, dtype=np.int64)])
+    book.claimed = np.concatenate([book.claimed, np.zeros(k, dtype=np.bool_)])
     book.last_paid = np.concatenate([book.last_paid, np.full(k, np.nan)])
     book.base_sbp = np.concatenate([book.base_sbp, new.sbp])
     book.base_tir = np.concatenate([book.base_tir, new.tir])
     book.base_steps = np.concatenate([book.base_steps, new.steps])
+    book.base_prob = np.concatenate([book.base_prob, hospitalisation_probability(new)])
+
+
+def _row(
+    sc: Scenario, year: int, book: _Book, idx: npt.NDArray[np.intp], charged: Any,
+    discount: Any, renew: Any, payout: Any, fund: float, index: float,
+) -> YearRow:  # fmt: skip
+    """The year's figures, savings and deadweight against each member's own baseline."""
+    p = book.pop
+    sick = _with_conditions(p)[idx]
+    avoided = (book.base_prob[idx] - hospitalisation_probability(p)[idx]) * (
+        expected_payout_per_admission()
+    )
+    disc_total = float(discount.sum())
+    dead = float(discount[avoided <= 1e-9].sum())
+    return YearRow(
+        sc.name, year, int(idx.size), float(charged.mean()),
+        float(payout.sum() / charged.sum()) if charged.sum() > 0 else float("nan"),
+        float(renew.mean()), float((p.age[idx] >= 60).mean()), float(sick.mean()),
+        fund, disc_total, index,
+        float(renew[~sick].mean()) if (~sick).any() else float("nan"),
+        float(renew[sick].mean()) if sick.any() else float("nan"),
+        float(payout.sum()), float(charged.sum()), float(np.maximum(avoided, 0).sum()),
+        dead / disc_total if disc_total > 0 else 0.0,
+        float((charged.sum() - payout.sum()) / idx.size),
+    )  # fmt: skip
 
 
 def simulate(
@@ -289,16 +381,16 @@ def simulate(
     rng = np.random.default_rng([seed, 90])
     pop = population(members, seed)
     book = _new_book(pop, rng)
+    rp = P["repricing"]
     # Year 1 is priced right: the index makes the first pool's EXPECTED loss ratio the
     # target (the seeds' starting point); what follows is the dynamics, not a bad start.
     expected = float((hospitalisation_probability(pop) * expected_payout_per_admission()).sum())
     bases = float(sum(base(int(a)) for a in pop.age))
-    index, fund, rows = expected / (TARGET_LOSS_RATIO * bases), 0.0, []
+    index, fund, rows = expected / (rp["target_loss_ratio"] * bases), 0.0, []
     last_mean = None
     for year in range(1, years + 1):
         if scenario.incentive and year >= 2:  # improvement shows from the second year
-            _improve(book)
-        p = book.pop
+            _improve(book, scenario.effect)
         idx = np.flatnonzero(book.enrolled)
         unsmoothed, discount = _premiums(book, idx, scenario.incentive, price, base, index)
         charged = unsmoothed.copy()
@@ -314,24 +406,19 @@ def simulate(
                 {"year": year, "members": idx.copy(), "last": last.copy(),
                  "unsmoothed": unsmoothed.copy(), "charged": charged.copy()}
             )  # fmt: skip
-        renew, lr = _renewals(book, idx, charged, last, rng)
-        rows.append(
-            YearRow(
-                scenario.name, year, int(idx.size), float(charged.mean()), lr,
-                float(renew.mean()), float((p.age[idx] >= 60).mean()),
-                float((p.hypertension[idx] | p.diabetes[idx] | p.ckd[idx]).mean()),
-                fund, float(discount.sum()), index,
-            )
-        )  # fmt: skip
+        renew, payout = _renewals(book, idx, charged, last, rng)
+        row = _row(scenario, year, book, idx, charged, discount, renew, payout, fund, index)
+        rows.append(row)
         # Next year: leavers leave, everyone ages, entrants arrive, the insurer reprices.
         book.enrolled[idx[~renew]] = False
         mean = float(charged.mean())
         change = 0.0 if last_mean is None else mean / last_mean - 1.0
         last_mean = mean
-        _next_year(book, round(members * ENTRY_SHARE * max(0.0, 1.0 - 2.0 * max(change, 0.0))),
-                   seed, year, rng)  # fmt: skip
-        move = REPRICE_SPEED * (lr / TARGET_LOSS_RATIO - 1.0)
-        index *= 1.0 + float(np.clip(move, -REPRICE_MAX, REPRICE_MAX))
+        e = P["entry"]
+        k = round(members * e["share"] * max(0.0, 1.0 - e["price_elasticity"] * max(change, 0.0)))
+        _next_year(book, k, seed, year, rng)
+        move = rp["speed"] * (row.loss_ratio / rp["target_loss_ratio"] - 1.0)
+        index *= 1.0 + float(np.clip(move, -rp["max_move"], rp["max_move"]))
     return rows
 
 

@@ -19,7 +19,16 @@ from typing import Any
 from api.pricing import engine
 from api.pricing.inputs import QuoteInputs, ScoreRow
 from api.pricing.rulebook import Rulebook, packaged_text, parse
-from device_sim.portfolio import MemberState, Scenario, YearRow, as_table, simulate, verdict
+from device_sim.portfolio import (
+    MemberState,
+    Scenario,
+    YearRow,
+    as_table,
+    load_params,
+    simulate,
+    sources,
+    verdict,
+)
 from scoring.composite import composite_score
 from scoring.config import ScoringConfig
 
@@ -98,6 +107,19 @@ def make_price(rb: Rulebook) -> Callable[[MemberState], tuple[float, float]]:
     return price
 
 
+def scenarios() -> list[Scenario]:
+    """The uniform-price baseline without incentive (with and without smoothing), then the
+    incentive with smoothing at effect 0, the lower bound and the estimate."""
+    low = load_params()["effect"]["low_share"]
+    return [
+        Scenario(False, False, "baseline: no incentive"),
+        Scenario(False, True, "no incentive, smoothing"),
+        Scenario(True, True, "incentive, effect 0", effect=0.0),
+        Scenario(True, True, f"incentive, effect {low:g} (low)", effect=low),
+        Scenario(True, True, "incentive, effect 1 (estimate)", effect=1.0),
+    ]
+
+
 def run(members: int, years: int, seed: int) -> dict[str, list[YearRow]]:
     text = packaged_text(PRODUCT, PLAN_YEAR)
     assert text is not None
@@ -107,20 +129,13 @@ def run(members: int, years: int, seed: int) -> dict[str, list[YearRow]]:
     def base(age: int) -> float:
         return rb.band_for(max(0, min(130, age))).base_fen / 100.0
 
-    out: dict[str, list[YearRow]] = {}
-    for incentive in (False, True):
-        for smoothing in (False, True):
-            sc = Scenario(incentive, smoothing)
-            out[sc.name] = simulate(
-                sc,
-                price=price,
-                base=base,
-                members=members,
-                years=years,
-                seed=seed,
-                max_yoy=rb.max_yoy_bp / 10_000,
-            )
-    return out
+    return {
+        sc.name: simulate(
+            sc, price=price, base=base, members=members, years=years, seed=seed,
+            max_yoy=rb.max_yoy_bp / 10_000,
+        )
+        for sc in scenarios()
+    }  # fmt: skip
 
 
 def _plot(results: dict[str, list[YearRow]], path: Path) -> None:
@@ -133,11 +148,14 @@ def _plot(results: dict[str, list[YearRow]], path: Path) -> None:
         ("mean_premium", "mean premium (yuan)"),
         ("loss_ratio", "loss ratio"),
         ("pool", "members in the pool"),
-        ("share_60_plus", "share aged 60+"),
-        ("renewal_rate", "renewal rate"),
+        ("share_with_conditions", "share with a chronic condition"),
+        ("renewal_healthy", "renewal, members without a condition"),
+        ("renewal_conditions", "renewal, members with a condition"),
         ("fund_balance", "smoothing fund (yuan)"),
+        ("deadweight_share", "deadweight share of discounts"),
+        ("margin_per_member", "insurer margin per member (yuan)"),
     ]
-    fig, axes = plt.subplots(2, 3, figsize=(14, 7))
+    fig, axes = plt.subplots(3, 3, figsize=(15, 10))
     for ax, (key, label) in zip(axes.flat, metrics, strict=True):
         for name, rows in results.items():
             ax.plot([r.year for r in rows], [getattr(r, key) for r in rows], "o-", label=name)
@@ -147,6 +165,23 @@ def _plot(results: dict[str, list[YearRow]], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def _table(table: list[dict[str, Any]]) -> list[str]:
+    head = (
+        "| scenario | year | pool | premium | loss ratio | renewal healthy / with conditions"
+        " | 60+ | with conditions | fund | discounts | savings | deadweight | margin/member |"
+    )
+    lines = [head, "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in table:
+        lines.append(
+            f"| {r['scenario']} | {r['year']} | {r['pool']:,} | {r['mean_premium']:.2f} |"
+            f" {r['loss_ratio']:.2f} | {r['renewal_healthy']:.0%} / {r['renewal_conditions']:.0%}"
+            f" | {r['share_60_plus']:.0%} | {r['share_with_conditions']:.0%} |"
+            f" {r['fund_balance']:,.0f} | {r['discounts_yuan']:,.0f} | {r['savings_yuan']:,.0f} |"
+            f" {r['deadweight_share']:.0%} | {r['margin_per_member']:.1f} |"
+        )
+    return lines
 
 
 def main(argv: Sequence[str]) -> int:
@@ -164,17 +199,15 @@ def main(argv: Sequence[str]) -> int:
         w = csv.DictWriter(f, fieldnames=list(table[0]))
         w.writeheader()
         w.writerows(table)
-    head = "| scenario | year | pool | premium | loss ratio | renewal | 60+ | fund |"
-    lines = [head, "|---|---|---|---|---|---|---|---|"]
-    for r in table:
-        lines.append(
-            f"| {r['scenario']} | {r['year']} | {r['pool']:,} | {r['mean_premium']:.2f} |"
-            f" {r['loss_ratio']:.2f} | {r['renewal_rate']:.0%} | {r['share_60_plus']:.0%} |"
-            f" {r['fund_balance']:,.0f} |"
-        )
-    baseline = results["no incentive, no smoothing"]
+    lines = _table(table)
+    baseline = results["baseline: no incentive"]
     verdicts = [verdict(rows, baseline) for rows in results.values()]
-    (out / "portfolio.md").write_text("\n".join([*lines, "", *verdicts]) + "\n", encoding="utf-8")
+    params = ["", "| parameter | value | source |", "|---|---|---|"] + [
+        f"| {k} | {v:g} | {src} |" for k, v, src in sources()
+    ]
+    (out / "portfolio.md").write_text(
+        "\n".join([*lines, "", *verdicts, *params]) + "\n", encoding="utf-8"
+    )
     _plot(results, out / "portfolio.png")
     print("\n".join(lines))
     print()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from api.pricing.rulebook import packaged_text, parse
-from device_sim.portfolio import MemberState, Scenario, YearRow, simulate
+from device_sim.portfolio import MemberState, Scenario, YearRow, simulate, sources, verdict
 
 RB = parse(packaged_text("demo-city", 2027) or "")
 
@@ -63,4 +63,38 @@ def test_smoothing_bounds_each_members_change_and_the_fund_is_the_ledger() -> No
     unsmoothed: list[dict[str, Any]] = []
     _run(shock, smoothing=False, trace=unsmoothed)
     has = ~np.isnan(unsmoothed[1]["last"])
-    assert (unsmoothed[1]["charged"][has] / unsmoothed[1]["last"][has]).max() > 1.3
+    assert (unsmoothed[1]["charged"][has] / unsmoothed[1]["last"][has]).max() > 1.15
+
+
+def test_the_uniform_price_baseline_spirals_as_the_seeds_describe() -> None:
+    """No incentive, one price: the healthy renew less than the sick, the pool shrinks,
+    ages and sickens, and the insurer is forced to raise the price (the calibration)."""
+    rows = simulate(Scenario(False, False), price=flat, base=lambda _: 89.0, members=20_000,
+                    years=5, seed=1)  # fmt: skip
+    first, last = rows[0], rows[-1]
+    growth = (last.mean_premium / first.mean_premium) ** (1 / 4) - 1
+    assert growth > 0.05 and last.pool < 0.85 * first.pool
+    assert last.share_with_conditions > first.share_with_conditions + 0.05
+    assert last.share_60_plus > first.share_60_plus + 0.05
+    assert all(r.renewal_healthy < r.renewal_conditions for r in rows)
+    assert verdict(rows, rows).endswith("DEATH SPIRAL")
+
+
+def test_every_parameter_says_where_it_comes_from() -> None:
+    got = sources()
+    assert len(got) >= 20
+    for name, _, src in got:
+        assert src.startswith("ASSUMPTION") or any(ch.isdigit() for ch in src), name
+
+
+def test_self_selection_engages_the_healthy_and_motivated_more() -> None:
+    from device_sim.outcomes import population
+    from device_sim.portfolio import _engages, _with_conditions
+
+    pop = population(20_000, 3)
+    rng = np.random.default_rng(0)
+    motivation = rng.standard_normal(pop.size)
+    e = _engages(pop, motivation, rng)
+    healthy = ~_with_conditions(pop)
+    assert e[healthy].mean() > e[~healthy].mean() + 0.05
+    assert e[motivation > 1].mean() > e[motivation < -1].mean() + 0.2
