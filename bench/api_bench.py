@@ -333,6 +333,38 @@ def _phase(
     return result
 
 
+def _sweep(
+    rates: list[float], args: argparse.Namespace, token: str, port: int,
+    quotes: list[dict[str, Any]], floor: list[dict[str, Any]], tmp: Path, pid: int,
+) -> None:  # fmt: skip
+    """Quotes and the floor at each rate, interleaved (quote, floor, next rate): this
+    machine's speed drifts, so the pair at one rate is measured back to back."""
+    rows: list[tuple[float, str, dict[str, Any]]] = []
+    for rate in rates:
+        n = int(min(rate * args.duration, 50_000))
+        for label, reqs in (("POST /insurer/quotes", quotes), ("POST /bench/floor", floor)):
+            rows.append(
+                (rate, label, _phase(port, token, rate, args.connections, reqs[:n], tmp, pid))
+            )
+    print(f"\n{'rate':>6} {'endpoint':<22} {'achieved':>9} {'p50 ms':>8} {'p99 ms':>8}"
+          f" {'cpu ms/req: server':>18} {'db':>5}  statuses")  # fmt: skip
+    for rate, label, r in rows:
+        print(
+            f"{rate:>6.0f} {label:<22} {r['achieved_rps']:>9} {r['p50_ms']:>8}"
+            f" {r['p99_ms']:>8} {r['server_cpu_ms_per_req']:>18} {r['db_cpu_ms_per_req']:>5}"
+            f"  {r['statuses']}"
+        )
+
+    def sustained(label: str) -> float:
+        ok = [rate for rate, lb, r in rows if lb == label and r["p99_ms"] < 25
+              and r["achieved_rps"] >= 0.98 * rate]  # fmt: skip
+        return max(ok, default=0.0)
+
+    q, f = sustained("POST /insurer/quotes"), sustained("POST /bench/floor")
+    print(f"\nsustained at p99 < 25 ms: quotes {q:.0f} req/s, floor {f:.0f} req/s;"
+          f" ratio quotes / floor {q / f if f else float('nan'):.2f}")  # fmt: skip
+
+
 def _wait_ready(port: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -374,6 +406,12 @@ def main() -> int:
         default=0.0,
         help="reach PostgreSQL through a relay adding this delay each way (a remote database)",
     )
+    ap.add_argument(
+        "--rates",
+        help="comma-separated rates (e.g. 200,400,500): quotes and the floor endpoint"
+        " (bench/floor_server.py) at each, interleaved; reports the rate each sustains at"
+        " p99 < 25 ms and their ratio",
+    )
     ap.add_argument("--drive", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.drive:
@@ -392,6 +430,11 @@ def main() -> int:
     tmp = Path(os.environ.get("TMPDIR", "/tmp"))
     try:
         db.upgrade(url, Settings(database_url=url))
+        if args.rates:
+            from bench.floor_server import TABLE
+
+            with psycopg.connect(url, autocommit=True) as c:
+                c.execute(TABLE)
         t = time.perf_counter()
         token, ids = _seed(url, args.members, args.product, args.plan_year)
         print(f"seeded {len(ids)} members with scores in {time.perf_counter() - t:.1f}s")
@@ -416,11 +459,12 @@ def main() -> int:
             "WELLRATE_DB_POOL_MIN": str(args.pool),
             "WELLRATE_DB_POOL_MAX": str(args.pool),
         }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "wellrate.cli", "serve", "--workers", str(args.workers)],
-            cwd=ROOT,
-            env=env,
+        serve = (
+            [sys.executable, "bench/floor_server.py"]
+            if args.rates
+            else [sys.executable, "-m", "wellrate.cli", "serve"]
         )
+        server = subprocess.Popen([*serve, "--workers", str(args.workers)], cwd=ROOT, env=env)
         _wait_ready(port)
         rng = random.Random(11)
         label = "POST /insurer/quotes"
@@ -439,6 +483,11 @@ def main() -> int:
         health = [{"method": "GET", "path": "/health"}] * count
         # Warm-up: connections, pools, first-request imports.
         _phase(port, token, min(args.rate, 200), args.connections, target[:200], tmp, server.pid)
+        if args.rates:
+            rates = [float(r) for r in args.rates.split(",")]
+            floor = [{"method": "POST", "path": "/bench/floor", "body": {}}] * count
+            _sweep(rates, args, token, port, target, floor, tmp, server.pid)
+            return 0
         me = [{"method": "GET", "path": "/auth/me"}] * count
         results = (
             []

@@ -18,44 +18,23 @@ seeds describe. Everything is synthetic: it checks the mechanism, not a city's n
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from device_sim.outcomes import Population, hospitalisation_probability, population
+from device_sim.portfolio_params import (
+    _claims,
+    _with_conditions,
+    expected_payout_per_admission,
+    load_params,
+    sources,
+)
 
-
-def load_params(path: Path | None = None) -> dict[str, dict[str, float]]:
-    """The model's parameters: {section: {name: value}} from ``portfolio.toml`` (or
-    ``path``); each entry there also carries its source, which the report prints."""
-    text = (
-        path.read_text(encoding="utf-8")
-        if path
-        else resources.files("device_sim").joinpath("portfolio.toml").read_text("utf-8")
-    )
-    raw = tomllib.loads(text)
-    return {sec: {k: float(v["value"]) for k, v in items.items()} for sec, items in raw.items()}
-
-
-def sources(path: Path | None = None) -> list[tuple[str, float, str]]:
-    """(section.name, value, source) of every parameter, for the report."""
-    text = (
-        path.read_text(encoding="utf-8")
-        if path
-        else resources.files("device_sim").joinpath("portfolio.toml").read_text("utf-8")
-    )
-    raw = tomllib.loads(text)
-    return [
-        (f"{sec}.{k}", float(v["value"]), str(v["source"]))
-        for sec, items in raw.items()
-        for k, v in items.items()
-    ]
+__all__ = ["load_params", "sources"]
 
 
 P = load_params()
@@ -141,35 +120,6 @@ def _concat(a: Population, b: Population) -> Population:
     return Population(
         *(np.concatenate([getattr(a, f), getattr(b, f)]) for f in a.__dataclass_fields__)
     )
-
-
-def _with_conditions(p: Population) -> npt.NDArray[np.bool_]:
-    out: npt.NDArray[np.bool_] = p.hypertension | p.diabetes | p.ckd
-    return out
-
-
-def _payout(cost: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    c = P["claims"]
-    out: npt.NDArray[np.float64] = np.maximum(cost - c["deductible_yuan"], 0.0) * c["coinsurance"]
-    return out
-
-
-def expected_payout_per_admission(draws: int = 400_000) -> float:
-    """E[max(cost - deductible, 0)] x coinsurance, by a fixed-seed Monte Carlo."""
-    from device_sim.outcomes import COST_MEAN_YUAN, COST_SIGMA
-
-    rng = np.random.default_rng(12345)
-    mu = np.log(COST_MEAN_YUAN) - COST_SIGMA**2 / 2
-    return float(_payout(rng.lognormal(mu, COST_SIGMA, draws)).mean())
-
-
-def _claims(p: Population, rng: np.random.Generator) -> npt.NDArray[np.float64]:
-    from device_sim.outcomes import COST_MEAN_YUAN, COST_SIGMA
-
-    hosp = rng.random(p.size) < hospitalisation_probability(p)
-    mu = np.log(COST_MEAN_YUAN) - COST_SIGMA**2 / 2
-    cost = np.where(hosp, rng.lognormal(mu, COST_SIGMA, p.size), 0.0)
-    return _payout(cost)
 
 
 def _engages(

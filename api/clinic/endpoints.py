@@ -15,6 +15,9 @@ from api.clinic.schemas import (
     AcknowledgedOut,
     BpViewOut,
     DispensingsIn,
+    EpisodeAckIn,
+    EpisodeAckOut,
+    EpisodesOut,
     GlucoseViewOut,
     LabResultsIn,
     OverviewOut,
@@ -23,7 +26,7 @@ from api.clinic.schemas import (
     UploadedOut,
     WorklistOut,
 )
-from api.deps import TxDep, require
+from api.deps import SettingsDep, TxDep, require
 
 router = APIRouter(prefix="/clinic", tags=["clinic"])
 Clinic = Annotated[Principal, Depends(require("clinic"))]
@@ -68,6 +71,28 @@ def patient(
 )
 def acknowledge(alert_id: Annotated[int, Path(ge=1)], tx: TxDep, clinic: Clinic) -> dict[str, Any]:
     return service.acknowledge(tx, clinic, alert_id)
+
+
+@router.get("/alerts", response_model=EpisodesOut, response_model_exclude_unset=True)
+def alert_episodes(
+    tx: TxDep,
+    clinic: Clinic,
+    settings: SettingsDep,
+    severity: Annotated[
+        Literal["all", "critical", "warning"], Query(description="critical first in all")
+    ] = "all",
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    """The clinic's open alerts as episodes (member, kind, local day), criticals first,
+    with the newest readings' values and the alert ids to acknowledge them at once."""
+    return service.alert_episodes(tx, clinic, settings.product_timezone, severity, offset, limit)
+
+
+@router.post("/alerts/acknowledge", response_model=EpisodeAckOut)
+def acknowledge_episode(body: EpisodeAckIn, tx: TxDep, clinic: Clinic) -> dict[str, Any]:
+    """Acknowledge every alert of an episode in one request (each checked and audited)."""
+    return service.acknowledge_episode(tx, clinic, body.alert_ids)
 
 
 def _window(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
@@ -129,10 +154,17 @@ def worklist(
         Query(description="uncontrolled | no_data_7d (no reading for 7 days) | new_alerts (open)"),
     ] = "all",
     sort: Annotated[
-        Literal["alerts", "name", "last_reading", "composite", "status"],
-        Query(description="alerts: open critical, then open alerts first (with desc=true)"),
+        Literal["alerts", "name", "last_reading", "composite", "status", "bp", "tir", "tbr"],
+        Query(
+            description="alerts: open critical, then open alerts first (with desc=true);"
+            " bp: latest home systolic mean; tir / tbr: latest CGM time in / below range"
+        ),
     ] = "alerts",
     desc: bool = True,
+    condition: Annotated[
+        Literal["any", "hypertension", "diabetes", "ckd", "hyperlipidaemia", "none"],
+        Query(description="only patients with this condition (none: without any)"),
+    ] = "any",
     q: Annotated[str, Query(max_length=64, description="member id or name contains")] = "",
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -147,6 +179,7 @@ def worklist(
         search=q.strip(),
         offset=offset,
         limit=limit,
+        condition=condition,
     )
 
 

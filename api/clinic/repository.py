@@ -72,6 +72,10 @@ _PATIENTS = f"""
 SELECT m.member_id, m.display_name, m.birth_date, m.sex, m.conditions,
        s.window_start, s.window_end, s.algorithm_version, s.composite, s.improvement,
        s.components,
+       (s.indicators->'bp'->>'home_mean_sys')::float8 AS bp_sys,
+       (s.indicators->'bp'->>'home_mean_dia')::float8 AS bp_dia,
+       (s.indicators->'cgm'->>'tir')::float8 AS tir,
+       (s.indicators->'cgm'->>'tbr70')::float8 AS tbr70,
        CASE WHEN s.member_id IS NULL OR NOT {_ASSESSED} THEN 'insufficient'
             WHEN {_UNCONTROLLED} THEN 'uncontrolled' ELSE 'controlled' END AS control_status,
        coalesce(a.open_alerts, 0) AS open_alerts, a.critical_alerts, a.newest_alert_at,
@@ -104,8 +108,12 @@ SELECT m.member_id, m.display_name, m.birth_date, m.sex, m.conditions,
 _FILTERS: dict[str, str] = {
     "all": "",
     "uncontrolled": f" AND s.member_id IS NOT NULL AND {_UNCONTROLLED}",
+    # Lapsed: data stopped 7 days ago or more, or never came from a member with a chronic
+    # condition to follow. A member without a condition who never sent anything has not
+    # started; they are under "all", not at the top of the follow-up list.
     "no_data_7d": (
-        f" AND (d.last_data_at IS NULL OR d.last_data_at < now() - interval '{NO_DATA_DAYS} days')"
+        f" AND (d.last_data_at < now() - interval '{NO_DATA_DAYS} days'"
+        " OR (d.last_data_at IS NULL AND cardinality(m.conditions) > 0))"
     ),
     "new_alerts": " AND coalesce(a.open_alerts, 0) > 0",
 }
@@ -260,7 +268,8 @@ def cgm_summaries(
 
 # --- dashboard views (api/clinic/views.py) ------------------------------------------------
 
-WorklistSort = Literal["alerts", "name", "last_reading", "composite", "status"]
+WorklistSort = Literal["alerts", "name", "last_reading", "composite", "status", "bp", "tir", "tbr"]
+ConditionFilter = Literal["any", "hypertension", "diabetes", "ckd", "hyperlipidaemia", "none"]
 # Fixed ORDER BY fragments per sort key (never built from input); member_id breaks ties so
 # offset pages are stable.
 _WORKLIST_ORDER: dict[str, str] = {
@@ -271,6 +280,9 @@ _WORKLIST_ORDER: dict[str, str] = {
     "status": (
         "CASE control_status WHEN 'uncontrolled' THEN 0 WHEN 'insufficient' THEN 1 ELSE 2 END {d}"
     ),
+    "bp": "bp_sys {d} NULLS LAST",
+    "tir": "tir {d} NULLS LAST",
+    "tbr": "tbr70 {d} NULLS LAST",
 }
 
 
@@ -284,6 +296,7 @@ def worklist(
     search: str,
     offset: int,
     limit: int,
+    condition: ConditionFilter = "any",
 ) -> tuple[list[dict[str, Any]], int]:
     """One offset page of a clinic's patients in the chosen order, and the filtered total.
 
@@ -291,6 +304,10 @@ def worklist(
     the server so a clinic with thousands of patients never ships them all to the page.
     """
     where = _FILTERS[status]
+    if condition == "none":
+        where += " AND cardinality(m.conditions) = 0"
+    elif condition != "any":
+        where += " AND %(cond)s = ANY(m.conditions)"
     if search:
         where += " AND (m.member_id ILIKE %(q)s OR m.display_name ILIKE %(q)s)"
     direction = "DESC" if descending else "ASC"
@@ -306,6 +323,7 @@ def worklist(
         "clinic_id": clinic_id,
         "after": "",
         "q": f"%{escaped}%",
+        "cond": condition,
         "limit": limit,
         "offset": offset,
     }
@@ -426,6 +444,41 @@ def follow_up(conn: Conn, clinic_id: str, limit: int) -> tuple[list[dict[str, An
     )
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(sql, {"clinic_id": clinic_id, "after": "", "limit": limit}).fetchall()
+    total = int(rows[0]["total"]) if rows else 0
+    for r in rows:
+        r.pop("total")
+    return rows, total
+
+
+# Open alerts as episodes across a clinic's patients: one per member, kind and local day
+# (55 readings of one bad morning are one line), criticals first, newest first; each with
+# its alert ids (one click acknowledges them all) and the newest readings' values. Only
+# alerts observed while the member's clinic-care consent was in force (PIPL).
+_EPISODES = f"""
+SELECT a.member_id, m.display_name, a.kind, a.severity,
+       (a.observed_at AT TIME ZONE %(tz)s)::date AS day, count(*) AS n,
+       min(a.observed_at) AS first_at, max(a.observed_at) AS last_at,
+       array_agg(a.alert_id ORDER BY a.observed_at) AS alert_ids,
+       (array_agg(a.detail ORDER BY a.observed_at DESC))[1:5] AS details,
+       count(*) OVER () AS total
+  FROM members m
+  CROSS JOIN LATERAL (SELECT {_CARE_SPAN} AS span OFFSET 0) cs
+  JOIN alerts a ON a.member_id = m.member_id AND a.acknowledged_at IS NULL
+                AND a.observed_at <@ cs.span
+ WHERE m.clinic_id = %(clinic_id)s AND (%(severity)s = 'all' OR a.severity = %(severity)s)
+ GROUP BY a.member_id, m.display_name, a.kind, a.severity, 5
+ ORDER BY (a.severity = 'critical') DESC, max(a.observed_at) DESC, a.member_id, a.kind
+ LIMIT %(limit)s OFFSET %(offset)s
+"""  # noqa: S608 (constants only)
+
+
+def alert_episodes(
+    conn: Conn, clinic_id: str, tz: str, severity: str, offset: int, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    params = {"clinic_id": clinic_id, "tz": tz, "severity": severity, "offset": offset,
+              "limit": limit}  # fmt: skip
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(_EPISODES, params).fetchall()
     total = int(rows[0]["total"]) if rows else 0
     for r in rows:
         r.pop("total")

@@ -116,6 +116,37 @@ class AcknowledgedOut(BaseModel):
     acknowledged_by: str
 
 
+class EpisodeOut(BaseModel):
+    """Open alerts of one member, kind and local day: one line, acknowledged at once."""
+
+    member_id: str
+    display_name: str | None
+    kind: str
+    severity: str
+    day: date = Field(description="the local day (the product's time zone)")
+    n: int = Field(description="alerts in the episode")
+    first_at: datetime
+    last_at: datetime
+    alert_ids: list[int]
+    details: list[dict[str, Any] | None] = Field(description="the newest readings' values")
+
+
+class EpisodesOut(BaseModel):
+    items: list[EpisodeOut]
+    total: int
+    offset: int
+    limit: int
+
+
+class EpisodeAckIn(BaseModel):
+    alert_ids: list[int] = Field(min_length=1, max_length=1000)
+
+
+class EpisodeAckOut(BaseModel):
+    acknowledged: int
+    alert_ids: list[int]
+
+
 class WorklistItemOut(BaseModel):
     member_id: str
     display_name: str | None
@@ -129,6 +160,10 @@ class WorklistItemOut(BaseModel):
     open_alerts: int
     critical_alerts: int
     newest_alert_at: datetime | None
+    last_bp_sys: float | None = Field(default=None, description="latest home BP mean, mmHg")
+    last_bp_dia: float | None = None
+    tir: float | None = Field(default=None, description="latest CGM time in range, %")
+    tbr70: float | None = Field(default=None, description="latest CGM time below 70 mg/dL, %")
 
 
 class WorklistOut(BaseModel):

@@ -78,6 +78,26 @@ def acknowledge(tx: Tx, who: Principal, alert_id: int) -> dict[str, Any]:
     return repo.acknowledge_alert(tx.conn, alert_id, who.name)
 
 
+def acknowledge_episode(tx: Tx, who: Principal, alert_ids: list[int]) -> dict[str, Any]:
+    """Acknowledge every alert of an episode at once; each is checked and audited as a
+    single acknowledgement is (another clinic's id answers as one that does not exist)."""
+    done = [acknowledge(tx, who, i) for i in dict.fromkeys(alert_ids)]
+    return {"acknowledged": len(done), "alert_ids": [d["alert_id"] for d in done]}
+
+
+def alert_episodes(
+    tx: Tx, who: Principal, tz: str, severity: str, offset: int, limit: int
+) -> dict[str, Any]:
+    """The clinic's open alerts as episodes, criticals first; the members shown are audited."""
+    assert who.tenant_id is not None
+    rows, total = repo.alert_episodes(tx.conn, who.tenant_id, tz, severity, offset, limit)
+    audit.record_many(
+        tx.conn, who, "clinic.alerts", sorted({r["member_id"] for r in rows}),
+        detail={"severity": severity},
+    )  # fmt: skip
+    return {"items": rows, "total": total, "offset": offset, "limit": limit}
+
+
 def export_readings(
     tx: Tx,
     who: Principal,

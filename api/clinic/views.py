@@ -61,6 +61,7 @@ def worklist(
     search: str,
     offset: int,
     limit: int,
+    condition: repo.ConditionFilter = "any",
 ) -> dict[str, Any]:
     assert clinic.tenant_id is not None
     rows, total = repo.worklist(
@@ -72,6 +73,7 @@ def worklist(
         search=search,
         offset=offset,
         limit=limit,
+        condition=condition,
     )
     ids = [r["member_id"] for r in rows]
     audit.record_many(
@@ -95,6 +97,10 @@ def worklist(
                 "open_alerts": r["open_alerts"],
                 "critical_alerts": r["critical_alerts"] or 0,
                 "newest_alert_at": r["newest_alert_at"],
+                "last_bp_sys": r["bp_sys"],
+                "last_bp_dia": r["bp_dia"],
+                "tir": r["tir"],
+                "tbr70": r["tbr70"],
             }
         )
     return {"items": items, "total": total, "offset": offset, "limit": limit}

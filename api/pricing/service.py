@@ -44,7 +44,7 @@ from api.pricing.repository import Conn
 from api.pricing.repository import enrolments as enrolments_repo
 from api.pricing.repository import quotes as quotes_repo
 from api.pricing.repository import rulebooks as rulebook_repo
-from api.pricing.rulebook import parse
+from api.pricing.rulebook import Rulebook, parse
 from api.pricing.what_if import apply_what_if
 from core.errors import FieldError
 
@@ -155,17 +155,8 @@ def reproduce_quote(conn: Conn, quote_id: str) -> dict[str, Any]:
     }
 
 
-def member_standing(
-    conn: Conn,
-    member_id: str,
-    product_id: str,
-    plan_year: int,
-    what_if: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Where the member stands for next year, the reasons, and what would lower it; with a
-    ``what_if``, the same for the member's simulated indicators (never stored)."""
-    q = quote_member(conn, member_id, product_id, plan_year, store=False, what_if=what_if)
-    rb = get_rulebook(conn, product_id, plan_year)
+def _hints(rb: Rulebook) -> tuple[dict[str, int], dict[str, str], dict[str, str]]:
+    """Each data component's maximum (bp) and how to earn more of it (en, zh)."""
     caps = {
         "engagement": rb.engagement.max_bp,
         "control": rb.control.max_bp,
@@ -190,6 +181,21 @@ def member_standing(
         "adherence": "按处方规律用药（覆盖80%天数即满分）",
         "improvement": "每种慢性病都有足够数据并保持控制",
     }
+    return caps, hints_en, hints_zh
+
+
+def member_standing(
+    conn: Conn,
+    member_id: str,
+    product_id: str,
+    plan_year: int,
+    what_if: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Where the member stands for next year, the reasons, and what would lower it; with a
+    ``what_if``, the same for the member's simulated indicators (never stored)."""
+    q = quote_member(conn, member_id, product_id, plan_year, store=False, what_if=what_if)
+    rb = get_rulebook(conn, product_id, plan_year)
+    caps, hints_en, hints_zh = _hints(rb)
     could = []
     for c in q.components:
         if c.code in caps:

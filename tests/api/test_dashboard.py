@@ -97,6 +97,45 @@ def test_worklist_filters_and_search(client: TestClient, world: World) -> None:
     assert ids("?q=%25") == []  # a literal %, not a wildcard
 
 
+def test_worklist_triage_by_condition_bp_tir_and_time_below(
+    client: TestClient, world: World, conn: psycopg.Connection[Any]
+) -> None:
+    """Filter by condition (or none), sort by the latest BP, TIR and time below range, and
+    the lapsed list leaves out members without a condition who never sent anything."""
+
+    def ids(query: str) -> list[str]:
+        return [p["member_id"] for p in _get(client, world, f"/clinic/worklist{query}")["items"]]
+
+    conn.execute(
+        "INSERT INTO members (member_id, clinic_id, display_name, birth_date, sex, conditions)"
+        " VALUES ('h0', 'c1', '健康', '1990-01-01', 'F', '{}')"
+    )
+    conn.execute(
+        "INSERT INTO consents (member_id, purpose, notice_version, given_at)"
+        " VALUES ('h0', 'clinic_care', 'test-1', '2000-01-01Z')"
+    )
+    assert ids("?condition=diabetes") == ["m1", "m3"]
+    assert ids("?condition=none") == ["h0"]
+    assert ids("?condition=ckd") == []
+    assert "h0" not in ids("?status=no_data_7d") and "h0" in ids("")
+    body = _get(client, world, "/clinic/worklist?sort=bp&desc=true")
+    m1 = next(p for p in body["items"] if p["member_id"] == "m1")
+    assert (m1["last_bp_sys"], m1["last_bp_dia"]) == (151.0, 80.0) and m1["tir"] == 62.0
+    # Patients without the measure come after those with it, whichever the direction.
+    assert body["items"][0]["member_id"] == "m1"
+    assert ids("?sort=bp&desc=false")[0] == "m1" and ids("?sort=tir&desc=false")[0] == "m1"
+    conn.execute(
+        "INSERT INTO scores (member_id, window_start, window_end, algorithm_version,"
+        " components, indicators) VALUES ('h0', '2026-01-01', '2026-02-01', 't', '{}',"
+        ' \'{"bp": {"home_mean_sys": 171, "home_mean_dia": 99},'
+        ' "cgm": {"tir": 40, "tbr70": 9.5}}\')'
+    )
+    assert ids("?sort=bp&desc=true")[0] == "h0"  # 171 mmHg before m1's 151
+    assert ids("?sort=tbr&desc=true")[0] == "h0" and ids("?sort=tir&desc=false")[0] == "h0"
+    bad = client.get("/clinic/worklist?condition=asthma", headers=world.auth("clinic"))
+    assert bad.status_code == 422 and "condition" in bad.text
+
+
 def test_worklist_pages_a_large_clinic_in_sql(
     client: TestClient, world: World, conn: psycopg.Connection[Any]
 ) -> None:
@@ -389,3 +428,45 @@ def test_bp_view_carries_the_control_reason_with_a_missed_hypoglycaemia_target_f
     assert "16 level-2 events" in dm["reason_en"] and "低血糖" in dm["reason_zh"]
     assert body["lights"]["diabetes"] == "red"
     assert body["control"]["hypertension"]["status"] == "insufficient"
+
+
+def test_the_clinic_alert_list_is_episodes_criticals_first_acknowledged_at_once(
+    client: TestClient, world: World, conn: psycopg.Connection[Any]
+) -> None:
+    """Open alerts of the clinic's patients grouped per member, kind and local day, with
+    values, criticals before warnings; one request acknowledges an episode; another
+    clinic's alerts are neither listed nor acknowledgeable."""
+    at = world.now - timedelta(hours=2)
+    for sec, kind, sev, sys_ in ((0, "bp_grade3", "critical", 182), (60, "bp_grade3", "critical",
+                                 190), (90, "bp_grade3_unvalidated", "warning", 185)):  # fmt: skip
+        conn.execute(
+            "INSERT INTO alerts (member_id, kind, severity, observed_at, detail)"
+            " VALUES ('m3', %s, %s, %s, %s)",
+            (kind, sev, at + timedelta(seconds=sec), Jsonb({"systolic": sys_, "diastolic": 100})),
+        )
+    body = _get(client, world, "/clinic/alerts")
+    kinds = [(e["member_id"], e["kind"], e["severity"], e["n"]) for e in body["items"]]
+    assert ("m3", "bp_grade3", "critical", 2) in kinds
+    assert [e["severity"] for e in body["items"]] == sorted(
+        (e["severity"] for e in body["items"]), key=lambda s: s != "critical"
+    )  # criticals first
+    assert all(e["member_id"] != "m2" for e in body["items"])  # another clinic's patient
+    ep = next(e for e in body["items"] if e["member_id"] == "m3" and e["kind"] == "bp_grade3")
+    assert ep["details"][0]["systolic"] == 190 and len(ep["alert_ids"]) == 2
+    warn = _get(client, world, "/clinic/alerts?severity=warning")["items"]
+    assert [e["kind"] for e in warn] == ["bp_grade3_unvalidated"]
+    ack = client.post(
+        "/clinic/alerts/acknowledge", json={"alert_ids": ep["alert_ids"]},
+        headers=world.auth("clinic"),
+    )  # fmt: skip
+    assert ack.status_code == 200 and ack.json()["acknowledged"] == 2
+    left = _get(client, world, "/clinic/alerts")["items"]
+    assert all(not (e["member_id"] == "m3" and e["kind"] == "bp_grade3") for e in left)
+    assert len(audit_rows(conn, action="clinic.alert.acknowledge")) == 2
+    other = conn.execute("SELECT alert_id FROM alerts WHERE member_id = 'm2' LIMIT 1").fetchone()
+    if other is not None:
+        resp = client.post(
+            "/clinic/alerts/acknowledge", json={"alert_ids": [other[0]]},
+            headers=world.auth("clinic"),
+        )  # fmt: skip
+        assert resp.status_code == 404

@@ -98,6 +98,14 @@ ENDPOINTS: list[tuple[str, str, str, Any, set[str]]] = [
         None,
         {"clinic"},
     ),
+    ("GET", "/clinic/alerts", "/clinic/alerts", None, {"clinic"}),
+    (
+        "POST",
+        "/clinic/alerts/acknowledge",
+        "/clinic/alerts/acknowledge",
+        {"alert_ids": [1]},
+        {"clinic"},
+    ),
     (
         "GET",
         "/clinic/patients/{member_id}/observations.fhir",
@@ -396,6 +404,11 @@ TENANCY: dict[tuple[str, str], list[Case]] = {
     ("POST", "/clinic/patients/{member_id}/dispensings"): _upload_case(
         "/clinic/patients/{m}/dispensings", _FILLS
     ),
+    ("POST", "/clinic/alerts/acknowledge"): [
+        Case("clinic", ("/clinic/alerts/acknowledge", {"alert_ids": ["int:{a1}"]}),
+             ("/clinic/alerts/acknowledge", {"alert_ids": ["int:{a2}"]}),
+             ("/clinic/alerts/acknowledge", {"alert_ids": [999999]})),
+    ],
     ("POST", "/clinic/alerts/{alert_id}/acknowledge"): [
         Case("clinic", ("/clinic/alerts/{a1}/acknowledge", None),
              ("/clinic/alerts/{a2}/acknowledge", None),
@@ -443,6 +456,7 @@ UNTARGETED: dict[tuple[str, str], str] = {
     ("GET", "/clinic/patients"): "lists the caller's own patients (test_tenancy)",
     ("GET", "/clinic/worklist"): "lists the caller's own patients (test_tenancy)",
     ("GET", "/clinic/overview"): "the caller's own clinic",
+    ("GET", "/clinic/alerts"): "lists the caller's own patients' alerts (test_dashboard)",
     ("GET", "/member/me/score"): "the member themself",
     ("GET", "/member/me/standing"): "the member themself",
     ("POST", "/member/me/simulate"): "the member themself",
@@ -526,8 +540,19 @@ def test_tenant_matrix(
     method = op[0]
     headers = world.auth(case.role)
 
+    def fill(body: Any) -> Any:
+        """Ids in a body: a string "int:{a1}" becomes that id as a number."""
+        if isinstance(body, dict):
+            return {k: fill(v) for k, v in body.items()}
+        if isinstance(body, list):
+            return [fill(v) for v in body]
+        if isinstance(body, str) and body.startswith("int:"):
+            return int(body[4:].format(**tenancy_world))
+        return body
+
     def call(c: Call) -> Any:
-        return client.request(method, c[0].format(**tenancy_world), json=c[1], headers=headers)
+        path = c[0].format(**tenancy_world)
+        return client.request(method, path, json=fill(c[1]), headers=headers)
 
     foreign, made_up = call(case.foreign), call(case.made_up)
     assert foreign.status_code in (404, 409, 422), (foreign.status_code, foreign.text)

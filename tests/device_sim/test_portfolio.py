@@ -89,7 +89,8 @@ def test_every_parameter_says_where_it_comes_from() -> None:
 
 def test_self_selection_engages_the_healthy_and_motivated_more() -> None:
     from device_sim.outcomes import population
-    from device_sim.portfolio import _engages, _with_conditions
+    from device_sim.portfolio import _engages
+    from device_sim.portfolio_params import _with_conditions
 
     pop = population(20_000, 3)
     rng = np.random.default_rng(0)

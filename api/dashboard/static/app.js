@@ -1,6 +1,6 @@
 /* Wellrate clinic dashboard: the header (language, unit, sign-out) and the routes.
  *
- * Pages are hash routes (#/patients, #/patient/<id>, #/overview, #/signin), drawn by
+ * Pages are hash routes (#/patients, #/patient/<id>, #/alerts, #/overview, #/signin), drawn by
  * list.js and patient.js; data comes from the /clinic JSON endpoints with the session
  * token from POST /auth/sessions, kept in sessionStorage (gone when the tab closes).
  */
@@ -65,6 +65,7 @@
     }
     if (path.startsWith("/patient/")) WR.pages.patient(decodeURIComponent(path.slice("/patient/".length)));
     else if (path === "/overview") WR.pages.overview();
+    else if (path === "/alerts") WR.pages.alerts(query || "");
     else if (path === "/patients") WR.pages.list(query || "");
     else location.hash = "#/patients";
   }

@@ -60,8 +60,10 @@
   // ---- patient list ----------------------------------------------------------------------
 
   const FILTERS = ["all", "uncontrolled", "no_data_7d", "new_alerts"];
-  const SORTS = ["alerts", "name", "last_reading", "composite", "status"];
-  const DEFAULT_DESC = { alerts: true, name: false, last_reading: false, composite: false, status: false };
+  const SORTS = ["alerts", "name", "last_reading", "composite", "status", "bp", "tir", "tbr"];
+  // Worst first by default: highest BP, lowest time in range, most time below range.
+  const DEFAULT_DESC = { alerts: true, name: false, last_reading: false, composite: false, status: false, bp: true, tir: false, tbr: true };
+  const CONDITIONS = ["any", "hypertension", "diabetes", "ckd", "hyperlipidaemia", "none"];
 
   function listParams(query) {
     const p = new URLSearchParams(query);
@@ -72,12 +74,14 @@
       desc: p.has("desc") ? p.get("desc") === "true" : DEFAULT_DESC[sort],
       page: Math.max(1, parseInt(p.get("page") || "1", 10) || 1),
       q: (p.get("q") || "").slice(0, 64),
+      condition: CONDITIONS.includes(p.get("condition")) ? p.get("condition") : "any",
     };
   }
 
   function listHash(p) {
     const q = new URLSearchParams({ status: p.status, sort: p.sort, desc: String(p.desc), page: String(p.page) });
     if (p.q) q.set("q", p.q);
+    if (p.condition !== "any") q.set("condition", p.condition);
     return "#/patients?" + q.toString();
   }
 
@@ -92,7 +96,7 @@
     show(t("nav_patients"), h("p", { text: t("loading") }));
     const qs = new URLSearchParams({
       status: p.status, sort: p.sort, desc: String(p.desc),
-      offset: String((p.page - 1) * PAGE_SIZE), limit: String(PAGE_SIZE),
+      offset: String((p.page - 1) * PAGE_SIZE), limit: String(PAGE_SIZE), condition: p.condition,
     });
     if (p.q) qs.set("q", p.q);
     let body;
@@ -106,6 +110,7 @@
     const search = h("input", { id: "search", type: "search", name: "q", value: p.q, maxlength: "64" });
     const controls = h("form", { class: "controls", role: "search", "aria-label": t("filter") },
       select("filter", t("filter"), FILTERS.map((f) => [f, t("f_" + f)]), p.status, (v) => set({ status: v })),
+      select("condition", t("condition"), CONDITIONS.map((c) => [c, c === "any" || c === "none" ? t("c_" + c) : t(c)]), p.condition, (v) => set({ condition: v })),
       select("sort", t("sort_by"), SORTS.map((s) => [s, t("s_" + s)]), p.sort, (v) => set({ sort: v, desc: DEFAULT_DESC[v] })),
       h("div", { class: "field" }, h("label", { for: "search", text: t("search") }), search),
       h("button", { type: "submit", text: t("search") }));
@@ -129,6 +134,11 @@
           h("div", { class: "muted", text: r.member_id })),
         h("td", {}, h("div", { class: "lights" }, lights, others)),
         h("td", { class: "num", text: num(r.composite) }),
+        h("td", { class: "bp-tir", text: [
+          r.last_bp_sys !== null && r.last_bp_sys !== undefined ? `${num(r.last_bp_sys)}/${num(r.last_bp_dia)}` : "—",
+          r.tir !== null && r.tir !== undefined ? `TIR ${num(r.tir)}%` : null,
+          r.tbr70 !== null && r.tbr70 !== undefined ? `TBR ${num(r.tbr70, 1)}%` : null,
+        ].filter(Boolean).join(" · ") }),
         h("td", { text: r.last_data_at ? fmtTime(r.last_data_at) : t("never") }),
         h("td", {}, suff.length ? suff : t("none")),
         h("td", { class: "num" }, r.open_alerts
@@ -141,15 +151,29 @@
       h("caption", { class: "sr-only", text: t("nav_patients") }),
       h("thead", {}, h("tr", {},
         sortHeader("name", t("col_patient")), sortHeader("status", t("col_conditions")),
-        sortHeader("composite", t("col_composite")), sortHeader("last_reading", t("col_last")),
+        sortHeader("composite", t("col_composite")), sortHeader("bp", t("col_bp_tir")),
+        sortHeader("last_reading", t("col_last")),
         h("th", { scope: "col", text: t("col_sufficiency") }), sortHeader("alerts", t("col_alerts")))),
       h("tbody", {}, rows));
     const prev = h("button", { type: "button", id: "prev-page", disabled: p.page <= 1, text: t("prev") });
     const next = h("button", { type: "button", id: "next-page", disabled: p.page >= pages, text: t("next") });
     prev.addEventListener("click", () => go(listHash(Object.assign({}, p, { page: p.page - 1 }))));
     next.addEventListener("click", () => go(listHash(Object.assign({}, p, { page: p.page + 1 }))));
+    // Page numbers around the current one, and a jump: 100 pages are not clicked through.
+    const nums = [];
+    for (let n = Math.max(1, p.page - 2); n <= Math.min(pages, p.page + 2); n++) {
+      const b = h("button", { type: "button", class: "page-num", "aria-current": n === p.page ? "page" : null, text: String(n) });
+      b.addEventListener("click", () => go(listHash(Object.assign({}, p, { page: n }))));
+      nums.push(b);
+    }
+    const jump = h("input", { id: "page-jump", type: "number", min: "1", max: String(pages), value: String(p.page) });
+    jump.addEventListener("change", () => {
+      const n = Math.min(pages, Math.max(1, parseInt(jump.value, 10) || 1));
+      go(listHash(Object.assign({}, p, { page: n })));
+    });
     const pager = h("nav", { class: "pager", "aria-label": t("page_info", { page: p.page, pages: pages, total: body.total }) },
-      prev, h("span", { id: "page-info", text: t("page_info", { page: p.page, pages: pages, total: body.total }) }), next);
+      prev, nums, next, h("span", { id: "page-info", text: t("page_info", { page: p.page, pages: pages, total: body.total }) }),
+      h("label", { for: "page-jump", text: t("go_page") }), jump);
     show(t("nav_patients"), controls, body.items.length ? h("div", { class: "table-wrap" }, table) : h("p", { text: t("no_patients") }), pager);
   }
 
