@@ -176,8 +176,12 @@ def priced_quote(
     created_at: datetime | None,
     model_version: str | None,
     every: list[engine.Priced] | None = None,
+    docs: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None,
 ) -> Quote:
-    """The quote a pricing returns: its components with their reasons (held ones marked)."""
+    """The quote a pricing returns: its components with their reasons (held ones marked).
+    ``docs``: :func:`quote_docs` already built for the stored row (built once per quote)."""
+    comps, vers = docs or quote_docs(rb, p, inp, every)
+    held = next((v for v in vers if v["version_id"] == p.version_id), None)
     return Quote(
         quote_id=quote_id,
         member_id=inp.member_id,
@@ -198,13 +202,20 @@ def priced_quote(
                 c["reason_zh"],
                 c["data_dependent"],
             )
-            for c in components_json(rb, p, inp)
+            for c in comps
         ),
         smoothing=p.smoothing,
         created_at=created_at,
         inputs=inp,
         model_version=model_version,
         version_id=p.version_id,
-        benefits=benefits.terms(rb, rb.version_named(p.version_id), inp),
-        versions=tuple(versions_json(rb, inp, every or [p])),
+        benefits=held["benefits"] if held else None,
+        versions=tuple(vers),
     )
+
+
+def quote_docs(
+    rb: Rulebook, p: engine.Priced, inp: QuoteInputs, every: list[engine.Priced] | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The components and versions documents, shared by the stored row and the response."""
+    return components_json(rb, p, inp), versions_json(rb, inp, every or [p])

@@ -19,10 +19,7 @@ from api.pricing import engine
 from api.pricing.exceptions import RulebookNotFound
 from api.pricing.inputs import QuoteInputs, ScoreRow
 from api.pricing.money import fen_of
-from api.pricing.quote import (
-    components_json,
-    versions_json,
-)
+from api.pricing.quote import quote_docs
 from api.pricing.repository import Conn
 from api.pricing.repository import inputs as inputs_repo
 from api.pricing.repository import rulebooks as rulebook_repo
@@ -227,7 +224,9 @@ def quote_row(
     job_id: str | None,
     model_version: str | None = None,
     every: list[engine.Priced] | None = None,
+    docs: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None,
 ) -> tuple[Any, ...]:
+    comps, vers = docs or quote_docs(rb, p, inp, every)
     return (
         quote_id,
         inp.member_id,
@@ -242,10 +241,10 @@ def quote_row(
         p.base_fen - fen_of(p.base_fen, 10000 - p.discount_bp),
         inp.age,
         text_array(inp.conditions),
-        _json(components_json(rb, p, inp)),
+        _json(comps),
         _json(p.smoothing),
         _json(inp.to_json()),
         model_version,
         p.version_id,
-        _json(versions_json(rb, inp, every or [p])),
+        _json(vers),
     )

@@ -32,7 +32,14 @@ from api.pricing.exceptions import (
 from api.pricing.inputs import QuoteInputs
 from api.pricing.money import fen_of
 from api.pricing.portfolio import portfolio_report
-from api.pricing.quote import Quote, priced_quote, quote_from_row, versions_json, yuan
+from api.pricing.quote import (
+    Quote,
+    priced_quote,
+    quote_docs,
+    quote_from_row,
+    versions_json,
+    yuan,
+)
 from api.pricing.quoting import (
     get_rulebook,
     new_quote_id,
@@ -112,6 +119,7 @@ def quote_member(
     if what_if:
         inp, store = apply_what_if(inp, what_if), False
     p, every = engine.price_versions(rb, inp)
+    docs = quote_docs(rb, p, inp, every)  # built once: the stored row and the response
     qid, created = None, None
     if store:
         qid = new_quote_id()
@@ -120,10 +128,10 @@ def quote_member(
         if not locked:
             rulebook_repo.lock_rulebook(conn, product_id, plan_year)
         quotes_repo.insert_quote_and_ledger(
-            conn, quote_row(rb, inp, p, qid, None, model_version, every), p.ledger_fen
+            conn, quote_row(rb, inp, p, qid, None, model_version, every, docs), p.ledger_fen
         )
         created = datetime.now(UTC)
-    return priced_quote(rb, inp, p, qid, created, model_version, every)
+    return priced_quote(rb, inp, p, qid, created, model_version, every, docs)
 
 
 def get_quote(conn: Conn, quote_id: str) -> Quote | None:
