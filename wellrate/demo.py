@@ -242,9 +242,28 @@ def _enroll(url: str, members: list[SimMember], steps: Steps) -> None:
     _say(steps.done[-1])
 
 
+def _plan_year(url: str, steps: Steps) -> None:
+    """Before the plan year's first quote: draw the randomised holdout and set the discount
+    budget (year one: the rulebook's start-up budget). A database quoted before these
+    existed keeps its quotes; the demo says so and goes on."""
+    from api.pricing import budget_scale, holdout
+    from core.errors import DomainError
+
+    for name, step in (("holdout", holdout.draw), ("budget", budget_scale.set_scale)):
+        try:
+            with db.connect(url) as conn, conn.transaction():
+                out = step(conn, PRODUCT, PLAN_YEAR)
+            keep = ("action", "members", "control", "scale_ppm", "budget_fen", "basis")
+            steps.done.append(f"{name}: {json.dumps({k: out[k] for k in keep if k in out})}")
+        except DomainError as exc:
+            steps.done.append(f"{name}: not set ({exc.detail})")
+        _say(steps.done[-1])
+
+
 def _quote(url: str, settings: Settings, members: list[SimMember], steps: Steps) -> dict[str, Any]:
     from api.pricing.service import quote_book, quote_member
 
+    _plan_year(url, steps)
     out = quote_book(url, settings, PRODUCT, PLAN_YEAR, progress=True)
     steps.done.append(f"quoted {PRODUCT} {PLAN_YEAR}: {json.dumps(out, default=str)}")
     _say(steps.done[-1])

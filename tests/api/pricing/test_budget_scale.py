@@ -35,11 +35,13 @@ def _linked_fen(q: service.Quote) -> int:
 
 def test_the_scale_meets_the_budget_and_quotes_apply_it(conn: Conn) -> None:
     ids = _book(conn, 80)
+    none = DEMO.replace('startup_yuan = "500000.00"\n', "")
+    assert service.load_rulebook(conn, none)["action"] == "stored"
     with pytest.raises(NoEffectData):  # no effect measured and no start-up budget declared
         budget_scale.set_scale(conn, "demo-city", 2027)
     spend = budget_scale.projected_spend(conn, "demo-city", 2027, ids)
     budget_yuan = round(spend * 0.3) / 100
-    text = DEMO.replace("[limits]", f'[budget]\nstartup_yuan = "{budget_yuan:.2f}"\n\n[limits]')
+    text = DEMO.replace('startup_yuan = "500000.00"', f'startup_yuan = "{budget_yuan:.2f}"')
     assert service.load_rulebook(conn, text)["action"] == "replaced"
     got = budget_scale.set_scale(conn, "demo-city", 2027)
     assert got["basis"] == "startup" and got["projected_fen"] == spend
@@ -61,6 +63,6 @@ def test_the_scale_meets_the_budget_and_quotes_apply_it(conn: Conn) -> None:
 def test_a_budget_above_the_spend_never_raises_a_discount(conn: Conn) -> None:
     ids = _book(conn, 10)
     spend = budget_scale.projected_spend(conn, "demo-city", 2027, ids)
-    text = DEMO.replace("[limits]", f'[budget]\nstartup_yuan = "{spend * 3 / 100:.2f}"\n\n[limits]')
+    text = DEMO.replace('startup_yuan = "500000.00"', f'startup_yuan = "{spend * 3 / 100:.2f}"')
     service.load_rulebook(conn, text)
     assert budget_scale.set_scale(conn, "demo-city", 2027)["scale_ppm"] == 1_000_000
