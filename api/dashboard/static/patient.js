@@ -204,8 +204,13 @@
         "data-condition": cond, role: c.hypo_target_missed ? "alert" : null,
         text: `${t(cond)}: ${state.lang === "zh" ? c.reason_zh : c.reason_en}`,
       }));
+    const printBtn = h("button", { type: "button", id: "print-report", class: "no-print", text: t("print_report") });
+    printBtn.addEventListener("click", () => window.print());
+    const today = new Date();
+    const from = new Date(today.getTime() - bpDays * 86400000);
     const header = h("div", { class: "patient-head" },
-      h("p", {}, h("a", { href: "#/patients", id: "back-link", text: "← " + t("back") })),
+      h("p", { class: "no-print" }, h("a", { href: "#/patients", id: "back-link", text: "← " + t("back") }), " ", printBtn),
+      h("p", { class: "print-only", id: "report-period", text: t("report_period", { from: fmtDay(from.toISOString()), to: fmtDay(today.toISOString()) }) }),
       h("p", { class: "muted", id: "patient-who", text: [p.member_id, p.sex ? t("sex_" + p.sex) : null, ageOf(p.birth_date)].filter(Boolean).join(" · ") }),
       h("div", { class: "lights", id: "patient-lights" }, lights, others),
       control.length ? h("div", { id: "patient-control" }, control) : null);
