@@ -108,12 +108,8 @@ SELECT m.member_id, m.display_name, m.birth_date, m.sex, m.conditions,
 _FILTERS: dict[str, str] = {
     "all": "",
     "uncontrolled": f" AND s.member_id IS NOT NULL AND {_UNCONTROLLED}",
-    # Lapsed: data stopped 7 days ago or more, or never came from a member with a chronic
-    # condition to follow. A member without a condition who never sent anything has not
-    # started; they are under "all", not at the top of the follow-up list.
     "no_data_7d": (
-        f" AND (d.last_data_at < now() - interval '{NO_DATA_DAYS} days'"
-        " OR (d.last_data_at IS NULL AND cardinality(m.conditions) > 0))"
+        f" AND (d.last_data_at IS NULL OR d.last_data_at < now() - interval '{NO_DATA_DAYS} days')"
     ),
     "new_alerts": " AND coalesce(a.open_alerts, 0) > 0",
 }
@@ -312,6 +308,10 @@ def worklist(
         where += " AND (m.member_id ILIKE %(q)s OR m.display_name ILIKE %(q)s)"
     direction = "DESC" if descending else "ASC"
     order = _WORKLIST_ORDER[sort].format(d=direction)
+    if status == "no_data_7d":
+        # Members without a chronic condition and no data in the look-back come last: most
+        # never started, and a clinic following up lapsed patients starts with the others.
+        order = "(cardinality(conditions) = 0 AND last_data_at IS NULL), " + order
     sql = (
         "SELECT p.*, count(*) OVER () AS total FROM ("  # noqa: S608 - fixed fragments only
         + _PATIENTS
