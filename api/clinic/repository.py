@@ -67,6 +67,23 @@ RECENT_GLUCOSE_DAYS = 14
 _CARE_SPAN = "consent_span(m.member_id, 'clinic_care')"
 _CARE = "(SELECT consent_span(%(member_id)s, 'clinic_care'))"
 
+# Each member's newest reading in the look-back, while clinic-care consent was in force:
+# three index lookups and the consent span per member, the costly part of the list.
+_LAST_DATA = f"""  CROSS JOIN LATERAL (SELECT {_CARE_SPAN} AS span OFFSET 0) cs
+  LEFT JOIN LATERAL (
+       SELECT greatest(
+         (SELECT max(measured_at) FROM bp_readings b WHERE b.member_id = m.member_id
+           AND b.measured_at > now() - interval '{LAST_DATA_DAYS} days'
+           AND b.measured_at <@ cs.span),
+         (SELECT max(measured_at) FROM glucose_readings g WHERE g.member_id = m.member_id
+           AND g.measured_at > now() - interval '{LAST_DATA_DAYS} days'
+           AND g.measured_at <@ cs.span),
+         (SELECT max(start_at) FROM activity_readings r WHERE r.member_id = m.member_id
+           AND r.start_at > now() - interval '{LAST_DATA_DAYS} days'
+           AND r.start_at <@ cs.span)
+       ) AS last_data_at) d ON true
+"""  # noqa: S608 (constants only)
+
 # Built only from the constants above (no input); values are bound as parameters.
 _PATIENTS = f"""
 SELECT m.member_id, m.display_name, m.birth_date, m.sex, m.conditions,
@@ -89,21 +106,27 @@ SELECT m.member_id, m.display_name, m.birth_date, m.sex, m.conditions,
               count(*) FILTER (WHERE al.severity = 'critical') AS critical_alerts,
               max(al.created_at) AS newest_alert_at
          FROM alerts al WHERE al.member_id = m.member_id AND al.acknowledged_at IS NULL) a ON true
-  CROSS JOIN LATERAL (SELECT {_CARE_SPAN} AS span OFFSET 0) cs
-  LEFT JOIN LATERAL (
-       SELECT greatest(
-         (SELECT max(measured_at) FROM bp_readings b WHERE b.member_id = m.member_id
-           AND b.measured_at > now() - interval '{LAST_DATA_DAYS} days'
-           AND b.measured_at <@ cs.span),
-         (SELECT max(measured_at) FROM glucose_readings g WHERE g.member_id = m.member_id
-           AND g.measured_at > now() - interval '{LAST_DATA_DAYS} days'
-           AND g.measured_at <@ cs.span),
-         (SELECT max(start_at) FROM activity_readings r WHERE r.member_id = m.member_id
-           AND r.start_at > now() - interval '{LAST_DATA_DAYS} days'
-           AND r.start_at <@ cs.span)
-       ) AS last_data_at) d ON true
- WHERE m.clinic_id = %(clinic_id)s AND m.member_id > %(after)s
+{_LAST_DATA} WHERE m.clinic_id = %(clinic_id)s AND m.member_id > %(after)s
 """  # noqa: S608
+
+# The list without the last-reading lookups, for sorts and filters that do not need them:
+# they then run only for the page's rows (:func:`last_data`), not for every patient (a
+# 5,000-patient clinic: bench/dashboard_bench.py, docs/api.md).
+_PATIENTS_LIGHT = _PATIENTS.replace(_LAST_DATA, "").replace(
+    "d.last_data_at", "NULL::timestamptz AS last_data_at"
+)
+_LAST_DATA_OF = (
+    "SELECT m.member_id, d.last_data_at FROM members m"  # noqa: S608 (constants only)
+    + _LAST_DATA
+    + " WHERE m.member_id = ANY(%(ids)s)"
+)
+
+
+def last_data(conn: Conn, member_ids: list[str]) -> dict[str, Any]:
+    """The newest reading in the look-back per member (None: none)."""
+    rows = conn.execute(_LAST_DATA_OF, {"ids": member_ids}).fetchall()
+    return {r[0]: r[1] for r in rows}
+
 
 _FILTERS: dict[str, str] = {
     "all": "",
@@ -312,9 +335,11 @@ def worklist(
         # Members without a chronic condition and no data in the look-back come last: most
         # never started, and a clinic following up lapsed patients starts with the others.
         order = "(cardinality(conditions) = 0 AND last_data_at IS NULL), " + order
+    light = sort != "last_reading" and status != "no_data_7d"
+    base = _PATIENTS_LIGHT if light else _PATIENTS
     sql = (
         "SELECT p.*, count(*) OVER () AS total FROM ("  # noqa: S608 - fixed fragments only
-        + _PATIENTS
+        + base
         + where
         + f") p ORDER BY {order}, member_id LIMIT %(limit)s OFFSET %(offset)s"
     )
@@ -329,9 +354,13 @@ def worklist(
     }
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(sql, params).fetchall()
+    if rows and light:
+        found = last_data(conn, [r["member_id"] for r in rows])
+        for r in rows:
+            r["last_data_at"] = found.get(r["member_id"])
     if rows:
         return rows, int(rows[0].pop("total"))
-    total_sql = "SELECT count(*) FROM (" + _PATIENTS + where + ") p"  # noqa: S608
+    total_sql = "SELECT count(*) FROM (" + base + where + ") p"  # noqa: S608
     row = conn.execute(total_sql, params).fetchone()  # an offset past the end: count anyway
     return rows, int(row[0]) if row else 0
 
