@@ -17,7 +17,10 @@
   over the plan year's book before its first quote (``api.pricing.holdout_rule``);
 * ``wellrate pricing budget-scale [--product P] [--year Y]`` sets the plan year's discount
   budget (credible savings against the holdout, or the declared start-up budget) and the
-  scale of its performance-linked discounts, before its first quote.
+  scale of its performance-linked discounts, before its first quote;
+* ``wellrate pricing memorandum [--product P] [--year Y] [--out DIR]``: the actuarial
+  memorandum and the claims disclosure by cost band, age band and condition (Markdown,
+  PNG and JSON; ``api.pricing.filing``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from api.pricing import budget_scale, fund, holdout, service
+from api.pricing import budget_scale, filing, fund, holdout, service
 from api.pricing.money import money
 from api.pricing.repository import Conn
 from api.pricing.rulebook import Rulebook, parse, rating_spread, rating_steps
@@ -101,6 +104,9 @@ def _run(conn: Conn, args: argparse.Namespace, margin_pct: float) -> int:
         res = holdout.draw(conn, args.product, args.year)
     elif args.cmd == "budget-scale":
         res = budget_scale.set_scale(conn, args.product, args.year)
+    elif args.cmd == "memorandum":
+        res = filing.memorandum(conn, args.product, args.year)
+        res["files"] = [str(f) for f in filing.write(res, args.out)]
     else:
         res = service.portfolio_report(conn, args.product, args.year)
     print(json.dumps(res, default=str, ensure_ascii=False, indent=2))
@@ -116,12 +122,14 @@ def main(argv: Sequence[str]) -> int:
     rb.add_argument("files", nargs="+", type=Path)
     names = (
         "quote-book", "portfolio", "budget-check", "disclosure", "fund-close", "holdout-draw",
-        "budget-scale",
+        "budget-scale", "memorandum",
     )  # fmt: skip
     for name in names:
         p = sub.add_parser(name)
         p.add_argument("--product", default=settings.api_default_product)
         p.add_argument("--year", type=int, default=settings.api_default_plan_year)
+        if name == "memorandum":
+            p.add_argument("--out", type=Path, default=Path("artifacts/filing"))
     rp = sub.add_parser("reproduce")
     rp.add_argument("quote_id")
     args = parser.parse_args(list(argv))
