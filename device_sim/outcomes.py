@@ -19,6 +19,7 @@ Claim cost per admission: lognormal.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Final
 
 import numpy as np
@@ -30,6 +31,7 @@ from device_sim.cohort import (
     DIABETES_BY_BAND,
     HYPERTENSION_BY_BAND,
     SHARE_FEMALE,
+    SimMember,
 )
 
 # Baseline: a 60-year-old without the modelled conditions, SBP 130, 7,000 steps. China's
@@ -145,3 +147,42 @@ def simulate_outcomes(
     mu = np.log(COST_MEAN_YUAN) - COST_SIGMA**2 / 2
     cost = np.where(hosp, np.round(rng.lognormal(mu, COST_SIGMA, p.size), 2), 0.0)
     return hosp, cost
+
+
+def cohort_claims(
+    members: list[SimMember], year: int, seed: int
+) -> list[tuple[str, str, date, date, float, str]]:
+    """A year of hospital claims for a simulated cohort, from the outcome model above:
+    (claim id, member, admitted, discharged, gross yuan, ICD-10 code). The members' latent
+    state is drawn as in :func:`population` (their age and conditions kept), so the demo's
+    insurer has a claims feed in the experience year. ICD-10: the member's own condition's
+    chapter for half of their admissions (I10 hypertension, E11 diabetes, N18 CKD), else
+    an unrelated one (S72, J18, K80), ASSUMPTION."""
+    n = len(members)
+    rng = np.random.default_rng([seed, year, 73])
+    age = np.array([m.age for m in members], dtype=np.int64)
+    ht = np.array(["hypertension" in m.conditions for m in members])
+    dm = np.array(["diabetes" in m.conditions for m in members])
+    ckd = np.array(["ckd" in m.conditions for m in members])
+    sbp = np.where(ht, rng.normal(142, 12, n), rng.normal(116 + 0.3 * age, 10, n))
+    pop = Population(
+        np.array([m.member_id for m in members]), age,
+        np.array([m.sex == "F" for m in members]), ht, dm, ckd, sbp,
+        0.55 * sbp + rng.normal(8, 5, n),
+        np.where(dm, np.clip(rng.normal(62, 16, n), 5, 100), np.nan),
+        np.clip(rng.lognormal(np.log(6500) - 0.004 * (age - 50), 0.45, n), 300, 30_000),
+    )  # fmt: skip
+    hosp, cost = simulate_outcomes(pop, seed * 1000 + year)
+    out = []
+    for i in np.flatnonzero(hosp):
+        m = members[int(i)]
+        day = date(year, 1, 1) + timedelta(days=int(rng.integers(0, 358)))
+        own = [c for c in ("hypertension", "diabetes", "ckd") if c in m.conditions]
+        icd = (
+            {"hypertension": "I10", "diabetes": "E11", "ckd": "N18"}[own[0]]
+            if own and rng.random() < 0.5
+            else str(rng.choice(["S72.0", "J18.9", "K80.2"]))
+        )
+        stay = timedelta(days=int(rng.integers(3, 15)))
+        out.append((f"sim-{year}-{m.member_id}", m.member_id, day, day + stay, float(cost[i]), icd))
+    return out

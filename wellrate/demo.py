@@ -92,6 +92,7 @@ def _run(args: argparse.Namespace, settings: Settings, svc: Services, steps: Ste
     try:
         _score(url, settings, start, end, steps)
         sample = _quote(url, settings, members, steps)
+        _memorandum(url, svc.data_dir, steps)
         login = _login(url, svc.data_dir, clinics[0].clinic_id, steps)
         _summary(sample, login)
         if not args.no_serve:
@@ -236,9 +237,18 @@ def _enroll(url: str, members: list[SimMember], steps: Steps) -> None:
                     product_version=version,
                 )
             )  # fmt: skip
+    from api.pricing.service import upsert_claims
+    from device_sim.outcomes import cohort_claims
+
+    claims = [
+        SimpleNamespace(claim_id=c[0], member_id=c[1], admitted_on=c[2], discharged_on=c[3],
+                        amount_yuan=round(c[4], 2), diagnosis=c[5])
+        for c in cohort_claims(members, PLAN_YEAR - 1, seed=7)
+    ]  # fmt: skip
     with db.connect(url) as conn, conn.transaction():
         n = upsert_enrollments(conn, rows)
-    steps.done.append(f"enrollments: {n} member-years of {PRODUCT}")
+        k = upsert_claims(conn, claims)
+    steps.done.append(f"enrollments: {n} member-years of {PRODUCT}; {k} claims in {PLAN_YEAR - 1}")
     _say(steps.done[-1])
 
 
@@ -271,6 +281,22 @@ def _quote(url: str, settings: Settings, members: list[SimMember], steps: Steps)
     with db.connect(url) as conn, conn.transaction():
         quote = quote_member(conn, pick.member_id, PRODUCT, PLAN_YEAR, store=True)
     return quote.to_dict()
+
+
+def _memorandum(url: str, data_dir: Path, steps: Steps) -> None:
+    """The plan year's actuarial memorandum and claims disclosure, from the demo's data."""
+    from api.pricing import filing
+
+    with db.connect(url) as conn, conn.transaction():
+        memo = filing.memorandum(conn, PRODUCT, PLAN_YEAR)
+    files = filing.write(memo, data_dir / "filing")
+    e = memo["experience"]
+    steps.done.append(
+        f"memorandum: {e['claims']} claims in {e['year']}, paid ¥{e['paid_yuan']:,.2f}"
+        f" (¥{e['paid_per_member_year']} a member-year); projected loss ratio"
+        f" {memo['projected_loss_ratio']}: {files[0]}"
+    )
+    _say(steps.done[-1])
 
 
 def _login(url: str, data_dir: Path, clinic_id: str, steps: Steps) -> dict[str, str]:
