@@ -219,6 +219,11 @@ class BpViewOut(BaseModel):
     readings: list[BpReadingOut]
     target: BpTargetOut
     protocol_means: list[ProtocolMeanOut]
+    hbpm: dict[str, float | bool | None] = Field(
+        default_factory=dict,
+        description="the newest score's morning and evening means (HBPM) and whether the"
+        " morning mean is above target (morning hypertension)",
+    )
 
 
 class AgpOut(BaseModel):

@@ -159,7 +159,18 @@ def bp_view(tx: Tx, who: Principal, member_id: str, days: int) -> dict[str, Any]
         "readings": readings,
         "target": _bp_target(summary, latest_bp),
         "protocol_means": means,
+        "hbpm": {k: latest_bp.get(k) for k in HBPM_KEYS},
     }
+
+
+# The HBPM report's session means (scoring.indicators.bp), shown beside the protocol mean.
+HBPM_KEYS = (
+    "morning_mean_sys",
+    "morning_mean_dia",
+    "evening_mean_sys",
+    "evening_mean_dia",
+    "morning_above_target",
+)
 
 
 def _finite(x: float | None) -> float | None:

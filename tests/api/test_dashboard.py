@@ -203,10 +203,15 @@ def test_bp_view_has_readings_target_and_protocol_means(
         "protocol_days": 9,
     }
     add_score(conn, "m1", today - timedelta(days=40), today - timedelta(days=10), {"bp": bp})
-    add_score(conn, "m1", today - timedelta(days=30), today, {"bp": {**bp, "home_mean_sys": 138.0}})
+    sessions = {"morning_mean_sys": 146.0, "morning_mean_dia": 88.0, "evening_mean_sys": 128.0,
+                "evening_mean_dia": 78.0, "morning_above_target": True}  # fmt: skip
+    newest = {**bp, "home_mean_sys": 138.0, **sessions}
+    add_score(conn, "m1", today - timedelta(days=30), today, {"bp": newest})
     body = _get(client, world, "/clinic/patients/m1/bp?days=30")
     assert body["target"]["source"] == "score"
     assert [m["home_mean_sys"] for m in body["protocol_means"]] == [142.5, 138.0]
+    # The HBPM report: morning hypertension shows though the pooled mean is lower.
+    assert body["hbpm"] == sessions
     allowed = audit_rows(conn, action="clinic.patient.bp", outcome="allowed")
     assert {r["member_id"] for r in allowed} == {"m1"}
 

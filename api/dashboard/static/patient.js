@@ -94,11 +94,20 @@
       target: t("bp_target", { sys: bp.target.sys, dia: bp.target.dia }), homeMean: t("bp_home_mean"), dateFmt: fmtDate,
     });
     const means = bp.protocol_means.map((m) => h("li", { text: `${fmtDay(m.window_start)}–${fmtDay(m.window_end)}: ${num(m.home_mean_sys)}/${num(m.home_mean_dia)} mmHg` }));
+    // The HBPM report's morning and evening means against the target (Chinese HBPM
+    // guideline): morning hypertension is flagged even when the pooled mean is at target.
+    const hb = bp.hbpm || {};
+    const session = (k) => (hb[k + "_sys"] === null || hb[k + "_sys"] === undefined ? "—" : `${num(hb[k + "_sys"])}/${num(hb[k + "_dia"])} mmHg`);
+    const hbpm = hb.morning_mean_sys !== undefined && (hb.morning_mean_sys !== null || hb.evening_mean_sys !== null)
+      ? h("p", { id: "hbpm", class: hb.morning_above_target ? "control control-not_controlled" : "muted", role: hb.morning_above_target ? "alert" : null,
+        text: t("hbpm_means", { morning: session("morning_mean"), evening: session("evening_mean"), sys: bp.target.sys, dia: bp.target.dia })
+          + (hb.morning_above_target ? ` · ${t("hbpm_morning_high")}` : "") })
+      : null;
     return section("bp", title,
       h("p", { class: "legend" }, key("sys", "●", t("bp_systolic")), " ",
         key("dia", "■", t("bp_diastolic")), " ",
         key("mean", "—", t("bp_home_mean")), " · ", t("bp_target", { sys: bp.target.sys, dia: bp.target.dia }), " · ", t("bp_unvalidated")),
-      h("div", { class: "chart-wrap" }, svg), means.length ? h("ul", { class: "means" }, means) : null);
+      hbpm, h("div", { class: "chart-wrap" }, svg), means.length ? h("ul", { class: "means" }, means) : null);
   }
 
   function glucoseSection(g) {
@@ -109,6 +118,7 @@
         start: fmtDay(g.agp_start), end: fmtDay(g.agp_end), n: g.agp_readings, active: num(s.active_pct),
         mean: s.mean_mgdl === null ? "—" : `${fmtGlucose(s.mean_mgdl)} ${unitLabel()}`, gmi: num(s.gmi, 1), cv: num(s.cv, 1),
       }) }));
+      parts.push(h("p", { class: "muted", id: "gmi-cv", text: t("gmi_cv_help") }));
       parts.push(h("p", { class: "legend" }, key("median", "—", t("agp_median")), " ",
         key("iqr", "▮", t("agp_iqr")), " ", key("outer", "▮", t("agp_outer")),
         ` · ${unitLabel()} · 3.9–10.0 mmol/L (70–180 mg/dL)`));
@@ -120,7 +130,8 @@
       ? h("div", { class: "tir-wrap" }, C.tir(g.tir, {
         title: t("tir_title"), desc: Object.entries(g.tir).map(([k, v]) => `${t("tir_" + k)} ${C.pct(v)}`).join(", "),
         names: { very_high: t("tir_very_high"), high: t("tir_high"), in_range: t("tir_in_range"), low: t("tir_low"), very_low: t("tir_very_low") },
-      }), g.score_window ? h("p", { class: "muted", text: t("score_window", { start: fmtDay(g.score_window.start), end: fmtDay(g.score_window.end) }) }) : null)
+      }), h("p", { class: "muted", id: "tir-goals", text: t("tir_goals") }),
+      g.score_window ? h("p", { class: "muted", text: t("score_window", { start: fmtDay(g.score_window.start), end: fmtDay(g.score_window.end) }) }) : null)
       : h("p", { text: t("tir_none") });
     return section("agp", t("agp_title"), h("div", { class: "agp-row" }, h("div", { class: "agp-main" }, parts),
       h("div", { class: "agp-side" }, h("h4", { text: t("tir_title") }), tirPart)));
