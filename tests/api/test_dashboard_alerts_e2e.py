@@ -86,6 +86,17 @@ def test_alerts_worklist_and_triage(
     _wait(d, "#patients tbody tr")
     assert d.find_element(By.CSS_SELECTOR, "#patients tbody tr td.bp-tir").text != ""
     assert d.find_element(By.ID, "page-jump").get_attribute("type") == "number"
+    row = d.find_element(By.CSS_SELECTOR, "#patients tbody tr")
+    if width <= 480:  # phones: a card per patient, each value under its label
+        assert row.value_of_css_property("display") == "block"
+        assert (
+            d.find_element(By.CSS_SELECTOR, "#patients thead").value_of_css_property("display")
+            == "none"
+        )
+    else:
+        assert row.value_of_css_property("display") == "table-row"
+    assert d.execute_script("return document.documentElement.scrollWidth") <= width
+    _shot(d, f"list-{width}", width)
     d.find_element(By.ID, "lang-toggle").click()  # back to Chinese for the next run
     # The overview's critical chip is red, unlike the other reasons (a new critical for m3:
     # the episode above was acknowledged).

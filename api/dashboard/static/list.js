@@ -132,16 +132,16 @@
         h("th", { scope: "row" },
           h("a", { href: "#/patient/" + encodeURIComponent(r.member_id), class: "patient-link", text: r.display_name || r.member_id }),
           h("div", { class: "muted", text: r.member_id })),
-        h("td", {}, h("div", { class: "lights" }, lights, others)),
-        h("td", { class: "num", text: num(r.composite) }),
-        h("td", { class: "bp-tir", text: [
+        h("td", { "data-label": t("col_conditions") + t("colon") }, h("div", { class: "lights" }, lights, others)),
+        h("td", { class: "num", "data-label": t("col_composite") + t("colon"), text: num(r.composite) }),
+        h("td", { class: "bp-tir", "data-label": t("col_bp_tir") + t("colon"), text: [
           r.last_bp_sys !== null && r.last_bp_sys !== undefined ? `${num(r.last_bp_sys)}/${num(r.last_bp_dia)}` : "—",
           r.tir !== null && r.tir !== undefined ? `TIR ${num(r.tir)}%` : null,
           r.tbr70 !== null && r.tbr70 !== undefined ? `TBR ${num(r.tbr70, 1)}%` : null,
         ].filter(Boolean).join(" · ") }),
-        h("td", { text: r.last_data_at ? fmtTime(r.last_data_at) : t("never") }),
-        h("td", {}, suff.length ? suff : t("none")),
-        h("td", { class: "num" }, r.open_alerts
+        h("td", { "data-label": t("col_last") + t("colon"), text: r.last_data_at ? fmtTime(r.last_data_at) : t("never") }),
+        h("td", { "data-label": t("col_sufficiency") + t("colon") }, suff.length ? suff : t("none")),
+        h("td", { class: "num", "data-label": t("col_alerts") + t("colon") }, r.open_alerts
           ? h("span", { class: "badge" + (r.critical_alerts ? " critical" : ""), "data-critical": String(r.critical_alerts),
             // Criticals in words beside the count: a colour alone does not tell them apart.
             text: r.critical_alerts ? `${r.open_alerts} · ${t("sev_critical")} ${r.critical_alerts}` : String(r.open_alerts) })
