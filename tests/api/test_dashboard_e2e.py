@@ -379,6 +379,11 @@ def test_dashboard_in_headless_chromium(
         for p in agp.find_elements(By.CSS_SELECTOR, "polyline.agp-median")
     )
     assert points == 96
+    # The consensus AGP: the target range shaded, the unit on the axis, the y-axis at least
+    # 40-350 mg/dL and stretched to the data (never clipped below the 95th percentile).
+    assert len(agp.find_elements(By.CSS_SELECTOR, "rect.target-band")) == 1
+    assert {x.text for x in agp.find_elements(By.CSS_SELECTOR, "text.axis-label")} >= {"mmol/L"}
+    assert int(agp.get_attribute("data-y-max-mgdl")) >= 350
     # The TIR bar's labels are the stored score's numbers.
     labels = {
         x.get_attribute("data-band"): x.text

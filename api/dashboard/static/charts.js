@@ -145,14 +145,25 @@
     const conv = (v) => (v === null ? null : toDisplay(v, unit));
     const mins = profile.minute_of_day;
     const bin = mins.length > 1 ? mins[1] - mins[0] : 15;
-    const hiD = toDisplay(350, unit), loD = toDisplay(40, unit);
+    // The y-axis covers the consensus report's 40-350 mg/dL and stretches to the data: a 95th
+    // percentile above 350 mg/dL is drawn, never clipped.
+    const vals = ["p05", "p95"].flatMap((k) => profile[k]).filter((v) => v !== null);
+    const hiMg = Math.max(350, ...vals.map((v) => Math.ceil(v / 50) * 50));
+    const loMg = Math.min(40, ...vals.map((v) => Math.floor(v / 10) * 10));
+    const hiD = toDisplay(hiMg, unit), loD = toDisplay(loMg, unit);
     const x = scale(0, 1440, L, W - R), y = scale(loD, hiD, H - B, T);
     const svg = frame(W, H, i18n.title, i18n.desc, "agp-chart");
+    svg.dataset.yMaxMgdl = String(hiMg);
     const fmt = unit === "mmol" ? (v) => v.toFixed(1) : (v) => String(Math.round(v));
+    // The target range 70-180 mg/dL as a shaded band (the consensus AGP), edges as lines.
+    const top = y(toDisplay(180, unit)), bottom = y(toDisplay(70, unit));
+    el("rect", { x: L, y: top, width: W - R - L, height: bottom - top, class: "target-band" }, svg);
     yAxis(svg, y, ticks(loD, hiD, 6), L, W - R, fmt);
     for (const g of [70, 180]) {
       el("line", { x1: L, x2: W - R, y1: y(toDisplay(g, unit)), y2: y(toDisplay(g, unit)), class: "target-line" }, svg);
     }
+    text(svg, 4, T + 4, unit === "mmol" ? "mmol/L" : "mg/dL", { class: "axis-label" });
+    if (i18n.xLabel) text(svg, W - R, H - 2, i18n.xLabel, { "text-anchor": "end", class: "axis-label" });
     const xg = el("g", { class: "axis x-axis" }, svg);
     for (let h = 0; h <= 24; h += 3) {
       text(xg, x(h * 60), H - B + 16, `${String(h).padStart(2, "0")}:00`, { "text-anchor": "middle" });

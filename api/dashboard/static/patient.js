@@ -122,7 +122,7 @@
       parts.push(h("p", { class: "legend" }, key("median", "—", t("agp_median")), " ",
         key("iqr", "▮", t("agp_iqr")), " ", key("outer", "▮", t("agp_outer")),
         ` · ${unitLabel()} · 3.9–10.0 mmol/L (70–180 mg/dL)`));
-      parts.push(h("div", { class: "chart-wrap" }, C.agp(g.agp, state.unit, { title: t("agp_title"), desc: t("agp_desc", { n: g.agp_readings }) })));
+      parts.push(h("div", { class: "chart-wrap" }, C.agp(g.agp, state.unit, { title: t("agp_title"), desc: t("agp_desc", { n: g.agp_readings }), xLabel: t("agp_x") })));
     } else {
       parts.push(h("p", { text: t("agp_none") }));
     }
