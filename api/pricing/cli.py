@@ -20,7 +20,10 @@
   scale of its performance-linked discounts, before its first quote;
 * ``wellrate pricing memorandum [--product P] [--year Y] [--out DIR]``: the actuarial
   memorandum and the claims disclosure by cost band, age band and condition (Markdown,
-  PNG and JSON; ``api.pricing.filing``).
+  PNG and JSON; ``api.pricing.filing``);
+* ``wellrate pricing provincial --products A,B [--year Y]``: several cities pooled for an
+  experience year, loss ratios indirectly standardised by age band x condition group, and
+  the transfer a provincial pool would make to or from each city.
 """
 
 from __future__ import annotations
@@ -104,6 +107,8 @@ def _run(conn: Conn, args: argparse.Namespace, margin_pct: float) -> int:
         res = holdout.draw(conn, args.product, args.year)
     elif args.cmd == "budget-scale":
         res = budget_scale.set_scale(conn, args.product, args.year)
+    elif args.cmd == "provincial":
+        res = filing.provincial(conn, args.products.split(","), args.year)
     elif args.cmd == "memorandum":
         res = filing.memorandum(conn, args.product, args.year)
         res["files"] = [str(f) for f in filing.write(res, args.out)]
@@ -130,6 +135,9 @@ def main(argv: Sequence[str]) -> int:
         p.add_argument("--year", type=int, default=settings.api_default_plan_year)
         if name == "memorandum":
             p.add_argument("--out", type=Path, default=Path("artifacts/filing"))
+    pv = sub.add_parser("provincial")
+    pv.add_argument("--products", required=True, help="comma-separated product ids")
+    pv.add_argument("--year", type=int, default=settings.api_default_plan_year - 1)
     rp = sub.add_parser("reproduce")
     rp.add_argument("quote_id")
     args = parser.parse_args(list(argv))

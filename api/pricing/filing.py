@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from api.pricing import benefits
+from api.pricing.budget import condition_group
 from api.pricing.effect_report import _preexisting
 from api.pricing.exceptions import RulebookNotFound
 from api.pricing.portfolio import MIN_CELL
@@ -34,6 +35,7 @@ from api.pricing.repository import budget as budget_repo
 from api.pricing.repository import filing as filing_repo
 from api.pricing.repository import fund as fund_repo
 from api.pricing.rulebook import Rulebook, report_band
+from scoring.models.risk import age_band
 
 COST_BANDS = ((0, 10_000), (10_000, 50_000), (50_000, 100_000), (100_000, None))
 EXPENSE_LOAD = 0.10  # ASSUMPTION: administration and distribution, a tenth of premiums
@@ -226,3 +228,69 @@ def write(m: dict[str, Any], out: Path) -> list[Path]:
     fig.savefig(png, dpi=100)
     plt.close(fig)
     return [md, png]
+
+
+def _premium(rb: Rulebook, row: dict[str, Any]) -> float:
+    """What the member-year paid: the premium uploaded, else the quote, else the base."""
+    for k in ("premium_paid_fen", "quoted_fen"):
+        if row.get(k) is not None:
+            return int(row[k]) / 100
+    band = rb.version_named(row["product_version"]).band_for(int(row["age"]))
+    return (band.base_fen if band else rb.band_for(int(row["age"])).base_fen) / 100
+
+
+def _city(conn: Conn, product: str, year: int) -> dict[str, Any]:
+    """One city's experience year by cell (age band x condition group): member-years and
+    payout, and its premiums."""
+    rb = get_rulebook(conn, product, year + 1)
+    exp = _experience(conn, product, year, rb)
+    paid_by_member: dict[str, float] = defaultdict(float)
+    for c in exp.pop("_claims"):
+        paid_by_member[c["row"]["member_id"]] += c["paid"]
+    cells: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    premiums = 0.0
+    for r in filing_repo.experience(conn, product, year):
+        cell = f"{condition_group(list(r['conditions'] or ()))}|{age_band(int(r['age']))}"
+        cells[cell][0] += float(r["exposure"])
+        cells[cell][1] += paid_by_member.get(r["member_id"], 0.0)
+        premiums += _premium(rb, r) * float(r["exposure"])
+    return {"product_id": product, "experience": exp, "premiums": premiums, "cells": cells}
+
+
+def provincial(conn: Conn, products: list[str], year: int) -> dict[str, Any]:
+    """Several city products pooled for one experience year: each city's loss ratio, its
+    claims against those expected at the province's rates per cell (age band x condition
+    group: indirect standardisation, observed / expected), and the transfer a provincial
+    pool at the province's loss ratio would make to (+) or from (-) the city."""
+    cities = [_city(conn, p, year) for p in products]
+    pooled: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for c in cities:
+        for cell, (w, paid) in c["cells"].items():
+            pooled[cell][0] += w
+            pooled[cell][1] += paid
+    rate = {cell: (paid / w if w else 0.0) for cell, (w, paid) in pooled.items()}
+    premiums = sum(float(c["premiums"]) for c in cities)
+    lr = sum(p for _, p in pooled.values()) / premiums if premiums else None
+    out = []
+    for c in cities:
+        paid, prem = float(c["experience"]["paid_yuan"]), float(c["premiums"])
+        expected = sum(w * rate[cell] for cell, (w, _) in c["cells"].items())
+        out.append(
+            {
+                "product_id": c["product_id"],
+                "members": c["experience"]["members"],
+                "member_years": c["experience"]["member_years"],
+                "premiums_yuan": round(prem, 2),
+                "paid_yuan": paid,
+                "loss_ratio": round(paid / prem, 3) if prem else None,
+                "expected_at_province_rates_yuan": round(expected, 2),
+                "observed_over_expected": round(paid / expected, 3) if expected else None,
+                "pool_transfer_yuan": None if lr is None else round(paid - lr * prem, 2),
+            }
+        )
+    return {
+        "experience_year": year,
+        "pooled_loss_ratio": None if lr is None else round(lr, 3),
+        "cells_pooled": len(pooled),
+        "cities": out,
+    }

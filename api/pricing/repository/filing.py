@@ -21,7 +21,10 @@ SELECT DISTINCT ON (member_id) member_id, version_id, base_fen, premium_fen, dis
 # age band input and admissions (gross yuan, ICD-10, days from discharge to the claim's
 # arrival in the feed).
 _EXPERIENCE = """
-SELECT e.member_id, e.product_version, m.conditions,
+SELECT e.member_id, e.product_version, m.conditions, e.premium_paid_fen,
+       (SELECT q.premium_fen FROM quotes q WHERE q.member_id = e.member_id
+         AND q.product_id = e.product_id AND q.plan_year = e.plan_year
+         ORDER BY q.created_at DESC LIMIT 1) AS quoted_fen,
        date_part('year', age(make_date(%(y)s, 1, 1), m.birth_date))::int AS age,
        greatest(0, least(1, (make_date(%(y)s + 1, 1, 1) - greatest(e.enrolled_on,
            make_date(%(y)s, 1, 1)))::float8 / (make_date(%(y)s + 1, 1, 1)
@@ -37,7 +40,8 @@ SELECT e.member_id, e.product_version, m.conditions,
   LEFT JOIN hospitalisations h ON h.member_id = e.member_id
         AND h.admitted_on >= make_date(%(y)s, 1, 1) AND h.admitted_on < make_date(%(y)s + 1, 1, 1)
  WHERE e.product_id = %(p)s AND e.plan_year = %(y)s
- GROUP BY e.member_id, e.product_version, m.conditions, m.birth_date, e.enrolled_on
+ GROUP BY e.member_id, e.product_id, e.plan_year, e.product_version, m.conditions,
+          m.birth_date, e.enrolled_on, e.premium_paid_fen
 """
 
 

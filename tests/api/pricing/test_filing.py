@@ -62,3 +62,32 @@ def test_the_memorandum_counts_claims_in_payout_and_suppresses_small_cells(
     text = files[0].read_text(encoding="utf-8")
     assert "Actuarial memorandum: demo-city 2027" in text and "< 10" in text
     assert files[1].read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_provincial_view_standardises_and_its_transfers_balance(conn: Conn) -> None:
+    """Two cities, the same cell mix; one has twice the claims: its observed / expected is
+    above 1, the other's below, and the provincial pool's transfers sum to zero."""
+    for product, n_claims in (("demo-city", 8), ("river-city", 4)):
+        ids = [f"{product[:1]}{i:02d}" for i in range(20)]
+        for m in ids:
+            add_member(conn, m, conditions=("hypertension",))
+        service.upsert_enrollments(conn, [
+            SimpleNamespace(member_id=m, product_id=product, plan_year=2026,
+                            enrolled_on=date(2025, 12, 1), premium_paid_yuan="90.00",
+                            product_version=None)
+            for m in ids
+        ])  # fmt: skip
+        for i, m in enumerate(ids[:n_claims]):
+            conn.execute(
+                "INSERT INTO hospitalisations (claim_id, member_id, admitted_on, amount_yuan,"
+                " diagnosis) VALUES (%s, %s, '2026-06-01', 40000, 'S72')",
+                (f"{product}-{i}", m),
+            )
+    got = filing.provincial(conn, ["demo-city", "river-city"], 2026)
+    cities = {c["product_id"]: c for c in got["cities"]}
+    demo, river = cities["demo-city"], cities["river-city"]
+    assert demo["premiums_yuan"] == river["premiums_yuan"] == 20 * 90
+    assert demo["observed_over_expected"] > 1 > river["observed_over_expected"]
+    assert demo["loss_ratio"] > river["loss_ratio"]
+    assert sum(c["pool_transfer_yuan"] for c in got["cities"]) == pytest.approx(0, abs=0.05)
+    assert demo["pool_transfer_yuan"] > 0 > river["pool_transfer_yuan"]
