@@ -26,6 +26,7 @@ from api.pricing.quoting import get_rulebook, read_context
 from api.pricing.repository import Conn
 from api.pricing.repository import batch as batch_repo
 from api.pricing.repository import budget as budget_repo
+from api.pricing.repository import quotes as quotes_repo
 
 CHUNK = 5000
 PPM = 1_000_000
@@ -76,7 +77,7 @@ def set_scale(conn: Conn, product_id: str, plan_year: int) -> dict[str, Any]:
     got = budget_repo.get_scale(conn, product_id, plan_year)
     if got is not None:
         return {**got, "action": "unchanged"}
-    if budget_repo.has_quotes(conn, product_id, plan_year):
+    if quotes_repo.has_quotes(conn, product_id, plan_year):
         raise RulebookLocked(
             f"{product_id} {plan_year} has issued quotes: its discount budget must be set before"
             " the first quote, so that every quote of the year applies the same scale"

@@ -12,6 +12,7 @@ from api.pricing.quoting import get_rulebook
 from api.pricing.repository import Conn
 from api.pricing.repository import batch as batch_repo
 from api.pricing.repository import holdout as holdout_repo
+from api.pricing.repository import quotes as quotes_repo
 
 
 def draw(conn: Conn, product_id: str, plan_year: int) -> dict[str, Any]:
@@ -21,7 +22,7 @@ def draw(conn: Conn, product_id: str, plan_year: int) -> dict[str, Any]:
     if got is not None:
         return {**got, "action": "unchanged"}
     rb = get_rulebook(conn, product_id, plan_year)
-    if holdout_repo.has_quotes(conn, product_id, plan_year):
+    if quotes_repo.has_quotes(conn, product_id, plan_year):
         raise RulebookLocked(
             f"{product_id} {plan_year} has issued quotes: its holdout must be drawn before the"
             " first quote, so that no member's arm depends on when they were quoted"

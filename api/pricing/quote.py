@@ -133,6 +133,16 @@ def versions_json(
     return out
 
 
+def _components(docs: list[dict[str, Any]]) -> tuple[QuoteComponent, ...]:
+    return tuple(
+        QuoteComponent(
+            c["code"], Decimal(c["pct"]), Decimal(c["yuan"]), c["reason_en"], c["reason_zh"],
+            bool(c.get("data_dependent", True)),
+        )
+        for c in docs
+    )  # fmt: skip
+
+
 def quote_from_row(row: dict[str, Any]) -> Quote:
     versions = tuple(row.get("versions") or ())
     held = next((v for v in versions if v.get("held")), None)
@@ -147,17 +157,7 @@ def quote_from_row(row: dict[str, Any]) -> Quote:
         unsmoothed_premium=yuan(row["unsmoothed_fen"]),
         premium=yuan(row["premium_fen"]),
         premium_fen=row["premium_fen"],
-        components=tuple(
-            QuoteComponent(
-                c["code"],
-                Decimal(c["pct"]),
-                Decimal(c["yuan"]),
-                c["reason_en"],
-                c["reason_zh"],
-                bool(c.get("data_dependent", True)),
-            )
-            for c in row["components"]
-        ),
+        components=_components(row["components"]),
         smoothing=row["smoothing"],
         created_at=row["created_at"],
         inputs=QuoteInputs.from_json(row["inputs"]),
@@ -193,17 +193,7 @@ def priced_quote(
         unsmoothed_premium=yuan(p.unsmoothed_fen),
         premium=yuan(p.premium_fen),
         premium_fen=p.premium_fen,
-        components=tuple(
-            QuoteComponent(
-                c["code"],
-                Decimal(c["pct"]),
-                Decimal(c["yuan"]),
-                c["reason_en"],
-                c["reason_zh"],
-                c["data_dependent"],
-            )
-            for c in comps
-        ),
+        components=_components(comps),
         smoothing=p.smoothing,
         created_at=created_at,
         inputs=inp,

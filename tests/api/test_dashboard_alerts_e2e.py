@@ -15,8 +15,8 @@ from selenium.webdriver.support.ui import Select
 
 from tests.api.conftest import CLINIC_A_PASSWORD, World
 from tests.api.test_dashboard_e2e import (
-    ARTIFACTS,
     _seed,
+    _shot,
     _sign_in,
     _until,
     _wait,
@@ -25,14 +25,6 @@ from tests.api.test_dashboard_e2e import (
 )
 
 __all__ = ["browser", "live_url"]
-
-
-def _shot(driver: Any, name: str, width: int) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    height = int(driver.execute_script("return document.documentElement.scrollHeight"))
-    driver.set_window_size(width, min(max(height, 800), 8000))
-    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
-    driver.set_window_size(width, 1800)
 
 
 @pytest.mark.parametrize("width", [1440, 390])

@@ -224,13 +224,14 @@ def _with_control(ind: dict[str, Any]) -> dict[str, Any]:
     return {**ind, "control": control_block(["hypertension", "diabetes"], 68, ind)}
 
 
-def _shot(driver: Any, name: str) -> None:
-    """A whole-page screenshot: the window grows to the page's height for the shot."""
+def _shot(driver: Any, name: str, width: int = 1280) -> None:
+    """A whole-page screenshot at ``width``: the window grows to the page's height for the
+    shot, then returns to ``width`` x 1800."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     height = int(driver.execute_script("return document.documentElement.scrollHeight"))
-    driver.set_window_size(1280, min(max(height, 800), 8000))
+    driver.set_window_size(width, min(max(height, 800), 8000))
     driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
-    driver.set_window_size(1280, 1800)
+    driver.set_window_size(width, 1800)
 
 
 def _wait(driver: Any, css: str) -> Any:

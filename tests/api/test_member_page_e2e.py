@@ -16,7 +16,7 @@ from selenium.webdriver.common.by import By
 from api.auth.service import create_principal
 from api.pricing import service as pricing
 from tests.api.conftest import World
-from tests.api.test_dashboard_e2e import A11Y_JS, ARTIFACTS, _until, _wait, browser, live_url
+from tests.api.test_dashboard_e2e import A11Y_JS, _shot, _until, _wait, browser, live_url
 
 __all__ = ["browser", "live_url"]  # the fixtures, shared with the clinic dashboard's test
 
@@ -39,15 +39,6 @@ def _sign_in(driver: Any, base: str, password: str) -> None:
     driver.find_element(By.ID, "name").send_keys("m1-web")
     driver.find_element(By.ID, "password").send_keys(password)
     driver.find_element(By.ID, "signin-button").click()
-
-
-def _shot(driver: Any, name: str, width: int) -> None:
-    """A whole-page screenshot at the width under test (the window grows to the page)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    height = int(driver.execute_script("return document.documentElement.scrollHeight"))
-    driver.set_window_size(width, min(max(height, 800), 8000))
-    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
-    driver.set_window_size(width, 1800)
 
 
 def _premiums(driver: Any, css: str) -> dict[str, str]:

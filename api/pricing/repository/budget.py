@@ -20,14 +20,6 @@ def get_scale(conn: Conn, product_id: str, plan_year: int) -> dict[str, Any] | N
         ).fetchone()
 
 
-def has_quotes(conn: Conn, product_id: str, plan_year: int) -> bool:
-    row = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM quotes WHERE product_id = %s AND plan_year = %s)",
-        (product_id, plan_year),
-    ).fetchone()
-    return bool(row and row[0])
-
-
 def insert_scale(conn: Conn, row: dict[str, Any]) -> None:
     conn.execute(
         "INSERT INTO budget_scales (product_id, plan_year, rulebook_sha256, scale_ppm,"

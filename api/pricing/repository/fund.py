@@ -50,11 +50,3 @@ def insert_closing(conn: Conn, row: dict[str, Any]) -> None:
         " %(base_total_fen)s, %(adjust_bp)s, %(spread_years)s)",
         row,
     )
-
-
-def has_quotes(conn: Conn, product_id: str, plan_year: int) -> bool:
-    row = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM quotes WHERE product_id = %s AND plan_year = %s)",
-        (product_id, plan_year),
-    ).fetchone()
-    return bool(row and row[0])

@@ -31,14 +31,6 @@ def draw_key(conn: Conn, product_id: str, plan_year: int) -> bytes | None:
     return bytes(row[0]) if row else None
 
 
-def has_quotes(conn: Conn, product_id: str, plan_year: int) -> bool:
-    row = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM quotes WHERE product_id = %s AND plan_year = %s)",
-        (product_id, plan_year),
-    ).fetchone()
-    return bool(row and row[0])
-
-
 def insert_draw(
     conn: Conn, product_id: str, plan_year: int, share_bp: int, key: bytes, sha: str, n: int
 ) -> None:

@@ -114,3 +114,13 @@ def upsert_ledger(conn: Conn, rows: Sequence[tuple[str, int, str, str, int]]) ->
 def get_quote(conn: Conn, quote_id: str) -> dict[str, Any] | None:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute("SELECT * FROM quotes WHERE quote_id = %s", (quote_id,)).fetchone()
+
+
+def has_quotes(conn: Conn, product_id: str, plan_year: int) -> bool:
+    """Whether the plan year has issued a quote: what is set before the first one (the
+    fund's closing, the holdout, the discount budget) is refused after it."""
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM quotes WHERE product_id = %s AND plan_year = %s)",
+        (product_id, plan_year),
+    ).fetchone()
+    return bool(row and row[0])
