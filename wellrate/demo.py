@@ -247,6 +247,7 @@ def _enroll(url: str, members: list[SimMember], steps: Steps) -> None:
     ]  # fmt: skip
     with db.connect(url) as conn, conn.transaction():
         n = upsert_enrollments(conn, rows)
+        _experience_holdout(conn, steps)
         k = upsert_claims(conn, claims)
     steps.done.append(f"enrollments: {n} member-years of {PRODUCT}; {k} claims in {PLAN_YEAR - 1}")
     _say(steps.done[-1])
@@ -259,15 +260,38 @@ def _plan_year(url: str, steps: Steps) -> None:
     from api.pricing import budget_scale, holdout
     from core.errors import DomainError
 
-    for name, step in (("holdout", holdout.draw), ("budget", budget_scale.set_scale)):
+    for name, step, year in (
+        ("holdout", holdout.draw, PLAN_YEAR), ("budget", budget_scale.set_scale, PLAN_YEAR)
+    ):  # fmt: skip
         try:
             with db.connect(url) as conn, conn.transaction():
-                out = step(conn, PRODUCT, PLAN_YEAR)
+                out = step(conn, PRODUCT, year)
             keep = ("action", "members", "control", "scale_ppm", "budget_fen", "basis")
             steps.done.append(f"{name}: {json.dumps({k: out[k] for k in keep if k in out})}")
         except DomainError as exc:
             steps.done.append(f"{name}: not set ({exc.detail})")
         _say(steps.done[-1])
+
+
+def _experience_holdout(conn: Any, steps: Steps) -> None:
+    """The experience year as if Wellrate had run it: its rulebook (the plan year's, dated a
+    year earlier) and its randomised holdout, so that the claims that follow can be measured
+    against a control arm (`wellrate effect report`)."""
+    from api.pricing import holdout, service
+    from api.pricing.rulebook import packaged_text
+    from core.errors import DomainError
+
+    text = packaged_text(PRODUCT, PLAN_YEAR) or ""
+    past = re.sub(r"^plan_year = \d+", f"plan_year = {PLAN_YEAR - 1}", text, count=1, flags=re.M)
+    past = re.sub(
+        r'^version = "[^"]+"', f'version = "{PLAN_YEAR - 1}.1"', past, count=1, flags=re.M
+    )
+    try:
+        service.load_rulebook(conn, past, source="demo experience year")
+        drawn = holdout.draw(conn, PRODUCT, PLAN_YEAR - 1)
+        steps.done.append(f"holdout {PLAN_YEAR - 1}: {drawn['action']}, control {drawn['control']}")
+    except DomainError as exc:
+        steps.done.append(f"holdout {PLAN_YEAR - 1}: not drawn ({exc.detail})")
 
 
 def _quote(url: str, settings: Settings, members: list[SimMember], steps: Steps) -> dict[str, Any]:
@@ -284,10 +308,24 @@ def _quote(url: str, settings: Settings, members: list[SimMember], steps: Steps)
 
 
 def _memorandum(url: str, data_dir: Path, steps: Steps) -> None:
-    """The plan year's actuarial memorandum and claims disclosure, from the demo's data."""
-    from api.pricing import filing
+    """The experience year's effect against its holdout, and the plan year's actuarial
+    memorandum and claims disclosure, from the demo's own data."""
+    from api.pricing import effect_report, filing
+    from core.errors import DomainError
 
     with db.connect(url) as conn, conn.transaction():
+        try:
+            rep = effect_report.report(conn, PRODUCT, PLAN_YEAR - 1)
+            png = effect_report.plot(rep, data_dir / "filing" / f"effect-{PLAN_YEAR - 1}.png")
+            o, c = rep["overall"], rep["credible"]
+            steps.done.append(
+                f"effect {PLAN_YEAR - 1}: savings ¥{o['savings']:.2f} a member-year (95 %"
+                f" {o['low']:.2f} to {o['high']:.2f}), credibility Z {c['z']:.2f}, credible"
+                f" ¥{c['credible']:.2f}: {png}"
+            )
+        except DomainError as exc:
+            steps.done.append(f"effect {PLAN_YEAR - 1}: not measured ({exc.detail})")
+        _say(steps.done[-1])
         memo = filing.memorandum(conn, PRODUCT, PLAN_YEAR)
     files = filing.write(memo, data_dir / "filing")
     e = memo["experience"]

@@ -5,8 +5,9 @@ Why: discounts are worth granting only up to what they save. The year's budget i
 credible savings measured against the randomised holdout in the experience year
 (``api.pricing.effect_report``: yuan of payout saved per member-year, credibility-weighted
 with the rulebook's prior) times the book's member-years, less the rulebook's margin
-(``[budget] margin_pct``). With no holdout measured yet (year one) it is the rulebook's
-declared start-up budget (``[budget] startup_yuan``), funded and disclosed as such.
+(``[budget] margin_pct``). With no credible effect yet (no holdout measured, or the city's
+estimate carrying less than half the weight of the credibility blend, Z < 0.5) it is the
+rulebook's declared start-up budget (``[budget] startup_yuan``), funded and disclosed.
 
 A pass over the book prices every member as a quote would (nothing stored) and sums the
 performance-linked discounts the incentive arm would receive on the versions they hold;
@@ -30,6 +31,7 @@ from api.pricing.repository import quotes as quotes_repo
 
 CHUNK = 5000
 PPM = 1_000_000
+CREDIBLE_Z = 0.5  # the city's estimate carries at least half the weight of the blend
 
 
 def projected_spend(conn: Conn, product_id: str, plan_year: int, ids: list[str]) -> int:
@@ -54,7 +56,10 @@ def _budget(
         rep = effect_report.report(conn, product_id, plan_year - 1)
     except NoEffectData:
         rep = None
-    if rep is not None:
+    # Not credible yet: the city's own estimate carries less than half the weight of the
+    # blend (Buhlmann-Straub Z < 0.5); the declared start-up budget still pays, disclosed.
+    z = float(rep["credible"]["z"]) if rep is not None else 0.0
+    if rep is not None and (z >= CREDIBLE_Z or rb.startup_budget_fen is None):
         per_year = max(0.0, float(rep["credible"]["credible"]))
         budget = round(per_year * members * keep * 100)
         detail = {
@@ -62,6 +67,7 @@ def _budget(
             "members": members,
             "margin_pct": rb.budget_margin_bp / 100,
             "effect_year": plan_year - 1,
+            "credibility_z": z,
         }
         return budget, "effect", detail
     if rb.startup_budget_fen is None:
@@ -69,7 +75,10 @@ def _budget(
             f"no effect measured for {product_id} {plan_year - 1} and no [budget] startup_yuan"
             " declared: nothing funds the discounts"
         )
-    return rb.startup_budget_fen, "startup", {"members": members}
+    detail = {"members": members}
+    if rep is not None:
+        detail["effect_not_yet_credible_z"] = z
+    return rb.startup_budget_fen, "startup", detail
 
 
 def set_scale(conn: Conn, product_id: str, plan_year: int) -> dict[str, Any]:

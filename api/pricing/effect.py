@@ -141,7 +141,14 @@ def credibility(
         est = x.savings if np.isfinite(x.savings) else prior
         return Credible(x.cohort, est, prior, z, z * est + (1 - z) * prior, x.exposure)
 
-    k_overall = s2 / prior_sd**2 if prior_sd > 0 else float("inf")
+    # The overall estimate against the prior: Z = a / (a + se^2) with a = prior_sd^2 (the
+    # same Z as w / (w + s2 / a)); an estimate without a usable spread (no claims, or one
+    # arm of one member) carries no weight: too little data to be believed.
+    se = overall.se
+    ok = np.isfinite(se) and se > 0 and prior_sd > 0
+    k_overall = (se**2 * overall.exposure) / prior_sd**2 if ok else float("inf")
+    if not s2 > 0:
+        parts["k"] = float("inf")
     return blend(overall, k_overall), [blend(x, parts["k"]) for x in per], parts
 
 

@@ -66,3 +66,33 @@ def test_a_budget_above_the_spend_never_raises_a_discount(conn: Conn) -> None:
     text = DEMO.replace('startup_yuan = "500000.00"', f'startup_yuan = "{spend * 3 / 100:.2f}"')
     service.load_rulebook(conn, text)
     assert budget_scale.set_scale(conn, "demo-city", 2027)["scale_ppm"] == 1_000_000
+
+
+def test_an_effect_not_yet_credible_leaves_the_start_up_budget(conn: Conn) -> None:
+    """A measured effect whose own weight in the credibility blend is under half (a small,
+    noisy first year) does not set the budget: the declared start-up budget still pays,
+    and the stored detail says why."""
+    import re
+    from datetime import date
+    from types import SimpleNamespace
+
+    from api.pricing import holdout
+
+    ids = _book(conn, 30)
+    service.upsert_enrollments(conn, [
+        SimpleNamespace(member_id=m, product_id="demo-city", plan_year=2026,
+                        enrolled_on=date(2025, 12, 1), premium_paid_yuan=None,
+                        product_version=None)
+        for m in ids
+    ])  # fmt: skip
+    past = re.sub(r"^plan_year = \d+", "plan_year = 2026", DEMO, count=1, flags=re.M)
+    service.load_rulebook(conn, past)
+    holdout.draw(conn, "demo-city", 2026)
+    conn.execute(
+        "INSERT INTO hospitalisations (claim_id, member_id, admitted_on, amount_yuan, diagnosis)"
+        " VALUES ('n1', %s, '2026-03-01', 60000, 'S72')",
+        (ids[0],),
+    )
+    got = budget_scale.set_scale(conn, "demo-city", 2027)
+    assert got["basis"] == "startup"
+    assert 0 <= got["detail"]["effect_not_yet_credible_z"] < budget_scale.CREDIBLE_Z

@@ -86,7 +86,8 @@ def test_buhlmann_straub_by_hand() -> None:
     z = 100 / (100 + k)
     assert cohorts[0].z == pytest.approx(z)
     assert cohorts[0].credible == pytest.approx(z * 40 + (1 - z) * 10)
-    z_all = 200 / (200 + s2 / 100)  # the overall blended with a = prior_sd^2
+    # The overall against the prior: Z = a / (a + se^2), a = prior_sd^2 = 100, se = 5.
+    z_all = 100 / (100 + 5**2)
     assert top.z == pytest.approx(z_all) and top.credible == pytest.approx(
         z_all * 20 + (1 - z_all) * 10
     )
@@ -94,6 +95,10 @@ def test_buhlmann_straub_by_hand() -> None:
     same = [est("a", 20.0, 10.0, 100.0), est("b", 20.0, 10.0, 100.0)]
     _, _, parts = effect.credibility(same, overall, prior=10.0, prior_sd=10.0)
     assert parts["a_from_prior"] == 1.0 and parts["a"] == 100.0
+    # No spread at all (no claims): no weight, the prior stands.
+    flat = effect.Estimate("all", 10, 10, 5.0, 5.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    top, _, _ = effect.credibility([flat], flat, prior=10.0, prior_sd=10.0)
+    assert top.z == 0.0 and top.credible == 10.0
 
 
 def test_the_engagement_gradient_is_labelled_confounded() -> None:
