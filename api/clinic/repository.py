@@ -128,6 +128,23 @@ def last_data(conn: Conn, member_ids: list[str]) -> dict[str, Any]:
     return {r[0]: r[1] for r in rows}
 
 
+# The light list with each member's consent span (computed once per member, OFFSET 0),
+# for the lapsed filter below.
+_PATIENTS_LIGHT_SPAN = _PATIENTS_LIGHT.replace(
+    "\n WHERE m.clinic_id",
+    f"\n  CROSS JOIN LATERAL (SELECT {_CARE_SPAN} AS span OFFSET 0) cs\n WHERE m.clinic_id",
+)
+_NO_RECENT = "".join(
+    f" AND NOT EXISTS (SELECT 1 FROM {table} x WHERE x.member_id = m.member_id"  # noqa: S608
+    f"  AND x.{col} > now() - interval '{NO_DATA_DAYS} days'"
+    f"  AND x.{col} <@ cs.span)"
+    for table, col in (
+        ("bp_readings", "measured_at"),
+        ("glucose_readings", "measured_at"),
+        ("activity_readings", "start_at"),
+    )
+)
+
 _FILTERS: dict[str, str] = {
     "all": "",
     "uncontrolled": f" AND s.member_id IS NOT NULL AND {_UNCONTROLLED}",
@@ -322,7 +339,11 @@ def worklist(
     Same rows and control status as :func:`list_patients` (one query shape), sorted on
     the server so a clinic with thousands of patients never ships them all to the page.
     """
-    where = _FILTERS[status]
+    light = sort != "last_reading"
+    # Lapsed without the newest-reading lookups: no reading in the last 7 days is an
+    # anti-join that stops at a patient's first recent reading (one index probe a table),
+    # where the newest reading of 90 days reads them all.
+    where = _NO_RECENT if (light and status == "no_data_7d") else _FILTERS[status]
     if condition == "none":
         where += " AND cardinality(m.conditions) = 0"
     elif condition != "any":
@@ -332,11 +353,12 @@ def worklist(
     direction = "DESC" if descending else "ASC"
     order = _WORKLIST_ORDER[sort].format(d=direction)
     if status == "no_data_7d":
-        # Members without a chronic condition and no data in the look-back come last: most
-        # never started, and a clinic following up lapsed patients starts with the others.
-        order = "(cardinality(conditions) = 0 AND last_data_at IS NULL), " + order
-    light = sort != "last_reading" and status != "no_data_7d"
-    base = _PATIENTS_LIGHT if light else _PATIENTS
+        # Members without a chronic condition come last: most never started, and a clinic
+        # following up lapsed patients starts with those it manages.
+        order = "(cardinality(conditions) = 0), " + order
+    base = _PATIENTS if not light else _PATIENTS_LIGHT
+    if light and status == "no_data_7d":
+        base = _PATIENTS_LIGHT_SPAN
     sql = (
         "SELECT p.*, count(*) OVER () AS total FROM ("  # noqa: S608 - fixed fragments only
         + base
