@@ -478,26 +478,49 @@ def condition_counts(conn: Conn, clinic_id: str) -> dict[str, int]:
     return {str(r[0]): int(r[1]) for r in rows}
 
 
+# No reading in the last 7 days under the consent span, as a column: probes that stop at a
+# patient's first recent reading (the follow-up list needs it for every patient).
+_SILENT = (
+    "NOT ("  # noqa: S608 (constants only)
+    + " OR ".join(
+        f"EXISTS (SELECT 1 FROM {table} x WHERE x.member_id = m.member_id"  # noqa: S608
+        f" AND x.{col} > now() - interval '{NO_DATA_DAYS} days' AND x.{col} <@ cs.span)"
+        for table, col in (
+            ("bp_readings", "measured_at"),
+            ("glucose_readings", "measured_at"),
+            ("activity_readings", "start_at"),
+        )
+    )
+    + ")"
+)
+_FOLLOW_UP_BASE = _PATIENTS_LIGHT_SPAN.replace(
+    "SELECT m.member_id,", f"SELECT {_SILENT} AS silent, m.member_id,", 1
+)
+
+
 def follow_up(conn: Conn, clinic_id: str, limit: int) -> tuple[list[dict[str, Any]], int]:
-    """Patients with an open critical alert, uncontrolled, or silent for 7 days (that order)."""
+    """Patients with an open critical alert, uncontrolled, or silent for 7 days (that order);
+    the newest reading is looked up for the listed patients only."""
     need = (
         " AND (coalesce(a.critical_alerts, 0) > 0"
         f" OR (s.member_id IS NOT NULL AND {_UNCONTROLLED})"
-        f" OR d.last_data_at IS NULL OR d.last_data_at < now() - interval '{NO_DATA_DAYS} days')"
+        f" OR {_SILENT})"
     )
     sql = (
         "SELECT p.*, count(*) OVER () AS total FROM ("  # noqa: S608 - fixed fragments only
-        + _PATIENTS
+        + _FOLLOW_UP_BASE
         + need
         + ") p ORDER BY coalesce(critical_alerts, 0) DESC,"
-        " (control_status = 'uncontrolled') DESC, last_data_at NULLS FIRST, member_id"
+        " (control_status = 'uncontrolled') DESC, silent DESC, member_id"
         " LIMIT %(limit)s"
     )
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(sql, {"clinic_id": clinic_id, "after": "", "limit": limit}).fetchall()
     total = int(rows[0]["total"]) if rows else 0
+    found = last_data(conn, [r["member_id"] for r in rows]) if rows else {}
     for r in rows:
         r.pop("total")
+        r["last_data_at"] = found.get(r["member_id"])
     return rows, total
 
 
