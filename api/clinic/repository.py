@@ -322,6 +322,34 @@ _WORKLIST_ORDER: dict[str, str] = {
 }
 
 
+def _worklist_parts(
+    status: PatientFilter, sort: WorklistSort, descending: bool, search: str,
+    condition: ConditionFilter,
+) -> tuple[str, str, str]:  # fmt: skip
+    """The list's query base, WHERE fragments and ORDER BY, all from fixed fragments.
+
+    Without a sort on the last reading, the base leaves out the newest-reading lookups;
+    the lapsed filter is then an anti-join that stops at a patient's first recent reading
+    (one index probe a table), where the newest reading of 90 days reads them all.
+    """
+    light = sort != "last_reading"
+    lapsed = light and status == "no_data_7d"
+    where = _NO_RECENT if lapsed else _FILTERS[status]
+    if condition == "none":
+        where += " AND cardinality(m.conditions) = 0"
+    elif condition != "any":
+        where += " AND %(cond)s = ANY(m.conditions)"
+    if search:
+        where += " AND (m.member_id ILIKE %(q)s OR m.display_name ILIKE %(q)s)"
+    order = _WORKLIST_ORDER[sort].format(d="DESC" if descending else "ASC")
+    if status == "no_data_7d":
+        # Members without a chronic condition come last: most never started, and a clinic
+        # following up lapsed patients starts with those it manages.
+        order = "(cardinality(conditions) = 0), " + order
+    base = _PATIENTS_LIGHT_SPAN if lapsed else (_PATIENTS_LIGHT if light else _PATIENTS)
+    return base, where, order
+
+
 def worklist(
     conn: Conn,
     clinic_id: str,
@@ -340,25 +368,7 @@ def worklist(
     the server so a clinic with thousands of patients never ships them all to the page.
     """
     light = sort != "last_reading"
-    # Lapsed without the newest-reading lookups: no reading in the last 7 days is an
-    # anti-join that stops at a patient's first recent reading (one index probe a table),
-    # where the newest reading of 90 days reads them all.
-    where = _NO_RECENT if (light and status == "no_data_7d") else _FILTERS[status]
-    if condition == "none":
-        where += " AND cardinality(m.conditions) = 0"
-    elif condition != "any":
-        where += " AND %(cond)s = ANY(m.conditions)"
-    if search:
-        where += " AND (m.member_id ILIKE %(q)s OR m.display_name ILIKE %(q)s)"
-    direction = "DESC" if descending else "ASC"
-    order = _WORKLIST_ORDER[sort].format(d=direction)
-    if status == "no_data_7d":
-        # Members without a chronic condition come last: most never started, and a clinic
-        # following up lapsed patients starts with those it manages.
-        order = "(cardinality(conditions) = 0), " + order
-    base = _PATIENTS if not light else _PATIENTS_LIGHT
-    if light and status == "no_data_7d":
-        base = _PATIENTS_LIGHT_SPAN
+    base, where, order = _worklist_parts(status, sort, descending, search, condition)
     sql = (
         "SELECT p.*, count(*) OVER () AS total FROM ("  # noqa: S608 - fixed fragments only
         + base
