@@ -21,7 +21,9 @@ def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="wellrate effect", description=__doc__)
     parser.add_argument("action", choices=["report"])
     parser.add_argument("--product", default=settings.api_default_product)
-    parser.add_argument("--year", type=int, default=settings.api_default_plan_year - 1)
+    parser.add_argument(
+        "--year", "--plan-year", dest="year", type=int, default=settings.api_default_plan_year - 1
+    )
     parser.add_argument("--prior-yuan", type=float, default=None)
     parser.add_argument("--prior-sd-yuan", type=float, default=None)
     parser.add_argument("--png", type=Path, default=None)

@@ -63,3 +63,12 @@ def test_the_report_counts_claims_in_the_products_payout(conn: Conn, tmp_path: P
     assert rep["engagement_gradient"]["confounded"] is True
     png = effect_report.plot(rep, tmp_path / "effect.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_accepts_plan_year_as_the_year(capsys: pytest.CaptureFixture[str]) -> None:
+    from api.pricing.effect_cli import main as effect_main
+
+    with pytest.raises(SystemExit) as done:
+        effect_main(["report", "--help"])
+    assert done.value.code == 0
+    assert "--year YEAR, --plan-year YEAR" in " ".join(capsys.readouterr().out.split())
