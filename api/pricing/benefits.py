@@ -21,6 +21,21 @@ Category = Literal["in_list", "out_of_list", "special_drugs"]
 CATEGORIES: tuple[Category, ...] = ("in_list", "out_of_list", "special_drugs")
 
 
+ICD_OF = {
+    "hypertension": ("I10", "I11", "I12", "I13", "I15"),
+    "diabetes": ("E10", "E11", "E12", "E13", "E14"),
+    "ckd": ("N18",),
+    "hyperlipidaemia": ("E78",),
+}
+
+
+def is_preexisting(diagnosis: str, conditions: list[str]) -> bool:
+    """Whether an admission is for one of the member's own conditions (its ICD-10 code in
+    that condition's chapter): the claims a version pays at its pre-existing rate."""
+    code = diagnosis.upper().replace(".", "")
+    return any(code.startswith(p) for c in conditions for p in ICD_OF.get(c, ()))
+
+
 def continuous_years(rb: Rulebook, inp: QuoteInputs) -> int:
     """Continuous enrolled years up to the experience year, counted as the ladder counts
     them: a year with a claim is not counted, and ends the run when ``claim_resets``."""

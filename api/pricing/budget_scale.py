@@ -21,13 +21,12 @@ from __future__ import annotations
 from typing import Any
 
 from api.pricing import effect_report, engine
-from api.pricing.exceptions import NoEffectData, RulebookLocked
+from api.pricing.exceptions import NoEffectData
 from api.pricing.money import fen_of
-from api.pricing.quoting import get_rulebook, read_context
+from api.pricing.quoting import before_first_quote, get_rulebook, read_context
 from api.pricing.repository import Conn
 from api.pricing.repository import batch as batch_repo
 from api.pricing.repository import budget as budget_repo
-from api.pricing.repository import quotes as quotes_repo
 
 CHUNK = 5000
 PPM = 1_000_000
@@ -86,11 +85,13 @@ def set_scale(conn: Conn, product_id: str, plan_year: int) -> dict[str, Any]:
     got = budget_repo.get_scale(conn, product_id, plan_year)
     if got is not None:
         return {**got, "action": "unchanged"}
-    if quotes_repo.has_quotes(conn, product_id, plan_year):
-        raise RulebookLocked(
-            f"{product_id} {plan_year} has issued quotes: its discount budget must be set before"
-            " the first quote, so that every quote of the year applies the same scale"
-        )
+    before_first_quote(
+        conn,
+        product_id,
+        plan_year,
+        "its discount budget must be set",
+        "so that every quote of the year applies the same scale",
+    )
     rb = get_rulebook(conn, product_id, plan_year)
     ids, book = batch_repo.book_member_ids(conn, product_id, plan_year)
     budget, basis, detail = _budget(conn, product_id, plan_year, len(ids))

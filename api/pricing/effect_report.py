@@ -29,18 +29,6 @@ from api.pricing.rulebook import Rulebook
 from api.pricing.versions import Benefits
 from scoring.models.risk import age_band
 
-ICD_OF = {
-    "hypertension": ("I10", "I11", "I12", "I13", "I15"),
-    "diabetes": ("E10", "E11", "E12", "E13", "E14"),
-    "ckd": ("N18",),
-    "hyperlipidaemia": ("E78",),
-}
-
-
-def _preexisting(diagnosis: str, conditions: list[str]) -> bool:
-    code = diagnosis.upper().replace(".", "")
-    return any(code.startswith(p) for c in conditions for p in ICD_OF.get(c, ()))
-
 
 def _deductible(rb: Rulebook, row: dict[str, Any]) -> tuple[Benefits | None, int]:
     """The member's version and the deductible their quote set (else the version's own)."""
@@ -58,7 +46,7 @@ def paid_yuan(rb: Rulebook, row: dict[str, Any]) -> float:
     b, deductible = _deductible(rb, row)
     conds = list(row["conditions"] or ())
     claims: list[tuple[benefits.Category, int, bool]] = [
-        ("in_list", round(y * 100), _preexisting(d, conds))
+        ("in_list", round(y * 100), benefits.is_preexisting(d, conds))
         for y, d in zip(row["claims_yuan"], row["diagnoses"], strict=True)
     ]
     if b is None:

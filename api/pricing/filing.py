@@ -26,7 +26,6 @@ from typing import Any
 
 from api.pricing import benefits
 from api.pricing.budget import condition_group
-from api.pricing.effect_report import _preexisting
 from api.pricing.exceptions import RulebookNotFound
 from api.pricing.portfolio import MIN_CELL
 from api.pricing.quoting import get_rulebook
@@ -53,7 +52,7 @@ def _paid(rb: Rulebook, row: dict[str, Any], yuan: float, icd: str) -> float:
     b = rb.version_named(row["product_version"]).benefits
     if b is None:
         return yuan
-    pre = _preexisting(icd, list(row["conditions"] or ()))
+    pre = benefits.is_preexisting(icd, list(row["conditions"] or ()))
     return benefits.payout([("in_list", round(yuan * 100), pre)], b, b.deductible_fen) / 100
 
 
@@ -79,6 +78,7 @@ def _experience(conn: Conn, product_id: str, year: int, fallback: Rulebook) -> d
         "paid_yuan": round(paid, 2),
         "paid_per_member_year": round(paid / member_years, 2) if member_years else None,
         "_claims": claims,
+        "_rows": rows,
     }
 
 
@@ -109,6 +109,7 @@ def memorandum(conn: Conn, product_id: str, plan_year: int) -> dict[str, Any]:
     book = filing_repo.quoted_book(conn, product_id, plan_year)
     exp = _experience(conn, product_id, plan_year - 1, rb)
     claims = exp.pop("_claims")
+    exp.pop("_rows")
     premiums = sum(int(r["premium_fen"]) for r in book) / 100
     per = exp["paid_per_member_year"]
     expected = round(per * len(book), 2) if per is not None else None
@@ -249,7 +250,7 @@ def _city(conn: Conn, product: str, year: int) -> dict[str, Any]:
         paid_by_member[c["row"]["member_id"]] += c["paid"]
     cells: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     premiums = 0.0
-    for r in filing_repo.experience(conn, product, year):
+    for r in exp.pop("_rows"):
         cell = f"{condition_group(list(r['conditions'] or ()))}|{age_band(int(r['age']))}"
         cells[cell][0] += float(r["exposure"])
         cells[cell][1] += paid_by_member.get(r["member_id"], 0.0)

@@ -22,11 +22,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.pricing.exceptions import RulebookLocked
-from api.pricing.quoting import get_rulebook
+from api.pricing.quoting import before_first_quote, get_rulebook
 from api.pricing.repository import Conn
 from api.pricing.repository import fund as fund_repo
-from api.pricing.repository import quotes as quotes_repo
 
 
 def adjustment_bp(balance_fen: int, capital_fen: int, base_total_fen: int, spread: int) -> int:
@@ -51,11 +49,13 @@ def close(conn: Conn, product_id: str, plan_year: int) -> dict[str, Any]:
     got = fund_repo.get_closing(conn, product_id, plan_year)
     if got is not None:
         return {**got, "action": "unchanged"}
-    if quotes_repo.has_quotes(conn, product_id, plan_year):
-        raise RulebookLocked(
-            f"{product_id} {plan_year} has issued quotes: its fund must be closed before the"
-            " first quote, so that every quote of the year applies the same share"
-        )
+    before_first_quote(
+        conn,
+        product_id,
+        plan_year,
+        "its fund must be closed",
+        "so that every quote of the year applies the same share",
+    )
     rb = get_rulebook(conn, product_id, plan_year)
     balance = rb.fund_capital_fen + fund_repo.balance_before(conn, product_id, plan_year)
     base = fund_repo.base_total(conn, product_id, plan_year - 1)

@@ -6,13 +6,11 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from api.pricing.exceptions import RulebookLocked
 from api.pricing.holdout_rule import CONTROL, arms
-from api.pricing.quoting import get_rulebook
+from api.pricing.quoting import before_first_quote, get_rulebook
 from api.pricing.repository import Conn
 from api.pricing.repository import batch as batch_repo
 from api.pricing.repository import holdout as holdout_repo
-from api.pricing.repository import quotes as quotes_repo
 
 
 def draw(conn: Conn, product_id: str, plan_year: int) -> dict[str, Any]:
@@ -22,11 +20,10 @@ def draw(conn: Conn, product_id: str, plan_year: int) -> dict[str, Any]:
     if got is not None:
         return {**got, "action": "unchanged"}
     rb = get_rulebook(conn, product_id, plan_year)
-    if quotes_repo.has_quotes(conn, product_id, plan_year):
-        raise RulebookLocked(
-            f"{product_id} {plan_year} has issued quotes: its holdout must be drawn before the"
-            " first quote, so that no member's arm depends on when they were quoted"
-        )
+    before_first_quote(
+        conn, product_id, plan_year, "its holdout must be drawn",
+        "so that no member's arm depends on when they were quoted",
+    )  # fmt: skip
     ids, book = batch_repo.book_member_ids(conn, product_id, plan_year)
     key = secrets.token_bytes(32)
     drawn = arms(key, product_id, plan_year, ids, rb.holdout_share_bp)

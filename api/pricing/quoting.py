@@ -16,12 +16,13 @@ import orjson
 
 from api.consent import service as consent
 from api.pricing import engine
-from api.pricing.exceptions import RulebookNotFound
+from api.pricing.exceptions import RulebookLocked, RulebookNotFound
 from api.pricing.inputs import QuoteInputs, ScoreRow
 from api.pricing.money import fen_of
 from api.pricing.quote import quote_docs
 from api.pricing.repository import Conn
 from api.pricing.repository import inputs as inputs_repo
+from api.pricing.repository import quotes as quotes_repo
 from api.pricing.repository import rulebooks as rulebook_repo
 from api.pricing.rulebook import Rulebook, packaged_text, parse
 from core.db import text_array
@@ -57,6 +58,15 @@ def rulebook_from_row(
     rb = parsed_rulebook(text)
     rulebook_repo.insert_rulebook(conn, product_id, plan_year, rb.version, rb.sha256, text)
     return rb, False
+
+
+def before_first_quote(conn: Conn, product_id: str, plan_year: int, what: str, why: str) -> None:
+    """Refuse a plan-year set-up step (the fund's closing, the holdout, the discount budget)
+    once the year has issued a quote: every quote of a year must see the same set-up."""
+    if quotes_repo.has_quotes(conn, product_id, plan_year):
+        raise RulebookLocked(
+            f"{product_id} {plan_year} has issued quotes: {what} before the first quote, {why}"
+        )
 
 
 # --- inputs ------------------------------------------------------------------------------

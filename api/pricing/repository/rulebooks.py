@@ -25,7 +25,7 @@ def get_rulebook(conn: Conn, product_id: str, plan_year: int) -> dict[str, Any] 
 # With the plan year's smoothing-fund closing (``fund_closings``, NULLs while open) and its
 # discount budget (``budget_scales``, NULLs when none was set) in the same row: a quote
 # needs all three, and a statement costs every quote ~40 us (docs/api.md).
-_WITH_CLOSING = (
+_WITH_PLAN_YEAR = (
     "SELECT r.product_id, r.plan_year, r.version, r.sha256, r.content, r.loaded_at,"
     " r.locked_at, f.balance_fen AS fund_balance_fen, f.adjust_bp AS fund_adjust_bp,"
     " f.spread_years AS fund_spread_years, b.scale_ppm AS budget_scale_ppm,"
@@ -40,7 +40,7 @@ def send_rulebook(conn: Conn, product_id: str, plan_year: int) -> Pending[dict[s
     """:func:`get_rulebook` with the plan year's fund closing (``fund_*`` columns, NULL while
     the fund is open), sent now and read later: a quote pipelines it with its inputs."""
     cur = conn.cursor(row_factory=dict_row)
-    cur.execute(_WITH_CLOSING, (product_id, plan_year))
+    cur.execute(_WITH_PLAN_YEAR, (product_id, plan_year))
     return Pending(cur, _one)
 
 
