@@ -327,7 +327,7 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = ConnectionPool(
-            db.require_url(settings),
+            db.without_jit(db.require_url(settings)),
             min_size=settings.db_pool_min,
             max_size=settings.db_pool_max,
             open=False,

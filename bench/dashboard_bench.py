@@ -72,6 +72,10 @@ def _seed(url: str, n: int) -> str:
             " systolic, diastolic, validated) SELECT 'cuff-' || member_id,"
             " now() - d * interval '1 day',"
             " member_id, 480, 125 + d % 20, 80, true FROM members, generate_series(1, 90) d"
+            # In time order, as ingest stores them: the tables' BRIN time indexes (and
+            # TimescaleDB's chunks) rely on it; member by member, "the last 7 days" read
+            # the whole table.
+            " ORDER BY d DESC, member_id"
         )
         conn.execute(
             "INSERT INTO alerts (member_id, kind, severity, observed_at, detail)"

@@ -69,8 +69,11 @@ _CARE = "(SELECT consent_span(%(member_id)s, 'clinic_care'))"
 
 # Each member's newest reading in the look-back, while clinic-care consent was in force:
 # three index lookups and the consent span per member, the costly part of the list.
-_LAST_DATA = f"""  CROSS JOIN LATERAL (SELECT {_CARE_SPAN} AS span OFFSET 0) cs
-  LEFT JOIN LATERAL (
+# A clinic's consent spans in one grouped scan (migration 0064), for the queries that read
+# every patient of a clinic; one member's, for lookups by id.
+_CLINIC_SPANS = "  LEFT JOIN clinic_care_spans(%(clinic_id)s) cs ON cs.member_id = m.member_id\n"
+_MEMBER_SPAN = f"  CROSS JOIN LATERAL (SELECT {_CARE_SPAN} AS span OFFSET 0) cs\n"
+_NEWEST = f"""  LEFT JOIN LATERAL (
        SELECT greatest(
          (SELECT max(measured_at) FROM bp_readings b WHERE b.member_id = m.member_id
            AND b.measured_at > now() - interval '{LAST_DATA_DAYS} days'
@@ -83,6 +86,7 @@ _LAST_DATA = f"""  CROSS JOIN LATERAL (SELECT {_CARE_SPAN} AS span OFFSET 0) cs
            AND r.start_at <@ cs.span)
        ) AS last_data_at) d ON true
 """  # noqa: S608 (constants only)
+_LAST_DATA = _CLINIC_SPANS + _NEWEST
 
 # Built only from the constants above (no input); values are bound as parameters.
 _PATIENTS = f"""
@@ -116,8 +120,9 @@ _PATIENTS_LIGHT = _PATIENTS.replace(_LAST_DATA, "").replace(
     "d.last_data_at", "NULL::timestamptz AS last_data_at"
 )
 _LAST_DATA_OF = (
-    "SELECT m.member_id, d.last_data_at FROM members m"  # noqa: S608 (constants only)
-    + _LAST_DATA
+    "SELECT m.member_id, d.last_data_at FROM members m\n"  # noqa: S608 (constants only)
+    + _MEMBER_SPAN
+    + _NEWEST
     + " WHERE m.member_id = ANY(%(ids)s)"
 )
 
@@ -132,7 +137,7 @@ def last_data(conn: Conn, member_ids: list[str]) -> dict[str, Any]:
 # for the lapsed filter below.
 _PATIENTS_LIGHT_SPAN = _PATIENTS_LIGHT.replace(
     "\n WHERE m.clinic_id",
-    f"\n  CROSS JOIN LATERAL (SELECT {_CARE_SPAN} AS span OFFSET 0) cs\n WHERE m.clinic_id",
+    "\n" + _CLINIC_SPANS + " WHERE m.clinic_id",
 )
 _NO_RECENT = "".join(
     f" AND NOT EXISTS (SELECT 1 FROM {table} x WHERE x.member_id = m.member_id"  # noqa: S608
@@ -165,7 +170,7 @@ def list_patients(
 
 
 def patient(conn: Conn, member_id: str) -> dict[str, Any] | None:
-    sql = _PATIENTS.replace(
+    sql = _PATIENTS.replace(_CLINIC_SPANS, _MEMBER_SPAN).replace(
         "m.clinic_id = %(clinic_id)s AND m.member_id > %(after)s", "m.member_id = %(member_id)s"
     )
     with conn.cursor(row_factory=dict_row) as cur:
@@ -392,9 +397,36 @@ def worklist(
             r["last_data_at"] = found.get(r["member_id"])
     if rows:
         return rows, int(rows[0].pop("total"))
+    if offset == 0:  # nothing matched at all: running the list again to count it gives 0
+        return rows, 0
     total_sql = "SELECT count(*) FROM (" + base + where + ") p"  # noqa: S608
     row = conn.execute(total_sql, params).fetchone()  # an offset past the end: count anyway
     return rows, int(row[0]) if row else 0
+
+
+# Which data domain each device type feeds (migration 0001's device types). A cuffless
+# monitor counts as a BP device: its readings are stored, never used for control (ESH
+# 2022), and the doctor should see that this patient's BP is not assessed.
+DEVICE_DOMAIN = {
+    "bp_cuff": "bp", "bp_cuffless": "bp", "cgm": "cgm", "glucometer": "smbg",
+    "activity_tracker": "activity",
+}  # fmt: skip
+# A device unbound within a scoring window (90 days) still explains that window's data.
+DEVICE_LOOKBACK_DAYS = 90
+
+
+def device_domains(conn: Conn, member_ids: list[str]) -> dict[str, set[str]]:
+    """The data domains each member has (or had within the look-back) a device for."""
+    rows = conn.execute(
+        "SELECT DISTINCT b.member_id, d.device_type FROM device_bindings b"  # noqa: S608
+        " JOIN devices d USING (device_id) WHERE b.member_id = ANY(%s)"
+        f" AND (b.valid_to IS NULL OR b.valid_to > now() - interval '{DEVICE_LOOKBACK_DAYS} days')",
+        (member_ids,),
+    ).fetchall()
+    found: dict[str, set[str]] = {}
+    for member_id, device_type in rows:
+        found.setdefault(member_id, set()).add(DEVICE_DOMAIN[device_type])
+    return found
 
 
 def latest_indicators(conn: Conn, member_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -538,7 +570,7 @@ def follow_up(conn: Conn, clinic_id: str, limit: int) -> tuple[list[dict[str, An
 # (55 readings of one bad morning are one line), criticals first, newest first; each with
 # its alert ids (one click acknowledges them all) and the newest readings' values. Only
 # alerts observed while the member's clinic-care consent was in force (PIPL).
-_EPISODES = f"""
+_EPISODES = """
 SELECT a.member_id, m.display_name, a.kind, a.severity,
        (a.observed_at AT TIME ZONE %(tz)s)::date AS day, count(*) AS n,
        min(a.observed_at) AS first_at, max(a.observed_at) AS last_at,
@@ -546,14 +578,14 @@ SELECT a.member_id, m.display_name, a.kind, a.severity,
        (array_agg(a.detail ORDER BY a.observed_at DESC))[1:5] AS details,
        count(*) OVER () AS total
   FROM members m
-  CROSS JOIN LATERAL (SELECT {_CARE_SPAN} AS span OFFSET 0) cs
+  JOIN clinic_care_spans(%(clinic_id)s) cs ON cs.member_id = m.member_id
   JOIN alerts a ON a.member_id = m.member_id AND a.acknowledged_at IS NULL
                 AND a.observed_at <@ cs.span
  WHERE m.clinic_id = %(clinic_id)s AND (%(severity)s = 'all' OR a.severity = %(severity)s)
  GROUP BY a.member_id, m.display_name, a.kind, a.severity, 5
  ORDER BY (a.severity = 'critical') DESC, max(a.observed_at) DESC, a.member_id, a.kind
  LIMIT %(limit)s OFFSET %(offset)s
-"""  # noqa: S608 (constants only)
+"""
 
 
 def alert_episodes(

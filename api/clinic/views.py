@@ -42,13 +42,24 @@ def _age_on(birth: date, day: date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
-def sufficiency(ind: dict[str, Any] | None) -> dict[str, bool | None]:
-    """Which domains had enough data in the newest score window (None: not measured)."""
+def sufficiency(
+    ind: dict[str, Any] | None, devices: set[str] | None = None
+) -> dict[str, bool | None]:
+    """Which domains had enough data in the newest score window (None: not applicable).
+
+    A domain is reported only for a patient who has a device for it (``devices``, the
+    domains of the devices bound within the look-back) or who sent readings for it: a
+    red "CGM ✗" beside a patient who has no CGM reads as a failure that is not theirs.
+    ``devices=None`` keeps every domain the score measured.
+    """
     ind = ind or {}
-    return {
-        k: (ind.get(k) or {}).get("sufficient") if k in ind else None
-        for k in ("bp", "cgm", "smbg", "activity")
-    }
+    out: dict[str, bool | None] = {}
+    for k in ("bp", "cgm", "smbg", "activity"):
+        block = ind.get(k) or {}
+        sent = bool(block.get("n_readings") or block.get("valid_days"))
+        applies = devices is None or k in devices or sent
+        out[k] = block.get("sufficient") if k in ind and applies else None
+    return out
 
 
 def worklist(
@@ -80,6 +91,7 @@ def worklist(
         tx.conn, clinic, "clinic.worklist", ids, detail={"filter": status, "sort": sort}
     )
     indicators = repo.latest_indicators(tx.conn, ids) if ids else {}
+    devices = repo.device_domains(tx.conn, ids) if ids else {}
     items = []
     for r in rows:
         ind = indicators.get(r["member_id"])
@@ -90,7 +102,7 @@ def worklist(
                 "conditions": r["conditions"],
                 "control_status": r["control_status"],
                 "lights": condition_lights(r["conditions"], ind),
-                "sufficiency": sufficiency(ind),
+                "sufficiency": sufficiency(ind, devices.get(r["member_id"], set())),
                 "composite": r["composite"],
                 "window_end": r["window_end"],
                 "last_data_at": r["last_data_at"],

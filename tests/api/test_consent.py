@@ -174,3 +174,29 @@ def test_periods_of_one_purpose_never_overlap(world: World, conn: Conn, purpose:
             " VALUES ('m1', %s, %s, 'x', now())",
             (purpose, product),
         )
+
+
+def test_clinic_wide_lists_apply_the_same_consent_spans(
+    client: TestClient, world: World, conn: Conn
+) -> None:
+    """The lists over a whole clinic read every span in one pass (clinic_care_spans); they
+    must agree with consent_span() member by member, and honour a withdrawal."""
+    at = _withdraw_care(client, world, conn, hours_ago=60)  # after it: readings 2, 26, 50 h old
+    conn.execute(  # a second period for m3, and nothing for m1's insurer consent to add
+        "INSERT INTO consents (member_id, purpose, notice_version, given_at, withdrawn_at)"
+        " SELECT 'm3', 'clinic_care', 'test-1', '1990-01-01Z', '1995-01-01Z'"
+    )
+    rows = conn.execute(
+        "SELECT m.member_id, consent_span(m.member_id, 'clinic_care'), s.span FROM members m"
+        " LEFT JOIN clinic_care_spans('c1') s USING (member_id) WHERE m.clinic_id = 'c1'"
+    ).fetchall()
+    assert len(rows) == 2
+    for member, one, bulk in rows:
+        assert bulk == one, member
+    assert any(len(r[1]) == 2 for r in rows)  # m3's two periods
+    h = world.auth("clinic")
+    lapsed = client.get("/clinic/worklist?status=no_data_7d", headers=h).json()["items"]
+    assert "m1" in [p["member_id"] for p in lapsed]  # nothing recent before the withdrawal
+    episodes = client.get("/clinic/alerts", headers=h).json()["items"]
+    assert all(e["member_id"] != "m1" for e in episodes)  # the 3 h old alert is after it
+    assert at < world.now

@@ -14,6 +14,7 @@ from psycopg.types.json import Jsonb
 from api.clinic.lights import condition_lights
 from api.clinic.views import tir_bar
 from api.dashboard import STATIC
+from api.devices import repository as devices
 from tests.api.conftest import World, audit_rows
 
 FULL_CGM = {
@@ -84,6 +85,25 @@ def test_worklist_puts_open_alerts_first_with_lights_and_sufficiency(
     # Ascending alert order puts the patient without alerts first.
     asc = _get(client, world, "/clinic/worklist?sort=alerts&desc=false")
     assert [p["member_id"] for p in asc["items"]] == ["m3", "m1"]
+
+
+def test_sufficiency_chips_only_for_domains_the_patient_has_a_device_for(
+    client: TestClient, world: World, conn: psycopg.Connection[Any]
+) -> None:
+    # m3 has no device: a score that measured every domain (all empty) shows no chip.
+    empty = {"sufficient": False, "n_readings": 0}
+    add_score(
+        conn, "m3", date.today() - timedelta(days=30), date.today(),
+        {"bp": {**empty, "valid_days": 0}, "cgm": empty, "smbg": empty,
+         "activity": {"sufficient": False, "valid_days": 0}},
+    )  # fmt: skip
+    m3 = next(p for p in _get(client, world, "/clinic/worklist")["items"] if p["member_id"] == "m3")
+    assert m3["sufficiency"] == {"bp": None, "cgm": None, "smbg": None, "activity": None}
+    # A glucometer bound: its domain is shown, as not enough data (nothing sent yet).
+    devices.register_device(conn, "meter-m3", "glucometer", clinic_id="c1")
+    devices.bind_device(conn, "meter-m3", "m3", world.now - timedelta(days=5))
+    m3 = next(p for p in _get(client, world, "/clinic/worklist")["items"] if p["member_id"] == "m3")
+    assert m3["sufficiency"] == {"bp": None, "cgm": None, "smbg": False, "activity": None}
 
 
 def test_worklist_filters_and_search(client: TestClient, world: World) -> None:
@@ -475,3 +495,29 @@ def test_the_clinic_alert_list_is_episodes_criticals_first_acknowledged_at_once(
             headers=world.auth("clinic"),
         )  # fmt: skip
         assert resp.status_code == 404
+
+
+def test_visit_report_compares_with_the_score_at_the_last_visit(
+    client: TestClient, world: World, conn: psycopg.Connection[Any]
+) -> None:
+    # m1's current score ends 2026-04-01 (conftest); two older ones.
+    add_score(conn, "m1", date(2025, 11, 22), date(2026, 2, 20), {}, composite=40.0)
+    add_score(conn, "m1", date(2025, 12, 10), date(2026, 3, 10), {}, composite=55.0)
+    prev = _get(client, world, "/clinic/patients/m1")["previous"]
+    # No visit recorded: a month before the window's end (2026-03-02) -> the February score.
+    assert (prev["basis"], prev["day"]) == ("month", "2026-03-02")
+    assert prev["score"]["composite"] == 40.0
+    # An HbA1c taken at the clinic on 15 March (Beijing time) is the last visit.
+    conn.execute(
+        "INSERT INTO lab_results (member_id, loinc, value, unit, taken_at, uploaded_by)"
+        " VALUES ('m1', '4548-4', 7.4, '%', '2026-03-15 08:00+08', 'clinic-a')"
+    )
+    prev = _get(client, world, "/clinic/patients/m1")["previous"]
+    assert (prev["basis"], prev["day"]) == ("visit", "2026-03-15")
+    assert prev["score"]["composite"] == 55.0
+    # A measurement today is this visit, not the last one.
+    conn.execute(
+        "INSERT INTO lab_results (member_id, loinc, value, unit, taken_at, uploaded_by)"
+        " VALUES ('m1', '4548-4', 7.1, '%', now(), 'clinic-a')"
+    )
+    assert _get(client, world, "/clinic/patients/m1")["previous"]["day"] == "2026-03-15"

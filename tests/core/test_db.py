@@ -39,3 +39,13 @@ def test_migration_versions_are_unique_and_ordered() -> None:
     versions = [m.version for m in core_db.load_migrations()]
     assert versions == sorted(versions)
     assert len(versions) == len(set(versions))
+
+
+def test_api_sessions_run_without_jit_and_keep_the_urls_options(db_url: str) -> None:
+    with psycopg.connect(core_db.without_jit(db_url)) as c:
+        assert c.execute("SHOW jit").fetchone() == ("off",)
+    sep = "&" if "?" in db_url else "?"
+    url = db_url + sep + "options=-c%20application_name%3Dwr-test"
+    with psycopg.connect(core_db.without_jit(url)) as c:
+        assert c.execute("SHOW jit").fetchone() == ("off",)
+        assert c.execute("SHOW application_name").fetchone() == ("wr-test",)
