@@ -58,10 +58,12 @@ def patient(
     member_id: MemberId,
     tx: TxDep,
     clinic: Clinic,
+    settings: SettingsDep,
     days: Annotated[int, Query(ge=1, le=366)] = 30,
 ) -> dict[str, Any]:
-    """Latest indicators, open alerts, daily BP/glucose/steps trends and recent glucose."""
-    return service.patient_detail(tx, clinic, member_id, days)
+    """Latest indicators, open alerts, daily BP/glucose/steps trends, recent glucose, and
+    the score at the last visit (the visit report's "what changed")."""
+    return service.patient_detail(tx, clinic, member_id, days, settings.product_timezone)
 
 
 @router.post(

@@ -96,12 +96,24 @@ class GlucoseReadingOut(BaseModel):
     meal_context: str | None
 
 
+class PreviousScoreOut(BaseModel):
+    """The score the visit report compares with, and why that one."""
+
+    basis: Literal["visit", "month"] = Field(
+        description="visit: the last day the clinic measured the patient (office BP or a"
+        " lab result); month: no visit recorded, a month before the current window's end"
+    )
+    day: date
+    score: ScoreOut | None = Field(description="the newest score whose window ended by then")
+
+
 class PatientDetailOut(BaseModel):
     patient: PatientOut
     score: ScoreOut | None
     alerts: list[AlertOut]
     trends: TrendsOut
     recent_glucose: list[GlucoseReadingOut]
+    previous: PreviousScoreOut | None = None
 
 
 class AcknowledgedOut(BaseModel):

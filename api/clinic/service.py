@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from api.audit import service as audit
 from api.auth.service import Principal
 from api.clinic import fhir
 from api.clinic import repository as repo
 from api.clinic import upload_repository as uploads
+from api.clinic import visit_repository as visits
 from api.deps import Tx
 from api.tenancy import access_member
 from core.errors import InvalidInput, NotFound
@@ -19,6 +21,9 @@ from scoring import repository as scores
 # The longest export window: a quarter of CGM data is ~26,000 readings per member.
 MAX_EXPORT_DAYS = 92
 RECENT_GLUCOSE = 96  # one day of 15-minute CGM readings
+# Without a recorded visit, the visit report compares with the score of a month before:
+# the national follow-up schedule sees these patients about monthly to quarterly.
+NO_VISIT_COMPARE_DAYS = 30
 NO_ALERT = "no such alert"
 
 
@@ -39,7 +44,29 @@ def list_patients(
     return {"items": rows, "next_cursor": next_cursor}
 
 
-def patient_detail(tx: Tx, who: Principal, member_id: str, days: int) -> dict[str, Any]:
+def since_last_visit(
+    tx: Tx, member_id: str, score: dict[str, Any] | None, tz: str
+) -> dict[str, Any] | None:
+    """The score to set beside the current one on the visit report ("what changed").
+
+    The basis is the last visit (the newest day before today with an office BP or a lab
+    result): the doctor asks what changed since they last saw the patient. Without one,
+    the score of a month before the current window's end, and the report says which.
+    """
+    if score is None:
+        return None
+    today = datetime.now(ZoneInfo(tz)).date()
+    visit = visits.last_visit(tx.conn, member_id, today, tz)
+    basis, day = ("visit", visit) if visit else (
+        "month", score["window_end"] - timedelta(days=NO_VISIT_COMPARE_DAYS)
+    )  # fmt: skip
+    before = visits.score_as_of(tx.conn, member_id, day)
+    return {"basis": basis, "day": day, "score": before}
+
+
+def patient_detail(
+    tx: Tx, who: Principal, member_id: str, days: int, tz: str = "Asia/Shanghai"
+) -> dict[str, Any]:
     access_member(tx, who, member_id, "clinic.patient.read", {"days": days})
     summary = repo.patient(tx.conn, member_id)
     assert summary is not None
@@ -63,6 +90,7 @@ def patient_detail(tx: Tx, who: Principal, member_id: str, days: int) -> dict[st
         "alerts": repo.open_alerts(tx.conn, member_id),
         "trends": trends,
         "recent_glucose": repo.recent_glucose(tx.conn, member_id, RECENT_GLUCOSE),
+        "previous": since_last_visit(tx, member_id, score, tz),
     }
 
 

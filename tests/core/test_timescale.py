@@ -30,6 +30,7 @@ import pytest
 
 from api.app import create_app
 from api.clinic import repository as clinic_repo
+from api.clinic import visit_repository as visit_repo
 from api.pricing.repository import inputs as pricing_repo
 from core import db as core_db
 from core import timescale
@@ -613,6 +614,7 @@ def _planned_chunks(plan: Any) -> tuple[dict[int, int], dict[int, int]]:
 # new module that reads them fails test_every_reading_module_is_covered until added there.
 READING_MODULES = {
     "api/clinic/repository.py",
+    "api/clinic/visit_repository.py",
     "api/pricing/repository/inputs.py",
     "scoring/repository.py",
     "scoring/integrity/repository.py",
@@ -643,6 +645,7 @@ def _all_reads(conn: psycopg.Connection[Any], member: str, clinic: str) -> None:
         offset=0, limit=20,
     )  # fmt: skip
     clinic_repo.follow_up(conn, clinic, 20)
+    visit_repo.last_visit(conn, member, now.date(), "Asia/Shanghai")
     clinic_repo.daily_trends(conn, member, now - timedelta(days=30))
     clinic_repo.recent_glucose(conn, member, 96)
     clinic_repo.readings(conn, member, now - timedelta(days=30), now)

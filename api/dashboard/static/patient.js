@@ -179,6 +179,61 @@
     return section("steps", title, h("div", { class: "chart-wrap" }, svg));
   }
 
+  // ---- visit report: what changed since the last visit, medication adherence ----------------
+
+  // Each row: the indicator, where it sits in the stored indicators, its decimals and the
+  // direction that is better (+1 higher, -1 lower). Home BP and HbA1c lower is better for
+  // patients treated to a target (docs/clinical.md); TBR lower is always better.
+  const CHANGE_ROWS = [
+    { key: "composite", get: (s) => s.composite, dp: 1, better: 1 },
+    { key: "bp_sys", get: (s) => ((s.indicators || {}).bp || {}).home_mean_sys, dp: 0, better: -1, unit: "mmHg" },
+    { key: "bp_dia", get: (s) => ((s.indicators || {}).bp || {}).home_mean_dia, dp: 0, better: -1, unit: "mmHg" },
+    { key: "tir", get: (s) => ((s.indicators || {}).cgm || {}).tir, dp: 0, better: 1, unit: "%" },
+    { key: "tbr70", get: (s) => ((s.indicators || {}).cgm || {}).tbr70, dp: 1, better: -1, unit: "%" },
+    { key: "hba1c", get: (s) => ((s.indicators || {}).hba1c || {}).value_pct, dp: 1, better: -1, unit: "%" },
+    { key: "steps", get: (s) => ((s.indicators || {}).activity || {}).median_steps, dp: 0, better: 1 },
+  ];
+
+  function changesSection(score, previous) {
+    const title = t("chg_title");
+    if (!score || !previous) return null;
+    const basis = t(previous.basis === "visit" ? "chg_since_visit" : "chg_since_month", { day: fmtDay(previous.day) });
+    const before = previous.score;
+    if (!before) return section("changes", title, h("p", { class: "muted", text: `${basis} · ${t("chg_no_before")}` }));
+    const rows = CHANGE_ROWS.map((r) => ({ r, a: r.get(before), b: r.get(score) }))
+      .filter(({ a, b }) => (a !== null && a !== undefined) || (b !== null && b !== undefined))
+      .map(({ r, a, b }) => {
+        const has = (x) => x !== null && x !== undefined;
+        const d = has(a) && has(b) ? b - a : null;
+        const cls = d === null || Math.abs(d) < Math.pow(10, -r.dp) ? "same" : (Math.sign(d) === r.better ? "better" : "worse");
+        const delta = d === null ? "—" : `${d > 0 ? "+" : ""}${num(d, r.dp)}${r.unit ? " " + r.unit : ""}`;
+        return h("tr", { class: "chg-" + cls, "data-key": r.key },
+          h("th", { scope: "row", text: t("chg_" + r.key) }),
+          h("td", { class: "num", text: has(a) ? num(a, r.dp) : "—" }), h("td", { class: "num", text: has(b) ? num(b, r.dp) : "—" }),
+          h("td", { class: "num", text: delta + (cls === "same" || d === null ? "" : ` (${t("chg_" + cls)})`) }));
+      });
+    return section("changes", title, h("p", { class: "muted", id: "chg-basis", text: basis }),
+      h("table", { class: "data", id: "changes-table" },
+        h("thead", {}, h("tr", {}, ["chg_indicator", "chg_then", "chg_now", "chg_delta"].map((k) => h("th", { scope: "col", text: t(k) })))),
+        h("tbody", {}, rows)));
+  }
+
+  // Proportion of days covered per drug class from dispensing records; 80 % is the usual
+  // adherence threshold (docs/clinical.md, "Medication adherence").
+  function adherenceSection(score) {
+    const adh = ((score || {}).indicators || {}).adherence || {};
+    const classes = Object.entries(adh);
+    if (!classes.length) return section("adherence", t("adh_title"), h("p", { class: "muted", text: t("adh_none") }));
+    const rows = classes.map(([cls, a]) => h("tr", { class: a.adherent === false ? "chg-worse" : "", "data-class": cls },
+      h("th", { scope: "row", text: t("drug_" + cls) }),
+      h("td", { class: "num", text: a.pdc === null || a.pdc === undefined ? "—" : C.pct(100 * a.pdc) }),
+      h("td", { text: a.adherent === null || a.adherent === undefined ? t("adh_unknown") : t(a.adherent ? "adh_yes" : "adh_no") })));
+    return section("adherence", t("adh_title"),
+      h("table", { class: "data", id: "adherence-table" },
+        h("thead", {}, h("tr", {}, ["adh_class", "adh_pdc", "adh_status"].map((k) => h("th", { scope: "col", text: t(k) })))),
+        h("tbody", {}, rows)));
+  }
+
   // Age in whole years today, in words ("68 岁"): what a doctor reads, not a birth date.
   function ageOf(birth) {
     if (!birth) return null;
@@ -227,7 +282,8 @@
       control.length ? h("div", { id: "patient-control" }, control) : null);
     const hasCgm = Boolean(glucose.agp || glucose.tir || glucose.agp_readings);
     show(p.display_name || p.member_id, header,
-      alertsSection(detail.alerts), scoreSection(detail.score), bpSection(bp, bpDays),
+      alertsSection(detail.alerts), scoreSection(detail.score), changesSection(detail.score, detail.previous),
+      adherenceSection(detail.score), bpSection(bp, bpDays),
       hasCgm ? glucoseSection(glucose) : null, smbgSection(glucose, days), stepsSection(detail, days));
   }
 

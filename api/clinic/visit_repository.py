@@ -1,0 +1,50 @@
+"""SQL for the visit report's "since the last visit": when the clinic last saw the patient,
+and the score that stood then.
+
+A visit is a day on which the clinic itself measured the patient: an office BP reading
+(``bp_readings.source = 'clinic'``) or a laboratory result (migration 0061). Dispensings
+are left out: a refill can be collected without a consultation.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+Conn = psycopg.Connection[Any]
+
+# How far back a previous visit is looked for: a year covers the national follow-up
+# schedule (at least four follow-ups a year for hypertension and type 2 diabetes).
+VISIT_LOOKBACK_DAYS = 365
+
+
+def last_visit(conn: Conn, member_id: str, before: date, tz: str) -> date | None:
+    """The newest local day before ``before`` with a clinic measurement (None: none)."""
+    row = conn.execute(
+        "SELECT max(d) FROM ("  # noqa: S608 (constants only)
+        " SELECT (measured_at AT TIME ZONE %(tz)s)::date AS d FROM bp_readings"
+        "  WHERE member_id = %(m)s AND source = 'clinic'"
+        f"   AND measured_at > now() - interval '{VISIT_LOOKBACK_DAYS} days'"
+        " UNION ALL"
+        " SELECT (taken_at AT TIME ZONE %(tz)s)::date FROM lab_results"
+        f"  WHERE member_id = %(m)s AND taken_at > now() - interval '{VISIT_LOOKBACK_DAYS} days'"
+        ") v WHERE d < %(before)s",
+        {"m": member_id, "tz": tz, "before": before},
+    ).fetchone()
+    return row[0] if row else None
+
+
+def score_as_of(conn: Conn, member_id: str, day: date) -> dict[str, Any] | None:
+    """The newest score whose window ended on or before ``day`` (the same "newest" rule
+    as the current score: latest window end, then latest computation)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT window_start, window_end, algorithm_version, computed_at, composite,"
+            " improvement, components, indicators FROM scores"
+            " WHERE member_id = %s AND window_end <= %s"
+            " ORDER BY window_end DESC, computed_at DESC LIMIT 1",
+            (member_id, day),
+        ).fetchone()
