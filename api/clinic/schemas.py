@@ -282,6 +282,14 @@ class FingerstickOut(BaseModel):
     meal_context: str | None
 
 
+class DailyProfileOut(BaseModel):
+    """One local day's CGM trace: 15-minute bin means (mg/dL), bins without data left out."""
+
+    day: date
+    minute_of_day: list[int]
+    mgdl: list[float]
+
+
 class GlucoseViewOut(BaseModel):
     agp: AgpOut | None
     agp_missing: None = Field(
@@ -294,6 +302,9 @@ class GlucoseViewOut(BaseModel):
     agp_stats: AgpStatsOut
     score_window: ScoreWindowOut | None
     smbg: list[FingerstickOut]
+    daily: list[DailyProfileOut] = Field(
+        default_factory=list, description="the AGP report's daily profiles, last 14 days"
+    )
 
 
 class ControlWindowOut(BaseModel):

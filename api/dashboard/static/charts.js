@@ -107,14 +107,54 @@
       }
     }
     const pts = el("g", { class: "points" }, svg);
+    let grade3 = 0;
     for (const r of readings) {
       const cx = x(Date.parse(r.t));
       const extra = r.validated ? "" : " unvalidated";
+      // Grade 3 (>= 180 systolic or >= 110 diastolic mmHg; Chinese hypertension guideline
+      // 2018, ESH 2023): ringed in red, so a doctor finds them among 90 days of points.
+      if (isGrade3(r)) {
+        grade3 += 1;
+        const ring = el("circle", { cx: cx, cy: y(r.sys), r: 7, class: "grade3" }, pts);
+        el("title", {}, ring).textContent = `${i18n.grade3 || ""} ${r.sys}/${r.dia} mmHg`.trim();
+      }
       el("circle", { cx: cx, cy: y(r.sys), r: 3.2, class: "bp-sys" + extra }, pts);
       el("rect", { x: cx - 2.8, y: y(r.dia) - 2.8, width: 5.6, height: 5.6, class: "bp-dia" + extra }, pts);
     }
     svg.dataset.points = String(readings.length);
+    svg.dataset.grade3 = String(grade3);
     svg.dataset.means = String(means.childElementCount);
+    return svg;
+  }
+
+  function isGrade3(r) {
+    return r.sys >= 180 || r.dia >= 110;
+  }
+
+  /* One day of the AGP report's daily profiles: the 15-minute bin means over 24 h, the
+   * 70-180 mg/dL band shaded, bins below 70 mg/dL drawn red. All days share one y-axis
+   * (yMaxMg) so they compare at a glance. */
+  function daily(day, unit, yMaxMg, i18n) {
+    const W = 150, H = 90, L = 4, R = 4, T = 14, B = 4;
+    const svg = frame(W, H, i18n.title, i18n.desc, "daily-chart");
+    const x = scale(0, 1440, L, W - R), y = scale(toDisplay(40, unit), toDisplay(yMaxMg, unit), H - B, T);
+    const top = y(toDisplay(180, unit)), bottom = y(toDisplay(70, unit));
+    el("rect", { x: L, y: top, width: W - R - L, height: bottom - top, class: "target-band" }, svg);
+    text(svg, L, 10, i18n.label, { class: "axis-label" });
+    let run = [], prev = null;
+    const flush = () => {
+      if (run.length > 1) el("polyline", { points: run.join(" "), class: "daily-line" }, svg);
+      run = [];
+    };
+    day.minute_of_day.forEach((m, i) => {
+      if (prev !== null && m - prev > 15) flush();  // a gap in the data is not drawn over
+      const px = x(m + 7.5), py = y(toDisplay(day.mgdl[i], unit));
+      run.push(`${px.toFixed(1)},${py.toFixed(1)}`);
+      if (day.mgdl[i] < 70) el("circle", { cx: px, cy: py, r: 1.8, class: "daily-low" }, svg);
+      prev = m;
+    });
+    flush();
+    svg.dataset.bins = String(day.minute_of_day.length);
     return svg;
   }
 
@@ -317,5 +357,5 @@
     return svg;
   }
 
-  window.WRCharts = { bp, agp, tir, smbg, steps, rate, pct, MGDL_PER_MMOLL };
+  window.WRCharts = { bp, agp, daily, isGrade3, tir, smbg, steps, rate, pct, MGDL_PER_MMOLL };
 })();

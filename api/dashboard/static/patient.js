@@ -86,13 +86,49 @@
         h("tbody", {}, comps)));
   }
 
+  // Weekly means of the validated readings, weeks from Monday in the reading's local time
+  // (the HBPM report's trend); computed here from the readings the page already has.
+  function weeklyMeans(readings) {
+    const weeks = new Map();
+    for (const r of readings) {
+      if (!r.validated) continue;
+      const local = new Date(Date.parse(r.t) + r.utc_offset_min * 60000);
+      const dow = (local.getUTCDay() + 6) % 7;
+      const monday = new Date(Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate() - dow));
+      const k = monday.toISOString().slice(0, 10);
+      if (!weeks.has(k)) weeks.set(k, { week: k, n: 0, sys: 0, dia: 0 });
+      const w = weeks.get(k);
+      w.n += 1; w.sys += r.sys; w.dia += r.dia;
+    }
+    return [...weeks.values()].sort((a, b) => (a.week < b.week ? -1 : 1))
+      .map((w) => ({ week: w.week, n: w.n, sys: w.sys / w.n, dia: w.dia / w.n }));
+  }
+
+  function weeklyTable(bp) {
+    const rows = weeklyMeans(bp.readings).map((w) => {
+      const above = w.sys >= bp.target.sys || w.dia >= bp.target.dia;
+      return h("tr", { class: above ? "chg-worse" : "", "data-week": w.week },
+        h("th", { scope: "row", text: fmtDay(w.week + "T00:00:00") }), h("td", { class: "num", text: String(w.n) }),
+        h("td", { class: "num", text: `${num(w.sys)}/${num(w.dia)}` }),
+        h("td", { text: t(above ? "wk_above" : "wk_at") }));
+    });
+    if (!rows.length) return null;
+    return h("details", { class: "no-print" }, h("summary", { text: t("wk_title") }),
+      h("table", { class: "data", id: "bp-weekly" },
+        h("thead", {}, h("tr", {}, ["wk_week", "wk_n", "wk_mean", "wk_vs"].map((k) => h("th", { scope: "col", text: t(k) })))),
+        h("tbody", {}, rows)));
+  }
+
   function bpSection(bp, days) {
     const title = t("bp_title", { days: days });
     if (!bp.readings.length) return section("bp", title, h("p", { text: t("bp_none") }));
     const svg = C.bp(bp, {
       title: title, desc: t("bp_desc", { n: bp.readings.length, sys: bp.target.sys }),
       target: t("bp_target", { sys: bp.target.sys, dia: bp.target.dia }), homeMean: t("bp_home_mean"), dateFmt: fmtDate,
+      grade3: t("bp_grade3"),
     });
+    const n3 = bp.readings.filter(C.isGrade3).length;
+    const grade3 = n3 ? h("p", { id: "bp-grade3", class: "control control-not_controlled", text: t("bp_grade3_count", { n: n3 }) }) : null;
     const means = bp.protocol_means.map((m) => h("li", { text: `${fmtDay(m.window_start)}–${fmtDay(m.window_end)}: ${num(m.home_mean_sys)}/${num(m.home_mean_dia)} mmHg` }));
     // The HBPM report's morning and evening means against the target (Chinese HBPM
     // guideline): morning hypertension is flagged even when the pooled mean is at target.
@@ -106,8 +142,10 @@
     return section("bp", title,
       h("p", { class: "legend" }, key("sys", "●", t("bp_systolic")), " ",
         key("dia", "■", t("bp_diastolic")), " ",
-        key("mean", "—", t("bp_home_mean")), " · ", t("bp_target", { sys: bp.target.sys, dia: bp.target.dia }), " · ", t("bp_unvalidated")),
-      hbpm, h("div", { class: "chart-wrap" }, svg), means.length ? h("ul", { class: "means" }, means) : null);
+        key("mean", "—", t("bp_home_mean")), " ", key("grade3", "◯", t("bp_grade3")), " · ",
+        t("bp_target", { sys: bp.target.sys, dia: bp.target.dia }), " · ", t("bp_unvalidated")),
+      hbpm, grade3, h("div", { class: "chart-wrap" }, svg), means.length ? h("ul", { class: "means" }, means) : null,
+      weeklyTable(bp));
   }
 
   function glucoseSection(g) {
@@ -123,6 +161,7 @@
         key("iqr", "▮", t("agp_iqr")), " ", key("outer", "▮", t("agp_outer")),
         ` · ${unitLabel()} · 3.9–10.0 mmol/L (70–180 mg/dL)`));
       parts.push(h("div", { class: "chart-wrap" }, C.agp(g.agp, state.unit, { title: t("agp_title"), desc: t("agp_desc", { n: g.agp_readings }), xLabel: t("agp_x") })));
+      parts.push(dailyProfiles(g.daily || []));
     } else {
       parts.push(h("p", { text: t("agp_none") }));
     }
@@ -135,6 +174,21 @@
       : h("p", { text: t("tir_none") });
     return section("agp", t("agp_title"), h("div", { class: "agp-row" }, h("div", { class: "agp-main" }, parts),
       h("div", { class: "agp-side" }, h("h4", { text: t("tir_title") }), tirPart)));
+  }
+
+  function dailyProfiles(days) {
+    if (!days.length) return null;
+    const yMax = Math.max(350, ...days.flatMap((d) => d.mgdl).map((v) => Math.ceil(v / 50) * 50));
+    const charts = days.map((d) => {
+      const label = fmtDay(d.day + "T00:00:00");
+      const lows = d.mgdl.filter((v) => v < 70).length;
+      return h("div", { class: "daily-cell", "data-day": d.day }, C.daily(d, state.unit, yMax, {
+        title: t("daily_day", { day: label }), desc: t("daily_desc", { n: d.mgdl.length, low: lows }), label: label,
+      }));
+    });
+    // The daily traces are for the screen; the one-page print keeps the AGP and TIR.
+    return h("div", { id: "daily-profiles", class: "no-print" }, h("h4", { text: t("daily_title") }),
+      h("div", { class: "daily-grid" }, charts));
   }
 
   function smbgSection(g, days) {
