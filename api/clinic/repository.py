@@ -69,7 +69,7 @@ _CARE = "(SELECT consent_span(%(member_id)s, 'clinic_care'))"
 
 # Each member's newest reading in the look-back, while clinic-care consent was in force:
 # three index lookups and the consent span per member, the costly part of the list.
-# A clinic's consent spans in one grouped scan (migration 0064), for the queries that read
+# A clinic's consent spans in one grouped scan (migration 0080), for the queries that read
 # every patient of a clinic; one member's, for lookups by id.
 _CLINIC_SPANS = "  LEFT JOIN clinic_care_spans(%(clinic_id)s) cs ON cs.member_id = m.member_id\n"
 _MEMBER_SPAN = f"  CROSS JOIN LATERAL (SELECT {_CARE_SPAN} AS span OFFSET 0) cs\n"
