@@ -5,6 +5,12 @@ For the members enrolled in a plan year: quarterly indicators (mean composite, s
 hypertensive members with home BP controlled, mean CGM time in range), the discounts
 granted, and the loss ratio (claims paid in the quarter / a quarter of the premiums). A
 cell with fewer than ``MIN_CELL`` members is suppressed: its numbers are withheld.
+
+"Claims paid" is what the product paid, not the bills: each member's admissions go
+through their version's benefits (``benefits.payout``: the deductible their quote set,
+the rates, the pre-existing rate, the cap), and a quarter's share is the year-to-date
+payout at its end less that at the previous quarter's end, so the deductible is met by
+the year's first admissions, as the product meets it.
 """
 
 from __future__ import annotations
@@ -13,11 +19,27 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
+from api.pricing.effect_report import paid_yuan
 from api.pricing.portfolio import MIN_CELL
 from api.pricing.quoting import age_on, get_rulebook
 from api.pricing.repository import Conn
 from api.pricing.repository import reports as reports_repo
-from api.pricing.rulebook import report_band
+from api.pricing.rulebook import Rulebook, report_band
+
+
+def paid_by_quarter(rb: Rulebook, row: dict[str, Any]) -> dict[str, float]:
+    """Yuan the product paid on one member's admissions, per quarter ("1".."4")."""
+    quarters = list(row["claim_quarters"])
+    out: dict[str, float] = {}
+    before = 0.0
+    for q in range(1, 5):
+        upto = [k for k, cq in enumerate(quarters) if cq <= q]
+        part = {**row, "claims_yuan": [row["claims_yuan"][k] for k in upto],
+                "diagnoses": [row["diagnoses"][k] for k in upto]}  # fmt: skip
+        total = paid_yuan(rb, part) if upto else 0.0
+        out[str(q)] = round(total - before, 2)
+        before = total
+    return out
 
 
 def _mean(xs: list[float]) -> float | None:
@@ -67,6 +89,7 @@ def disclosure_report(conn: Conn, product_id: str, plan_year: int) -> dict[str, 
     by_band: dict[str, list[dict[str, Any]]] = defaultdict(list)
     by_cond: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
+        r["claims"] = paid_by_quarter(rb, r)
         age = age_on(r["birth_date"], date(plan_year, 1, 1))
         band = report_band(rb, age)
         by_band[band].append(r)

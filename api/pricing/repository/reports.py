@@ -83,7 +83,8 @@ def budget_rows(conn: Conn, product_id: str, plan_year: int) -> list[dict[str, A
 
 def disclosure_rows(conn: Conn, product_id: str, year: int) -> list[dict[str, Any]]:
     """Per member enrolled in ``year``: age, conditions, the premium paid (else the newest
-    quote's), the discount granted, and per quarter the newest score and the claims paid."""
+    quote's), the discount granted, the version and deductible of the newest quote, per
+    quarter the newest score, and the year's admissions (gross yuan, ICD-10, quarter)."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             """
@@ -92,7 +93,8 @@ def disclosure_rows(conn: Conn, product_id: str, year: int) -> list[dict[str, An
                   FROM enrollments e JOIN members m USING (member_id)
                  WHERE e.product_id = %(p)s AND e.plan_year = %(y)s
             ), q AS (
-                SELECT DISTINCT ON (member_id) member_id, premium_fen, discount_fen
+                SELECT DISTINCT ON (member_id) member_id, premium_fen, discount_fen,
+                       version_id, versions::text AS versions
                   FROM quotes WHERE product_id = %(p)s AND plan_year = %(y)s
                  ORDER BY member_id, created_at DESC
             ), s AS (
@@ -109,22 +111,26 @@ def disclosure_rows(conn: Conn, product_id: str, year: int) -> list[dict[str, An
                                <@ consent_span(sc.member_id, 'insurer_pricing', %(p)s)) x
                  ORDER BY member_id, qtr, window_end DESC, computed_at DESC
             ), c AS (
-                SELECT h.member_id, extract(quarter FROM h.admitted_on)::int AS qtr,
-                       sum(h.amount_yuan)::float8 AS paid
+                SELECT h.member_id,
+                       array_agg(h.amount_yuan::float8 ORDER BY h.admitted_on) AS claims_yuan,
+                       array_agg(coalesce(h.diagnosis, '') ORDER BY h.admitted_on) AS diagnoses,
+                       array_agg(extract(quarter FROM h.admitted_on)::int
+                                 ORDER BY h.admitted_on) AS claim_quarters
                   FROM hospitalisations h JOIN book USING (member_id)
                  WHERE h.admitted_on >= make_date(%(y)s, 1, 1)
                    AND h.admitted_on < make_date(%(y)s + 1, 1, 1)
-                 GROUP BY 1, 2
+                 GROUP BY 1
             )
             SELECT b.member_id, b.birth_date, b.conditions,
                    coalesce(b.premium_paid_fen, q.premium_fen) AS premium_fen,
-                   q.discount_fen,
+                   q.discount_fen, q.version_id, q.versions,
+                   coalesce(c.claims_yuan, '{}') AS claims_yuan,
+                   coalesce(c.diagnoses, '{}') AS diagnoses,
+                   coalesce(c.claim_quarters, '{}') AS claim_quarters,
                    coalesce((SELECT jsonb_object_agg(s.qtr, jsonb_build_object(
                        'composite', s.composite, 'bp_controlled', s.bp_controlled, 'tir', s.tir))
-                       FROM s WHERE s.member_id = b.member_id), '{}') AS scores,
-                   coalesce((SELECT jsonb_object_agg(c.qtr, c.paid)
-                       FROM c WHERE c.member_id = b.member_id), '{}') AS claims
-              FROM book b LEFT JOIN q USING (member_id)
+                       FROM s WHERE s.member_id = b.member_id), '{}') AS scores
+              FROM book b LEFT JOIN q USING (member_id) LEFT JOIN c USING (member_id)
              ORDER BY b.member_id
             """,
             {"p": product_id, "y": year},

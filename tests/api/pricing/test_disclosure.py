@@ -9,6 +9,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from api.pricing import service
+from api.pricing.quoting import get_rulebook
 from tests.factories import add_consent
 
 Conn = psycopg.Connection[Any]
@@ -57,13 +58,33 @@ def test_quarters_by_cell_with_small_cells_suppressed(conn: Conn) -> None:
     assert q1["bp_controlled_share"] == 25.0 and q2["bp_controlled_share"] == 50.0
     assert q1["mean_composite"] == 65.5 and q2["mean_composite"] == 70.0
     assert q3["scored"] == 0 and q3["mean_composite"] is None
-    # Q2 claims 954 yuan against a quarter of 1,908 yuan of premiums.
-    assert q2["claims_paid_yuan"] == 954.0 and q2["loss_ratio"] == 2.0
+    # A 954-yuan bill is under the deductible: the product paid nothing on it.
+    assert q2["claims_paid_yuan"] == 0.0 and q2["loss_ratio"] == 0.0
     assert q1["loss_ratio"] == 0.0
     conds = {c["cell"]: c for c in rep["by_condition"]}
     assert conds["none"]["suppressed"] and conds["hypertension"]["members"] == 12
-    total_q2 = rep["total"]["quarters"][1]
-    assert total_q2["claims_paid_yuan"] == 1004.0  # the suppressed cell still counts in the total
+
+
+def test_claims_paid_are_the_products_payout_quarter_by_quarter(conn: Conn) -> None:
+    """Bills go through the version's deductible, rate and cap; the deductible is met by
+    the year's first admissions, so a later quarter is paid at the full rate."""
+    for i in range(12):
+        _member(conn, f"h{i}", date(1961, 6, 1), ["hypertension"], 15_900)
+    conn.execute(  # J18 (pneumonia) is not a pre-existing hypertension claim
+        "INSERT INTO hospitalisations (claim_id, member_id, admitted_on, amount_yuan, diagnosis)"
+        " VALUES ('k1', 'h1', '2027-05-10', 30000.00, 'J18.9'),"
+        " ('k2', 'h1', '2027-08-01', 20000.00, 'J18.9')"
+    )
+    rb = get_rulebook(conn, "demo-city", 2027)
+    b = rb.versions[0].benefits
+    assert b is not None and b.deductible_fen < 3_000_000 and b.cap_fen > 5_000_000
+    rate = b.rate_in_list_bp / 10_000
+    rep = service.disclosure_report(conn, "demo-city", 2027)
+    _, q2, q3, q4 = rep["total"]["quarters"]
+    assert q2["claims_paid_yuan"] == round((30_000 - b.deductible_fen / 100) * rate, 2)
+    assert q3["claims_paid_yuan"] == round(20_000 * rate, 2)
+    assert q4["claims_paid_yuan"] == 0.0
+    assert q2["claims_paid_yuan"] < 30_000  # not the gross bill
 
 
 def test_windows_after_a_pricing_consent_withdrawal_are_left_out(conn: Conn) -> None:
