@@ -16,9 +16,12 @@ from psycopg.rows import dict_row
 
 Conn = psycopg.Connection[Any]
 
-# How far back a previous visit is looked for: a year covers the national follow-up
-# schedule (at least four follow-ups a year for hypertension and type 2 diabetes).
-VISIT_LOOKBACK_DAYS = 365
+# How far back a previous visit is looked for: one scoring window. The national follow-up
+# schedule sees hypertension and type 2 diabetes patients at least every three months; a
+# visit longer ago is itself overdue, and the report then compares with the score of a
+# month before, saying so. It also keeps the read within the readings tables' 90-day bound
+# (TimescaleDB plans only the chunks it can reach; docs/timescaledb.md, "Time bounds").
+VISIT_LOOKBACK_DAYS = 90
 
 
 def last_visit(conn: Conn, member_id: str, before: date, tz: str) -> date | None:

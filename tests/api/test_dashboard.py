@@ -500,24 +500,29 @@ def test_the_clinic_alert_list_is_episodes_criticals_first_acknowledged_at_once(
 def test_visit_report_compares_with_the_score_at_the_last_visit(
     client: TestClient, world: World, conn: psycopg.Connection[Any]
 ) -> None:
-    # m1's current score ends 2026-04-01 (conftest); two older ones.
-    add_score(conn, "m1", date(2025, 11, 22), date(2026, 2, 20), {}, composite=40.0)
-    add_score(conn, "m1", date(2025, 12, 10), date(2026, 3, 10), {}, composite=55.0)
+    today = datetime.now(UTC).date()
+    day = timedelta(days=1)
+    add_score(conn, "m1", today - 90 * day, today, {}, composite=64.0)  # the current score
+    add_score(conn, "m1", today - 160 * day, today - 70 * day, {}, composite=40.0)
+    add_score(conn, "m1", today - 130 * day, today - 40 * day, {}, composite=55.0)
     prev = _get(client, world, "/clinic/patients/m1")["previous"]
-    # No visit recorded: a month before the window's end (2026-03-02) -> the February score.
-    assert (prev["basis"], prev["day"]) == ("month", "2026-03-02")
-    assert prev["score"]["composite"] == 40.0
-    # An HbA1c taken at the clinic on 15 March (Beijing time) is the last visit.
+    # No visit recorded: a month before the window's end -> the score ended 40 days ago.
+    assert (prev["basis"], prev["day"]) == ("month", (today - 30 * day).isoformat())
+    assert prev["score"]["composite"] == 55.0
+    # An HbA1c taken at the clinic 50 days ago (noon, Beijing) is the last visit.
+    visit = today - 50 * day
     conn.execute(
         "INSERT INTO lab_results (member_id, loinc, value, unit, taken_at, uploaded_by)"
-        " VALUES ('m1', '4548-4', 7.4, '%', '2026-03-15 08:00+08', 'clinic-a')"
+        " VALUES ('m1', '4548-4', 7.4, '%%', %s::date + time '12:00' - interval '8 hours',"
+        " 'clinic-a')",
+        (visit,),
     )
     prev = _get(client, world, "/clinic/patients/m1")["previous"]
-    assert (prev["basis"], prev["day"]) == ("visit", "2026-03-15")
-    assert prev["score"]["composite"] == 55.0
+    assert (prev["basis"], prev["day"]) == ("visit", visit.isoformat())
+    assert prev["score"]["composite"] == 40.0
     # A measurement today is this visit, not the last one.
     conn.execute(
         "INSERT INTO lab_results (member_id, loinc, value, unit, taken_at, uploaded_by)"
         " VALUES ('m1', '4548-4', 7.1, '%', now(), 'clinic-a')"
     )
-    assert _get(client, world, "/clinic/patients/m1")["previous"]["day"] == "2026-03-15"
+    assert _get(client, world, "/clinic/patients/m1")["previous"]["day"] == visit.isoformat()
