@@ -401,7 +401,7 @@ def main() -> None:
         speed_compute = est_compute / max(svc_compute, 1e-9)
         speed_total = (est_load + est_compute) / full["wall"]
         print(
-            f"service split: load {svc_load:.1f} s, compute {svc_compute:.1f} s,"
+            f"service split: load {svc_load:.1f} s, compute {svc_compute:.2f} s,"
             f" write {full['write_ms'] / 1000:.1f} s"
         )
         print(
