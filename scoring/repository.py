@@ -495,14 +495,19 @@ def insert_alerts(conn: Conn, alerts: Sequence[AlertOut]) -> int:
 # SQL of their own or scoring's SQL strings: the scores table has one home.
 
 
-def latest_score(conn: Conn, member_id: str) -> dict[str, Any] | None:
-    """The member's newest score row (latest window end, then latest computation), or None."""
+def latest_score(
+    conn: Conn, member_id: str, *, ended_by: date | None = None
+) -> dict[str, Any] | None:
+    """The member's newest score row (latest window end, then latest computation), or None;
+    with ``ended_by``, the newest whose window ended on or before that day (the score that
+    stood then: the visit report's comparison)."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             "SELECT window_start, window_end, algorithm_version, computed_at, composite,"
             " improvement, components, indicators FROM scores WHERE member_id = %s"
+            " AND (%s::date IS NULL OR window_end <= %s::date)"
             " ORDER BY window_end DESC, computed_at DESC LIMIT 1",
-            (member_id,),
+            (member_id, ended_by, ended_by),
         ).fetchone()
 
 

@@ -15,12 +15,9 @@ import numpy as np
 import numpy.typing as npt
 
 from core.units import MGDL_PER_MMOLL
+from scoring.indicators.rules import AGP_HI_MGDL, AGP_LO_MGDL
 
 DAILY_DAYS = 14
-# Censored readings are drawn at the sensors' usual reporting limits (LO < 40, HI > 400
-# mg/dL) so a LO still pulls its bin down; these are display values, never scored.
-LO_DISPLAY_MGDL = 40.0
-HI_DISPLAY_MGDL = 400.0
 _EPOCH = date(1970, 1, 1)
 
 
@@ -35,10 +32,13 @@ def daily_profiles(
 
     Input as ``views._cgm_arrays`` gives it (epoch seconds, values in the reported unit
     with LO/HI as -inf/+inf); order does not matter. Days without readings are left out.
+    LO and HI count as the AGP counts them (``AGP_LO_MGDL``, ``AGP_HI_MGDL``: 40 and 400
+    mg/dL), so a LO still pulls its bin down.
     """
     if t.size == 0:
         return []
-    mg = np.clip(np.where(mmol, v * MGDL_PER_MMOLL, v), LO_DISPLAY_MGDL, HI_DISPLAY_MGDL)
+    mg = np.where(mmol, v * MGDL_PER_MMOLL, v)
+    mg = np.where(v == -np.inf, AGP_LO_MGDL, np.where(v == np.inf, AGP_HI_MGDL, mg))
     local = t + offset_min.astype(np.int64) * 60
     day = local // 86400
     bins = (local % 86400) // (bin_minutes * 60)

@@ -192,6 +192,9 @@ class BpReadingOut(BaseModel):
     dia: int
     validated: bool
     source: str
+    grade3: bool = Field(
+        default=False, description="grade 3: >= 180 systolic or >= 110 diastolic mmHg"
+    )
 
 
 class BpTargetOut(BaseModel):

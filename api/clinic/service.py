@@ -60,13 +60,11 @@ def since_last_visit(
     basis, day = ("visit", visit) if visit else (
         "month", score["window_end"] - timedelta(days=NO_VISIT_COMPARE_DAYS)
     )  # fmt: skip
-    before = visits.score_as_of(tx.conn, member_id, day)
+    before = scores.latest_score(tx.conn, member_id, ended_by=day)
     return {"basis": basis, "day": day, "score": before}
 
 
-def patient_detail(
-    tx: Tx, who: Principal, member_id: str, days: int, tz: str = "Asia/Shanghai"
-) -> dict[str, Any]:
+def patient_detail(tx: Tx, who: Principal, member_id: str, days: int, tz: str) -> dict[str, Any]:
     access_member(tx, who, member_id, "clinic.patient.read", {"days": days})
     summary = repo.patient(tx.conn, member_id)
     assert summary is not None

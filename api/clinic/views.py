@@ -29,7 +29,7 @@ from core.units import MGDL_PER_MMOLL
 from scoring import repository as scores
 from scoring.config import BpTargets
 from scoring.indicators import cgm as cgm_module
-from scoring.indicators.rules import CGM_NOMINAL_INTERVAL_S
+from scoring.indicators.rules import CGM_NOMINAL_INTERVAL_S, severe_mask
 
 # AGP: 14 days of CGM data (International Consensus, Battelino 2019; docs/clinical.md,
 # "CGM").
@@ -43,22 +43,19 @@ def _age_on(birth: date, day: date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
-def sufficiency(
-    ind: dict[str, Any] | None, devices: set[str] | None = None
-) -> dict[str, bool | None]:
+def sufficiency(ind: dict[str, Any] | None, devices: set[str]) -> dict[str, bool | None]:
     """Which domains had enough data in the newest score window (None: not applicable).
 
     A domain is reported only for a patient who has a device for it (``devices``, the
     domains of the devices bound within the look-back) or who sent readings for it: a
     red "CGM ✗" beside a patient who has no CGM reads as a failure that is not theirs.
-    ``devices=None`` keeps every domain the score measured.
     """
     ind = ind or {}
     out: dict[str, bool | None] = {}
     for k in ("bp", "cgm", "smbg", "activity"):
         block = ind.get(k) or {}
         sent = bool(block.get("n_readings") or block.get("valid_days"))
-        applies = devices is None or k in devices or sent
+        applies = k in devices or sent
         out[k] = block.get("sufficient") if k in ind and applies else None
     return out
 
@@ -160,6 +157,7 @@ def bp_view(tx: Tx, who: Principal, member_id: str, days: int) -> dict[str, Any]
             "dia": r["diastolic"],
             "validated": r["validated"],
             "source": r["source"],
+            "grade3": bool(severe_mask(r["systolic"], r["diastolic"])),
         }
         for r in repo.bp_readings(tx.conn, member_id, since)
     ]

@@ -1,5 +1,5 @@
-"""SQL for the visit report's "since the last visit": when the clinic last saw the patient,
-and the score that stood then.
+"""SQL for the visit report's "since the last visit": when the clinic last saw the patient
+(the score that stood then is ``scoring.repository.latest_score(..., ended_by=day)``).
 
 A visit is a day on which the clinic itself measured the patient: an office BP reading
 (``bp_readings.source = 'clinic'``) or a laboratory result (migration 0061). Dispensings
@@ -12,7 +12,6 @@ from datetime import date
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
 
 Conn = psycopg.Connection[Any]
 
@@ -38,16 +37,3 @@ def last_visit(conn: Conn, member_id: str, before: date, tz: str) -> date | None
         {"m": member_id, "tz": tz, "before": before},
     ).fetchone()
     return row[0] if row else None
-
-
-def score_as_of(conn: Conn, member_id: str, day: date) -> dict[str, Any] | None:
-    """The newest score whose window ended on or before ``day`` (the same "newest" rule
-    as the current score: latest window end, then latest computation)."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "SELECT window_start, window_end, algorithm_version, computed_at, composite,"
-            " improvement, components, indicators FROM scores"
-            " WHERE member_id = %s AND window_end <= %s"
-            " ORDER BY window_end DESC, computed_at DESC LIMIT 1",
-            (member_id, day),
-        ).fetchone()

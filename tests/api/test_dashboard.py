@@ -209,6 +209,16 @@ def test_bp_view_has_readings_target_and_protocol_means(
 ) -> None:
     body = _get(client, world, "/clinic/patients/m1/bp?days=30")
     assert sorted(r["sys"] for r in body["readings"]) == [130, 131, 132]
+    assert not any(r["grade3"] for r in body["readings"])
+    conn.execute(  # grade 3 by its diastolic (112), and one just under both edges
+        "INSERT INTO bp_readings (device_id, measured_at, member_id, utc_offset_min, systolic,"
+        " diastolic, validated) VALUES ('cuff-m1', now() - interval '5 days', 'm1', 480, 150,"
+        " 112, true), ('cuff-m1', now() - interval '6 days', 'm1', 480, 179, 109, true)"
+    )
+    readings = _get(client, world, "/clinic/patients/m1/bp?days=30")["readings"]
+    flags = {(r["sys"], r["dia"]): r["grade3"] for r in readings}
+    assert flags[(150, 112)] is True and flags[(179, 109)] is False
+    conn.execute("DELETE FROM bp_readings WHERE member_id = 'm1' AND systolic IN (150, 179)")
     # No target in the old score: the default rule for a 68-year-old with diabetes.
     assert body["target"] == {"sys": 130.0, "dia": 80.0, "source": "default"}
     assert body["protocol_means"] == []  # the fixture's score window ended long ago

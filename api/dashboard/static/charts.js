@@ -111,8 +111,8 @@
     for (const r of readings) {
       const cx = x(Date.parse(r.t));
       const extra = r.validated ? "" : " unvalidated";
-      // Grade 3 (>= 180 systolic or >= 110 diastolic mmHg; Chinese hypertension guideline
-      // 2018, ESH 2023): ringed in red, so a doctor finds them among 90 days of points.
+      // Grade 3 (the reading's flag from the server): ringed in red, so a doctor finds
+      // them among 90 days of points.
       if (isGrade3(r)) {
         grade3 += 1;
         const ring = el("circle", { cx: cx, cy: y(r.sys), r: 7, class: "grade3" }, pts);
@@ -127,8 +127,9 @@
     return svg;
   }
 
+  // Grade 3 is the server's flag (scoring.indicators.rules.severe_mask), the one rule.
   function isGrade3(r) {
-    return r.sys >= 180 || r.dia >= 110;
+    return Boolean(r.grade3);
   }
 
   /* One day of the AGP report's daily profiles: the 15-minute bin means over 24 h, the

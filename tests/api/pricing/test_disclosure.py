@@ -70,10 +70,13 @@ def test_claims_paid_are_the_products_payout_quarter_by_quarter(conn: Conn) -> N
     the year's first admissions, so a later quarter is paid at the full rate."""
     for i in range(12):
         _member(conn, f"h{i}", date(1961, 6, 1), ["hypertension"], 15_900)
+    for i in range(3):  # 3 young members: a suppressed cell
+        _member(conn, f"y{i}", date(1995, 1, 1), [], 9_900)
     conn.execute(  # J18 (pneumonia) is not a pre-existing hypertension claim
         "INSERT INTO hospitalisations (claim_id, member_id, admitted_on, amount_yuan, diagnosis)"
         " VALUES ('k1', 'h1', '2027-05-10', 30000.00, 'J18.9'),"
-        " ('k2', 'h1', '2027-08-01', 20000.00, 'J18.9')"
+        " ('k2', 'h1', '2027-08-01', 20000.00, 'J18.9'),"
+        " ('k3', 'y0', '2027-06-01', 40000.00, 'S72.0')"
     )
     rb = get_rulebook(conn, "demo-city", 2027)
     b = rb.versions[0].benefits
@@ -81,10 +84,16 @@ def test_claims_paid_are_the_products_payout_quarter_by_quarter(conn: Conn) -> N
     rate = b.rate_in_list_bp / 10_000
     rep = service.disclosure_report(conn, "demo-city", 2027)
     _, q2, q3, q4 = rep["total"]["quarters"]
-    assert q2["claims_paid_yuan"] == round((30_000 - b.deductible_fen / 100) * rate, 2)
+    h1_q2 = round((30_000 - b.deductible_fen / 100) * rate, 2)
+    y0_q2 = round((40_000 - b.deductible_fen / 100) * rate, 2)
+    # The suppressed cell's payout still counts in the total.
+    assert q2["claims_paid_yuan"] == round(h1_q2 + y0_q2, 2)
+    bands = {c["cell"]: c for c in rep["by_age_band"]}
+    assert bands["0-49"]["suppressed"]
+    assert bands["60-69"]["quarters"][1]["claims_paid_yuan"] == h1_q2
     assert q3["claims_paid_yuan"] == round(20_000 * rate, 2)
     assert q4["claims_paid_yuan"] == 0.0
-    assert q2["claims_paid_yuan"] < 30_000  # not the gross bill
+    assert h1_q2 < 30_000  # not the gross bill
 
 
 def test_windows_after_a_pricing_consent_withdrawal_are_left_out(conn: Conn) -> None:
