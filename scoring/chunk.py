@@ -135,7 +135,8 @@ def _score_rows(
     data: _Loaded, members: Sequence[repo.MemberRow], w: Window, cfg: ScoringConfig
 ) -> list[repo.ScoreOut]:
     """Every member's indicators, composite, components and improvement: the score rows."""
-    ages = np.array([age(m.birth_date, w.last_day) for m in members], dtype=np.int64)
+    last = w.last_day  # a property: computed once, not once a member
+    ages = np.array([age(m.birth_date, last) for m in members], dtype=np.int64)
     conditions = [m.conditions for m in members]
     bp, act = data.bp, data.activity
     # Home BP: validated devices only (ESH 2022), and not the readings taken at a clinic

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scoring.indicators import bp
-from scoring.indicators.bp import home_bp, home_bp_table
+from scoring.indicators.bp import BP_KEYS, home_bp, home_bp_table
 from tests.scoring.indicators.books import bp_book, columns_hold_the_dicts, same
 
 
@@ -135,6 +135,7 @@ def test_home_bp_table_equals_the_reference(seed: int, members: int) -> None:
         b["idx"], b["t"], b["off"], b["sys"], b["dia"], targets, block_rows=37
     )
     assert cut == many
+    assert all(list(d) == list(BP_KEYS) for d in many)  # the stored contract's key order
     columns_hold_the_dicts(cols, many)
     for k in range(members):
         sel = b["idx"] == k
