@@ -87,13 +87,25 @@ def data_dir(settings: Settings) -> Path:
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs: a zombie (exited, not yet reaped by its parent) does not,
+    though signal 0 still reaches it, so a stale broker that had exited was waited on for
+    the whole timeout."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    fields = stat.rpartition(")")[2].split()  # the name in brackets may hold spaces
+    return bool(fields) and fields[0] == "Z"
 
 
 def _cmdline(pid: int) -> str:
@@ -139,7 +151,10 @@ def _stop_stale(root: Path, old: dict[str, Any]) -> None:
     if broker and _alive(broker) and str(root) in _cmdline(broker):
         log.warning("stopping a stale mosquitto (pid %d)", broker)
         os.kill(broker, signal.SIGTERM)
-        _wait_gone(broker, 5)
+        if not _wait_gone(broker, 5):  # still holding its port: a new broker could not bind
+            log.warning("the stale mosquitto (pid %d) ignored SIGTERM; killing it", broker)
+            os.kill(broker, signal.SIGKILL)
+            _wait_gone(broker, 5)
     pgdata = root / "pg"
     postmaster = pgdata / "postmaster.pid"
     if postmaster.exists():

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,7 +96,8 @@ def test_a_killed_runs_broker_is_stopped_and_a_live_owner_refused(root: Path) ->
     (root / embedded.PID_FILE).write_text(json.dumps({"pid": dead.pid, "mosquitto_pid": stale.pid}))
     try:
         with embedded._owner(root) as record:
-            assert stale.wait(5) is not None  # the stale broker was stopped
+            # Stopped: SIGTERM, then SIGKILL after 5 s (a bound, not a timing assertion).
+            assert stale.wait(30) is not None
             assert record["pid"] == os.getpid()
         assert not (root / embedded.PID_FILE).exists()
     finally:
@@ -105,6 +107,19 @@ def test_a_killed_runs_broker_is_stopped_and_a_live_owner_refused(root: Path) ->
     (root / embedded.PID_FILE).write_text(json.dumps({"pid": os.getppid()}))
     with pytest.raises(EmbeddedError, match="another `wellrate demo`"), embedded._owner(root):
         pass
+
+
+def test_an_exited_process_not_yet_reaped_is_not_alive() -> None:
+    child = subprocess.Popen(["true"])
+    try:
+        deadline = time.monotonic() + 30
+        while not embedded._zombie(child.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert embedded._zombie(child.pid)  # exited; its parent (this test) has not reaped it
+        assert not embedded._alive(child.pid)
+    finally:
+        child.wait()
+    assert embedded._alive(os.getpid())
 
 
 def test_configured_services_start_nothing(root: Path) -> None:
