@@ -21,7 +21,6 @@ import numpy.typing as npt
 from api.audit import service as audit
 from api.auth.service import Principal
 from api.clinic import repository as repo
-from api.clinic.daily_profiles import daily_profiles
 from api.clinic.lights import condition_lights, control_entries
 from api.deps import Tx
 from api.tenancy import access_member
@@ -299,7 +298,7 @@ def glucose_view(tx: Tx, who: Principal, member_id: str, days: int) -> dict[str,
             {"start": score["window_start"], "end": score["window_end"]} if score else None
         ),
         "smbg": smbg,
-        "daily": daily_profiles(*_cgm_arrays(cgm_rows), bin_minutes=AGP_BIN_MINUTES),
+        "daily": cgm_module.daily_profiles(*_cgm_arrays(cgm_rows), bin_minutes=AGP_BIN_MINUTES),
     }
 
 

@@ -15,6 +15,7 @@ duplicate handling.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,7 @@ from scoring.indicators.rules import (
     BGI_B,
     BGI_C,
     BGI_R,
+    CGM_DAYS,
     CGM_NOMINAL_INTERVAL_S,
     DAY_S,
     EVENT_MIN_S,
@@ -447,6 +449,23 @@ def _cgm_docs(
 # --- Ambulatory Glucose Profile ------------------------------------------------------------
 
 
+def _agp_readings(
+    t: npt.NDArray[np.int64],
+    value: npt.NDArray[np.float64],
+    is_mmol: npt.NDArray[np.bool_],
+    utc_offset_min: npt.NDArray[np.int16],
+    bin_minutes: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """The AGP's readings: local epoch seconds (each reading's own offset) and mg/dL, with
+    duplicates averaged as in :func:`cgm_indicators` and LO/HI as 40/400 mg/dL."""
+    if bin_minutes <= 0 or (24 * 60) % bin_minutes:
+        raise ValueError(f"bin_minutes must divide a day, got {bin_minutes}")
+    ts, g, mmol, first = _dedupe(t, value, is_mmol)
+    off = np.asarray(utc_offset_min)[first].astype(np.int64)
+    mg = np.where(g == -np.inf, AGP_LO_MGDL, np.where(g == np.inf, AGP_HI_MGDL, _to_mgdl(g, mmol)))
+    return ts + off * 60, mg
+
+
 def agp_profile(
     t: npt.NDArray[np.int64],
     value: npt.NDArray[np.float64],
@@ -479,13 +498,9 @@ def agp_profile(
     >>> p["n"][i], p["p50"][i], p["p05"][i], p["p50"][0]
     (10, 145.0, 104.5, None)
     """
-    if bin_minutes <= 0 or (24 * 60) % bin_minutes:
-        raise ValueError(f"bin_minutes must divide a day, got {bin_minutes}")
-    ts, g, mmol, first = _dedupe(t, value, is_mmol)
-    off = np.asarray(utc_offset_min)[first].astype(np.int64)
-    mg = np.where(g == -np.inf, AGP_LO_MGDL, np.where(g == np.inf, AGP_HI_MGDL, _to_mgdl(g, mmol)))
+    local, mg = _agp_readings(t, value, is_mmol, utc_offset_min, bin_minutes)
     nbins = 24 * 60 // bin_minutes
-    b = ((ts + off * 60) % DAY_S) // (bin_minutes * 60)
+    b = (local % DAY_S) // (bin_minutes * 60)
     counts = np.bincount(b, minlength=nbins)
     order = np.argsort(b, kind="stable")
     edges = np.concatenate(([0], np.cumsum(counts)))
@@ -498,4 +513,50 @@ def agp_profile(
         for k, q in zip(names, qs.tolist(), strict=True):
             out[k][i] = float(q)
     out["n"] = counts.tolist()
+    return out
+
+
+def daily_profiles(
+    t: npt.NDArray[np.int64],
+    value: npt.NDArray[np.float64],
+    is_mmol: npt.NDArray[np.bool_],
+    utc_offset_min: npt.NDArray[np.int16],
+    *,
+    bin_minutes: int = 15,
+    days: int = CGM_DAYS,
+) -> list[dict[str, Any]]:
+    """The AGP report's daily profiles: each local day's bin means (mg/dL), newest last.
+
+    Why: the consensus report (Battelino 2019; docs/clinical.md, "CGM") prints each day's
+    curve under the AGP, so a doctor sees which days the median hides (a night of lows, a
+    missed dose). The readings are the AGP's (:func:`agp_profile`: local time, duplicates
+    averaged, LO/HI as 40/400 mg/dL, so a LO still pulls its bin down), in any order; the
+    last ``days`` local days with readings are kept, and a day lists only its bins with
+    readings (at most 96 points, not 288 raw readings).
+
+    >>> t = np.array([0, 300, 3600], dtype=np.int64)  # 08:00, 08:05, 09:00 at UTC+8
+    >>> p = daily_profiles(t, np.array([100.0, 120.0, 5.0]), np.array([0, 0, 1], bool),
+    ...                    np.full(3, 480, np.int16))
+    >>> p[0]["minute_of_day"], p[0]["mgdl"]
+    ([480, 540], [110.0, 90.1])
+    """
+    if t.size == 0:
+        return []
+    local, mg = _agp_readings(t, value, is_mmol, utc_offset_min, bin_minutes)
+    day = local // DAY_S
+    bins = (local % DAY_S) // (bin_minutes * 60)
+    n_bins = 24 * 60 // bin_minutes
+    out = []
+    for d in np.unique(day)[-days:].tolist():
+        sel = day == d
+        counts = np.bincount(bins[sel], minlength=n_bins)
+        sums = np.bincount(bins[sel], weights=mg[sel], minlength=n_bins)
+        has = np.flatnonzero(counts)
+        out.append(
+            {
+                "day": date(1970, 1, 1) + timedelta(days=d),
+                "minute_of_day": (has * bin_minutes).tolist(),
+                "mgdl": [round(m, 1) for m in (sums[has] / counts[has]).tolist()],
+            }
+        )
     return out

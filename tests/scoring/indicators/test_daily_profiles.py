@@ -1,4 +1,5 @@
-"""The AGP report's daily profiles: local days, 15-minute bin means, censored readings."""
+"""The AGP report's daily profiles: local days, 15-minute bin means, censored readings,
+duplicates."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
+import pytest
 
-from api.clinic.daily_profiles import daily_profiles
+from scoring.indicators.cgm import daily_profiles
 
 
 def _profiles(rows: list[tuple[datetime, float, bool, int]]) -> list[dict[str, Any]]:
@@ -46,3 +48,14 @@ def test_order_does_not_matter_and_only_the_last_14_days_are_kept() -> None:
     assert len(days) == 14 and days[0]["day"] == date(2026, 11, 7)
     assert days[-1]["mgdl"] == [120.0]
     assert _profiles([]) == []
+
+
+def test_a_duplicated_reading_counts_once_as_in_the_agp() -> None:
+    twice = [ROWS[0], ROWS[0], ROWS[1]]  # the 100 mg/dL reading stored twice
+    assert _profiles(twice)[0]["mgdl"] == [110.0]  # not (100 + 100 + 120) / 3
+
+
+def test_bins_must_divide_a_day() -> None:
+    t = np.zeros(1, dtype=np.int64)
+    with pytest.raises(ValueError, match="divide a day"):
+        daily_profiles(t, np.ones(1), np.zeros(1, bool), np.zeros(1, np.int16), bin_minutes=7)
