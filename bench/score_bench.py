@@ -8,7 +8,7 @@ from hashes), reports the LOAD time separately, then scores the 90-day window wi
 service (``scoring.service.score_window``) in a child process and reports its wall time,
 throughput and peak RSS; scores a quarter of the book the same way to show memory does not
 grow with the number of members (members are streamed in chunks). The baseline
-(``bench.score_baseline``) computes the same stored indicators member by member in plain
+(``tests.scoring.loops``) computes the same stored indicators member by member in plain
 Python (one query per member and kind, Python loops, no numpy) on a random sample, best of
 three runs, scaled to the book; its numbers are compared value by value with the rows the
 service stored, and the speed-up counts only when they agree. Targets: whole book < 10 min,
@@ -29,9 +29,9 @@ from typing import Any
 
 import psycopg
 
-from bench.score_baseline import agreement, baseline
 from core import db
 from core.settings import Settings
+from tests.scoring.loops import agreement, baseline
 
 WINDOW_END = date(2026, 11, 1)
 

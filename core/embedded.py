@@ -87,9 +87,8 @@ def data_dir(settings: Settings) -> Path:
 
 
 def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs: a zombie (exited, not yet reaped by its parent) does not,
-    though signal 0 still reaches it, so a stale broker that had exited was waited on for
-    the whole timeout."""
+    """Whether ``pid`` runs; not a zombie (exited, unreaped), which signal 0 still reaches:
+    a stale broker that had exited was waited on for the whole timeout."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

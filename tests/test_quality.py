@@ -32,8 +32,10 @@ PACKAGES: dict[str, set[str]] = {
     # The composition root: the one package that wires the others together.
     "wellrate": {"core", "ingest", "scoring", "device_sim", "api"},
 }
-# bench and tests may import any application package, never each other, with one exception:
-# the benchmark's delaying relay is the tests' TCP proxy (one implementation, not two).
+# bench and tests may import any application package; tests never import bench, and bench
+# imports tests for two tools only, one implementation each, not two: the benchmark's
+# delaying relay is the tests' TCP proxy, and the score bench's loop baseline is the tests'
+# plain-Python scoring oracle (tests/scoring/loops.py).
 MAY_IMPORT: dict[str, set[str]] = {
     "bench": {*APPLICATION, "tests"},
     "tests": set(APPLICATION),

@@ -1,9 +1,13 @@
-"""The score bench's baseline: the stored indicators, member by member, in plain Python.
+"""A second implementation of the stored indicators: member by member, in plain Python.
 
-Why a second implementation: a speed-up means something only against code that does the
-same work. This one fetches each member's rows (one query per member and kind) and, with
-Python loops and no numpy, computes the indicators the service stores for the bench's
-book, to the definitions of docs/clinical.md:
+Why: it is the oracle a test holds the service to (``tests/scoring/test_loops.py``), and
+the loop baseline of the score bench (``bench.score_bench``), where a speed-up means
+something only against code that does the same work. It is written apart from the
+service, from docs/clinical.md; it shares the constants and the one-line rules (the BP
+target by age and condition, the step target, the valid days needed, age). It fetches
+each member's rows (one query per member and kind) and, with Python loops and no numpy,
+computes the indicators the service stores for the bench's book, to the definitions of
+docs/clinical.md:
 
 - home BP: readings of one sitting (within 3 minutes) averaged; morning and evening
   slots; protocol days; window, morning and evening means after the first protocol day;
@@ -18,7 +22,7 @@ book, to the definitions of docs/clinical.md:
   most one nominal interval, runs broken at gaps over 45 minutes).
 
 :func:`agreement` compares its numbers with the rows the service stored for the same
-members, so the baseline cannot silently drift from the service (or do less work).
+members, so neither can drift from the other unnoticed (nor the baseline do less work).
 What it leaves out, the service still does in its measured compute: the composite and
 its components, the control block and its reasons, alerts, fingersticks, clinic data.
 """

@@ -1,7 +1,7 @@
 """The score bench's plain-Python baseline against the service, on the rules' hard cases.
 
 The bench's speed-up counts only when the baseline computes the numbers the service stores
-(``bench.score_baseline.agreement``). This holds the two implementations equal on a small
+(``tests.scoring.loops.agreement``). This holds the two implementations equal on a small
 book built to exercise the rules a loop gets wrong: readings of one sitting, the first
 protocol day, the morning mean, two trackers at once, a device's summary beside its hourly
 records, CGM dropouts, a single low reading, and level-1, level-2, extended and hyper
@@ -15,10 +15,10 @@ from typing import Any
 
 import psycopg
 
-from bench.score_baseline import agreement, compute, fetch
 from core.settings import Settings
 from scoring.service import score_window
 from tests.factories import add_device, add_member
+from tests.scoring.loops import agreement, compute, fetch
 
 W0, W1 = date(2026, 3, 1), date(2026, 3, 29)  # 28 days; CGM metrics use the last 14
 CST = timedelta(hours=8)
