@@ -58,6 +58,7 @@ from scoring.indicators.rules import (
     GMI_INTERCEPT,
     GMI_SLOPE,
     GRI_WEIGHTS,
+    GRI_ZONES,
     MAX_GAP_S,
     MGDL_EDGES,
     MIN_PROTOCOL_DAYS_MONTH,
@@ -160,7 +161,8 @@ def loop_bp(bp: Rows, target: tuple[float, float], start: date, end: date) -> di
     n = len(sit)
     out: dict[str, Any] = {"n_readings": n, "protocol_days": 0, "months_assessed": 0,
                            "severe_count": sum(s >= SEVERE_SYS_MMHG or d >= SEVERE_DIA_MMHG
-                                               for _, _, s, d in sit)}  # fmt: skip
+                                               for _, _, s, d in sit),
+                           "target_sys": ts_, "target_dia": td_, "sufficient": False}  # fmt: skip
     slots: dict[int, set[str]] = {}
     for day, slot, _, _ in sit:
         slots.setdefault(day, set()).add(slot)
@@ -185,6 +187,7 @@ def loop_bp(bp: Rows, target: tuple[float, float], start: date, end: date) -> di
         )
     if len(proto) < MIN_PROTOCOL_DAYS_WINDOW:
         return out
+    out["sufficient"] = True
     used = [(slot, s, d) for day, slot, s, d in sit if day in pset and slot != "x"
             and day != proto[0]]  # fmt: skip
     ms, md = _mean([u[1] for u in used]), _mean([u[2] for u in used])
@@ -230,10 +233,11 @@ def loop_activity(act: Rows, member_age: int, start: date, end: date) -> dict[st
         cover, recs = best
         days.append((cover, sum(r[3] for r in recs), sum(r[4] + r[5] for r in recs)))
     valid = [(st, mv) for wear, st, mv in days if wear >= MIN_WEAR_S and st > 0]
-    out: dict[str, Any] = {"valid_days": len(valid)}
+    target = step_target(member_age)
+    out: dict[str, Any] = {"valid_days": len(valid), "step_target": target, "sufficient": False}
     if len(valid) < valid_days_needed((end - start).days):
         return out
-    target = step_target(member_age)
+    out["sufficient"] = True
     per_week = sum(mv for _, mv in valid) / len(valid) * 7
     out.update(
         median_steps=float(statistics.median([st for st, _ in valid])),
@@ -277,7 +281,7 @@ def _events(ts: list[int], beyond: list[bool], nominal: float, min_s: float, lon
 
 def loop_cgm(g: Rows, end: date, nominal: float = CGM_NOMINAL_INTERVAL_S) -> dict[str, Any]:
     if not g:
-        return {"n_readings": 0, "active_pct": 0.0}
+        return {"n_readings": 0, "active_pct": 0.0, "sufficient": False}
     off = int(statistics.median([r[3] for r in g]))
     t1 = int(datetime.combine(end, datetime.min.time(), UTC).timestamp()) - off * 60
     t0 = t1 - CGM_DAYS * DAY_S
@@ -285,9 +289,10 @@ def loop_cgm(g: Rows, end: date, nominal: float = CGM_NOMINAL_INTERVAL_S) -> dic
     rows = [r for r in rows if t0 <= r[0] < t1]
     n = len(rows)
     active = min(100.0, 100.0 * n * nominal / (t1 - t0))
-    out: dict[str, Any] = {"n_readings": n, "active_pct": active}
+    out: dict[str, Any] = {"n_readings": n, "active_pct": active, "sufficient": False}
     if active < CGM_MIN_ACTIVE_PCT or n == 0:
         return out
+    out["sufficient"] = True
     bands = dict.fromkeys(("tbr54", "tbr70", "titr", "tir", "tar180", "tar250"), 0)
     mg, ts, l1, l2, hyper = [], [], [], [], []
     for t, v, mmol in rows:
@@ -313,6 +318,7 @@ def loop_cgm(g: Rows, end: date, nominal: float = CGM_NOMINAL_INTERVAL_S) -> dic
               + w[2] * pct["tar250"] + w[3] * (pct["tar180"] - pct["tar250"]))  # fmt: skip
     out.update(
         mean_mgdl=m, sd_mgdl=sd, cv=100 * sd / m, gmi=GMI_INTERCEPT + GMI_SLOPE * m, gri=gri,
+        gri_zone=next((zone for edge, zone in GRI_ZONES if gri <= edge), "E"),
         lbgi=sum(BGI_R * x * x for x in f if x < 0) / n,
         hbgi=sum(BGI_R * x * x for x in f if x > 0) / n,
         hypo_l1_events=_events(ts, l1, nominal, EVENT_MIN_S, False),
@@ -383,10 +389,13 @@ def agreement(
             for key, value in mine.items():
                 other = theirs.get(key)
                 compared += 1
-                same = (value is None and other is None) or (
-                    value is not None and other is not None
-                    and math.isclose(float(value), float(other), rel_tol=1e-9, abs_tol=1e-9)
-                )  # fmt: skip
+                if isinstance(value, str) or isinstance(other, str):
+                    same = value == other
+                else:
+                    same = (value is None and other is None) or (
+                        value is not None and other is not None
+                        and math.isclose(float(value), float(other), rel_tol=1e-9, abs_tol=1e-9)
+                    )  # fmt: skip
                 if not same:
                     bad.append(f"{mid} {kind}.{key}: baseline {value!r}, service {other!r}")
     return compared, len(stored), bad

@@ -103,6 +103,19 @@ def _cgm_member(conn: psycopg.Connection[Any], mid: str, mmol: bool) -> None:
             cp.write_row((f"cgm-{mid}", at, mid, 480, value, "mmol/L" if mmol else "mg/dL", "cgm"))
 
 
+def _sparse_member(conn: psycopg.Connection[Any]) -> None:
+    """One CGM reading a day: insufficient, whatever its own sampling interval says."""
+    add_member(conn, "sparse", conditions=("diabetes",), birth_date=date(1970, 1, 1))
+    add_device(conn, "cgm-sparse", "cgm")
+    for k in range(14):
+        conn.execute(
+            "INSERT INTO glucose_readings (device_id, measured_at, member_id, utc_offset_min,"
+            " value, unit, method) VALUES ('cgm-sparse', %s, 'sparse', 480, 6.1, 'mmol/L',"
+            " 'cgm')",
+            (_local(W1 - timedelta(days=14 - k), 8),),
+        )
+
+
 def test_the_baseline_computes_what_the_service_stores(
     conn: psycopg.Connection[Any], db_url: str, settings: Settings
 ) -> None:
@@ -110,12 +123,14 @@ def test_the_baseline_computes_what_the_service_stores(
     _activity_member(conn)
     _cgm_member(conn, "cgm-mg", mmol=False)
     _cgm_member(conn, "cgm-mmol", mmol=True)
+    _sparse_member(conn)
     score_window(db_url, settings, W0, W1)
+    members = ("bp", "act", "cgm-mg", "cgm-mmol", "sparse")
     with psycopg.connect(db_url) as c:
-        fetched = {m: fetch(c, m, W0, W1) for m in ("bp", "act", "cgm-mg", "cgm-mmol")}
+        fetched = {m: fetch(c, m, W0, W1) for m in members}
     result = compute(fetched, W0, W1)
-    compared, members, disagree = agreement(db_url, result, W0, W1)
-    assert disagree == [] and members == 4 and compared > 80
+    compared, scored, disagree = agreement(db_url, result, W0, W1)
+    assert disagree == [] and scored == len(members) and compared > 100
     # Not vacuous: each rule above is in play, in the baseline's numbers as in the service's.
     bp, act = result["bp"]["bp"], result["act"]["activity"]
     assert bp["n_readings"] < len(fetched["bp"]["bp"])  # sittings averaged
@@ -127,6 +142,8 @@ def test_the_baseline_computes_what_the_service_stores(
         assert cgm["hypo_l1_events"] > 0 and cgm["hypo_l2_events"] > 0
         assert cgm["hypo_extended_events"] == 1 and cgm["hyper_events"] == 14
         assert 90 < cgm["active_pct"] < 100
+    assert result["sparse"]["cgm"]["sufficient"] is False  # 14 readings in 14 days
+    assert result["bp"]["activity"]["sufficient"] is False  # no tracker
 
 
 def test_a_disagreement_is_reported_with_the_member_and_the_key(
