@@ -129,7 +129,6 @@ BP_KEYS: tuple[str, ...] = (
     "months_assessed", "morning_mean_sys", "morning_mean_dia", "evening_mean_sys",
     "evening_mean_dia", "morning_above_target", "sufficient",
 )  # fmt: skip
-SESSION_KEYS = BP_KEYS[-6:-1]  # the morning/evening means and the morning flag
 
 
 def sittings(
@@ -489,7 +488,8 @@ def _session_columns(
     ts: npt.NDArray[np.float64],
     td: npt.NDArray[np.float64],
 ) -> tuple[list[Any], ...]:
-    """The morning/evening keys' values (:data:`SESSION_KEYS`), None where undefined."""
+    """The values of the morning and evening means and the morning flag (the five keys
+    before ``sufficient`` in :data:`BP_KEYS`), None where undefined."""
     has_m, has_e = ok & (se["n_morning"] > 0), ok & (se["n_evening"] > 0)
     above = (se["morning_mean_sys"] >= ts) | (se["morning_mean_dia"] >= td)
     return (

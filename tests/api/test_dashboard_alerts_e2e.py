@@ -19,6 +19,7 @@ from tests.api.test_dashboard_e2e import (
     _shot,
     _sign_in,
     _until,
+    _use_language,
     _wait,
     browser,
     live_url,
@@ -36,8 +37,7 @@ def test_alerts_worklist_and_triage(
     d.set_window_size(width, 1800)
     _sign_in(d, live_url, "clinic-a", CLINIC_A_PASSWORD)
     _wait(d, "#patients tbody tr")
-    if d.execute_script("return document.documentElement.lang") != "zh-CN":
-        d.find_element(By.ID, "lang-toggle").click()
+    _use_language(d, "zh-CN")
     d.get(live_url + "/dashboard/#/alerts")
     crit = _wait(d, "#critical-episodes li")
     assert "危急" in crit.text and "mmHg" in crit.text  # the readings' values, in words
@@ -59,7 +59,7 @@ def test_alerts_worklist_and_triage(
     ).fetchone()
     assert n_open is not None and n_open[0] >= 2 and left == (0,)  # the episode at once
     # English.
-    d.find_element(By.ID, "lang-toggle").click()
+    _use_language(d, "en")
     _until(d, lambda _: d.find_element(By.ID, "alerts-other-h").text.startswith("Other"))
     _shot(d, f"alerts-en-{width}", width)
     # Triage on the list: by condition, by the latest BP, a page jump.
@@ -89,7 +89,7 @@ def test_alerts_worklist_and_triage(
         assert row.value_of_css_property("display") == "table-row"
     assert d.execute_script("return document.documentElement.scrollWidth") <= width
     _shot(d, f"list-{width}", width)
-    d.find_element(By.ID, "lang-toggle").click()  # back to Chinese for the next run
+    _use_language(d, "zh-CN")  # back to Chinese for the next run
     # The overview's critical chip is red, unlike the other reasons (a new critical for m3:
     # the episode above was acknowledged).
     conn.execute(

@@ -12,7 +12,16 @@ from psycopg.types.json import Jsonb
 from selenium.webdriver.common.by import By
 
 from tests.api.conftest import CLINIC_A_PASSWORD, World
-from tests.api.test_dashboard_e2e import _seed, _shot, _sign_in, _until, _wait, browser, live_url
+from tests.api.test_dashboard_e2e import (
+    _seed,
+    _shot,
+    _sign_in,
+    _until,
+    _use_language,
+    _wait,
+    browser,
+    live_url,
+)
 
 __all__ = ["browser", "live_url"]
 
@@ -35,8 +44,7 @@ def test_sufficiency_chips_only_for_the_patients_own_devices(
     _sign_in(d, live_url, "clinic-a", CLINIC_A_PASSWORD)
     _wait(d, "#patients tbody tr")
     for lang, cgm in (("zh-CN", "动态血糖"), ("en", "CGM")):
-        if d.execute_script("return document.documentElement.lang") != lang:
-            d.find_element(By.ID, "lang-toggle").click()
+        _use_language(d, lang)
         for width in (1440, 390):
             d.set_window_size(width, 1800)
             d.get(live_url + "/dashboard/#/patients?q=p0001")
@@ -48,4 +56,4 @@ def test_sufficiency_chips_only_for_the_patients_own_devices(
             chips = [c.text for c in d.find_elements(By.CSS_SELECTOR, "tr[data-member=m1] .suff")]
             assert any(cgm in c for c in chips), chips  # m1 wears a CGM
             _shot(d, f"list-chips-{lang}-{width}", width)
-    d.find_element(By.ID, "lang-toggle").click()
+    _use_language(d, "zh-CN")  # back to Chinese for the next test

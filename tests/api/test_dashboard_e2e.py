@@ -252,6 +252,13 @@ def _until(driver: Any, check: Any) -> None:
     ).until(check)
 
 
+def _use_language(driver: Any, lang: str) -> None:
+    """Switch the dashboard to ``lang`` (``zh-CN`` or ``en``) with its toggle, if needed."""
+    if driver.execute_script("return document.documentElement.lang") != lang:
+        driver.find_element(By.ID, "lang-toggle").click()
+        _until(driver, lambda d: d.execute_script("return document.documentElement.lang") == lang)
+
+
 def _sign_in(driver: Any, base: str, name: str, password: str) -> None:
     driver.get(base + "/dashboard/")
     _wait(driver, "#signin-form")
@@ -431,8 +438,7 @@ def test_dashboard_in_headless_chromium(
     Select(d.find_element(By.ID, "unit-select")).select_by_value("mgdl")
     _until(d, lambda _: "108 mg/dL" in d.find_element(By.ID, "smbg-table").text)
     _wait(d, "svg.agp-chart")
-    d.find_element(By.ID, "lang-toggle").click()
-    _until(d, lambda _: d.execute_script("return document.documentElement.lang") == "en")
+    _use_language(d, "en")
     label = _wait(d, "svg.tir-chart text.tir-label[data-band='in_range']")
     assert label.text == "In range 62%"
     _shot(d, "03-patient-en-mgdl")

@@ -20,6 +20,7 @@ from tests.api.test_dashboard_e2e import (
     _seed,
     _sign_in,
     _until,
+    _use_language,
     _wait,
     browser,
     live_url,
@@ -64,8 +65,7 @@ def test_the_visit_report_prints_on_one_a4_page(
     opts = PrintOptions()
     opts.page_width, opts.page_height = 21.0, 29.7  # A4, in centimetres
     for lang, period in (("zh-CN", "随访报告"), ("en", "Visit report")):
-        if d.execute_script("return document.documentElement.lang") != lang:
-            d.find_element(By.ID, "lang-toggle").click()
+        _use_language(d, lang)
         d.get(live_url + "/dashboard/#/patient/m1")
         _wait(d, "#print-report")
         _wait(d, "#bp svg")
@@ -88,7 +88,7 @@ def test_the_visit_report_prints_on_one_a4_page(
         (ARTIFACTS / f"visit-report-{lang}.pdf").write_bytes(pdf)
         assert pdf.startswith(b"%PDF")
         assert _pages(pdf) == 1, (lang, _pages(pdf))
-    d.find_element(By.ID, "lang-toggle").click()  # back to Chinese
+    _use_language(d, "zh-CN")  # back to Chinese
 
 
 def test_page_counting_counts_pages() -> None:

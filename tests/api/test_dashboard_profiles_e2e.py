@@ -11,7 +11,16 @@ import psycopg
 from selenium.webdriver.common.by import By
 
 from tests.api.conftest import CLINIC_A_PASSWORD, World
-from tests.api.test_dashboard_e2e import _seed, _shot, _sign_in, _until, _wait, browser, live_url
+from tests.api.test_dashboard_e2e import (
+    _seed,
+    _shot,
+    _sign_in,
+    _until,
+    _use_language,
+    _wait,
+    browser,
+    live_url,
+)
 
 __all__ = ["browser", "live_url"]
 
@@ -37,8 +46,7 @@ def test_daily_profiles_grade3_readings_and_weekly_means(
     _sign_in(d, live_url, "clinic-a", CLINIC_A_PASSWORD)
     _wait(d, "#patients tbody tr")
     for lang, title in (("zh-CN", "每日葡萄糖曲线"), ("en", "Daily glucose profiles")):
-        if d.execute_script("return document.documentElement.lang") != lang:
-            d.find_element(By.ID, "lang-toggle").click()
+        _use_language(d, lang)
         for width in (1440, 390):
             d.set_window_size(width, 1800)
             d.get(live_url + "/dashboard/#/patient/m1")
@@ -57,4 +65,4 @@ def test_daily_profiles_grade3_readings_and_weekly_means(
             grid = d.find_element(By.CSS_SELECTOR, "#daily-profiles .daily-grid")
             assert grid.size["width"] <= width
             _shot(d, f"patient-daily-{lang}-{width}", width)
-    d.find_element(By.ID, "lang-toggle").click()
+    _use_language(d, "zh-CN")  # back to Chinese for the next test

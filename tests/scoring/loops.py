@@ -159,7 +159,7 @@ def loop_bp(bp: Rows, target: tuple[float, float], start: date, end: date) -> di
         if lo <= day < hi:
             sit.append((day, _slot(sod), s, d))
     n = len(sit)
-    out: dict[str, Any] = {"n_readings": n, "protocol_days": 0, "months_assessed": 0,
+    out: dict[str, Any] = {"n_readings": n,
                            "severe_count": sum(s >= SEVERE_SYS_MMHG or d >= SEVERE_DIA_MMHG
                                                for _, _, s, d in sit),
                            "target_sys": ts_, "target_dia": td_, "sufficient": False}  # fmt: skip
